@@ -1,0 +1,71 @@
+"""What the engine needs of a connector, and nothing more.
+
+A connector receives all of this run's due effects for its system at once (so it can batch: one
+batchGet and one batchUpdate per spreadsheet, one composite call per 200 Salesforce records) and
+yields one `Outcome` per effect as soon as it knows it, so the ledger records each result in the
+same step that confirms it.
+
+Every connector checks its target *by key at write time* before writing (a row with this request
+id already in the Planner sheet, a card already archived): that is what makes a re-run after a
+crash harmless for everything that can be checked. For what cannot be checked (email), the
+connector calls `journal.sending(effect)` just before the send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Protocol
+
+from sync.domain import Effect, Finding, Outcome, System, TakedownRequest
+
+
+class Journal(Protocol):
+    """The run's context as a connector sees it."""
+
+    run_id: str
+    today: date  # the run's date (`--as-of` may set it): "removed on", "in N days"
+
+    def sending(self, effect: Effect) -> None:
+        """Record that an unverifiable side effect is about to happen."""
+
+
+class Connector(Protocol):
+    system: System
+
+    def apply(self, effects: Sequence[Effect], journal: Journal) -> Iterator[Outcome]:
+        """Apply the effects; yield one Outcome per effect, in any order."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one Salesforce poll found."""
+
+    requests: list[TakedownRequest]
+    # Highest SystemModstamp seen, capped at the run's start; the engine saves it as the new
+    # watermark only after the run applied everything it planned.
+    high_water: datetime | None
+    findings: list[Finding] = field(default_factory=list)
+    api_calls: int = 0
+    api_usage: tuple[int, int] | None = None  # (used, allocation) from Sforce-Limit-Info
+    full_reconcile: bool = False
+
+
+class RequestSource(Protocol):
+    """The poller: finds requests the sync must look at."""
+
+    def fetch(
+        self,
+        *,
+        since: datetime | None,
+        open_ids: Sequence[str],
+        run_started: datetime,
+        full: bool,
+    ) -> FetchResult:
+        """Approved requests changed since `since` (minus the look-back window), plus every id in
+        `open_ids` whatever its status (so withdrawn ones are seen). `full` ignores `since`."""
+        ...

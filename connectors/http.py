@@ -1,0 +1,71 @@
+"""The one injection point between the client libraries and the network: a `requests.Session`.
+
+None of simple-salesforce, gspread or py-trello lets us set a base URL; all accept a session.
+In production the session is plain. For the emulators (tests, `--sandbox`, benchmarks) a
+transport adapter on the same session sends each real service host to its local emulator,
+keeping path and query, so the libraries' own URL building is exercised unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+# Real hosts each emulator stands in for (suffix match on the host name).
+SALESFORCE_HOSTS = ("salesforce.com", "force.com")
+GOOGLE_HOSTS = ("sheets.googleapis.com", "oauth2.googleapis.com", "www.googleapis.com")
+TRELLO_HOSTS = ("api.trello.com", "trello.com")
+
+_SECRET_PARAMS = re.compile(
+    r"(?i)\b(token|key|api_key|password|access_token|client_secret|assertion|sid)=([^&\s]+)"
+)
+
+
+def sanitize_url(url: str) -> str:
+    """Hide credentials in a URL before it is logged (after dlt's sanitiser)."""
+    return _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=***", url)
+
+
+class EmulatorRoutingAdapter(HTTPAdapter):
+    """Rewrites `https://<real host>/path?query` to `<emulator base>/path?query`."""
+
+    def __init__(self, routes: Mapping[str, str]) -> None:
+        super().__init__(pool_connections=8, pool_maxsize=8)
+        # Longest suffix first so "oauth2.googleapis.com" wins over "googleapis.com".
+        self._routes = sorted(routes.items(), key=lambda kv: -len(kv[0]))
+
+    def target_for(self, host: str) -> str | None:
+        for suffix, base in self._routes:
+            if host == suffix or host.endswith("." + suffix):
+                return base
+        return None
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        url = request.url or ""
+        parts = urlsplit(url)
+        base = self.target_for(parts.hostname or "")
+        if base is not None:
+            b = urlsplit(base)
+            request.url = urlunsplit((b.scheme, b.netloc, parts.path, parts.query, ""))
+            # The emulator sees which real host the library meant, as a real server would.
+            request.headers["X-Forwarded-Host"] = parts.netloc
+        return super().send(request, *args, **kwargs)
+
+
+def build_session(routes: Mapping[str, str] | None = None) -> requests.Session:
+    """A session for one connector; with `routes`, real hosts go to local emulators."""
+    session = requests.Session()
+    if routes:
+        mount_routes(session, routes)
+    return session
+
+
+def mount_routes(session: requests.Session, routes: Mapping[str, str]) -> None:
+    adapter = EmulatorRoutingAdapter(routes)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)

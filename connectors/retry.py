@@ -1,0 +1,79 @@
+"""One bounded retry policy for every connector (tenacity), honouring Retry-After.
+
+Connectors translate their client library's exceptions into `RetriableError` / `FatalError`
+first; this module retries only `RetriableError`, with exponential backoff, a cap on the number
+of attempts and on the total time waited. The number of retries is counted so the run log can
+say how many it took.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
+
+from sync.errors import RetriableError
+
+T = TypeVar("T")
+log = logging.getLogger("connectors.retry")
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 5
+    max_wait_seconds: float = 60.0
+    initial_wait_seconds: float = 1.0
+    # Tests and replay swap this for a no-op; production sleeps for real.
+    sleep: Callable[[float], None] = field(default=time.sleep)
+    retries: int = 0  # retries made under this policy so far (all calls)
+
+    def call(self, fn: Callable[[], T], *, what: str) -> T:
+        """Run `fn`, retrying RetriableError; re-raise the last error when the bound is hit."""
+        backoff = wait_exponential(multiplier=self.initial_wait_seconds, max=self.max_wait_seconds)
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            after = getattr(exc, "retry_after", None)
+            base = float(backoff(state))
+            if isinstance(after, int | float) and after > 0:
+                return float(min(max(after, base), self.max_wait_seconds))
+            return base
+
+        def before_sleep(state: RetryCallState) -> None:
+            self.retries += 1
+            exc = state.outcome.exception() if state.outcome else None
+            log.info(
+                "retrying %s after %s (attempt %d)", what, exc, state.attempt_number,
+                extra={"what": what},
+            )
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(RetriableError),
+            stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_wait_seconds),
+            wait=wait,
+            sleep=self.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        return retrying(fn)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse a Retry-After header given in seconds (the only form our services send)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,340 @@
+"""The sync's configuration: who is who, where everything lives, and how the org names things.
+
+Read from TOML with `tomllib`, validated completely at start-up (before any I/O). Secrets are never
+values here, only references: an environment variable's name or a file's path.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from sync.configload import build
+from sync.errors import ConfigError, CredentialError
+
+
+@dataclass(frozen=True)
+class SalesforceFields:
+    """API names of the Takedown Request's fields in this org."""
+
+    account: str = "Account__c"
+    account_name: str = "Account__r.Name"
+    name: str = "Name"
+    type: str = "Request_Type__c"
+    status: str = "Status__c"
+    effective_date: str = "Effective_Date__c"
+    reason: str = "Reason__c"
+    platform: str = "Platform__c"
+    leaving_platform: str = "Leaving_Platform__c"
+    credit_amount: str = "Credit_Amount__c"
+    product_change_notes: str = "Product_Change_Notes__c"
+    new_package: str = "New_Package_Or_Budget__c"
+    services: str = "Services__c"
+    sync_status: str = "Sync_Status__c"
+    sync_message: str = "Sync_Message__c"
+    modified: str = "SystemModstamp"
+
+
+@dataclass(frozen=True)
+class ApprovalChain:
+    """Who must have approved, in order. Names or user ids, as the org records them.
+
+    `source = "process_instance"` reads ProcessInstance/ProcessInstanceStep; `"fields"` reads
+    the approver fields named in `fields` (for orgs that record approvals on the record).
+    """
+
+    first: tuple[str, ...] = ("Jeremy Bliesner",)
+    second: tuple[str, ...] = ("Dustin Hunter",)
+    finance: tuple[str, ...] = ("Finance Team",)
+    source: Literal["process_instance", "fields"] = "process_instance"
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AccountWriteback:
+    object: str = "Account"
+    status_field: str = "TDA_Status__c"
+    cancellation: str = "Cancelled"
+    pause: str = "Paused"
+    change: str = "Contract Changed"
+
+
+@dataclass(frozen=True)
+class SalesforceConfig:
+    auth: Literal["password", "jwt", "session"] = "password"
+    username_env: str = "SF_USERNAME"
+    password_env: str = "SF_PASSWORD"
+    security_token_env: str = "SF_SECURITY_TOKEN"
+    consumer_key_env: str = "SF_CONSUMER_KEY"
+    private_key_file: str = ""
+    session_id_env: str = "SF_SESSION_ID"
+    instance_url: str = ""
+    domain: str = "login"
+    api_version: str = "59.0"
+    object: str = "Takedown_Request__c"
+    approved_status: str = "Approved"
+    type_values: dict[str, str] = field(
+        default_factory=lambda: {
+            "cancellation": "Cancellation",
+            "pause": "Contract Pause",
+            "change": "Contract Change",
+        }
+    )
+    platform_values: dict[str, str] = field(default_factory=lambda: {"DS": "DS", "ARI": "ARI"})
+    fields: SalesforceFields = field(default_factory=SalesforceFields)
+    approval: ApprovalChain = field(default_factory=ApprovalChain)
+    account: AccountWriteback = field(default_factory=AccountWriteback)
+    lookback_minutes: int = 15
+    full_reconcile_hours: int = 24
+    api_budget_share: float = 0.8
+    request_link: str = "https://{instance}/lightning/r/{object}/{id}/view"
+
+
+@dataclass(frozen=True)
+class SheetConfig:
+    """One tab in one spreadsheet. `columns` maps the sync's names to the sheet's headers."""
+
+    spreadsheet_id: str
+    tab: str
+    key: str
+    columns: dict[str, str]
+    removed_tab: str = ""
+
+
+@dataclass(frozen=True)
+class SheetsConfig:
+    ds_tracker: SheetConfig
+    ari_tracker: SheetConfig
+    planner: SheetConfig
+    monthly: SheetConfig
+    offboarding: SheetConfig
+    sync_log: SheetConfig | None = None
+    service_account_file: str = ""
+    service_account_file_env: str = "GOOGLE_APPLICATION_CREDENTIALS"
+    date_format: str = "%Y-%m-%d"
+    tracker_status: dict[str, str] = field(
+        default_factory=lambda: {"cancellation": "Cancelled", "pause": "Paused"}
+    )
+    ninja_cat_flag: str = "Remove from Ninja Cat"
+
+
+@dataclass(frozen=True)
+class TrelloConfig:
+    boards: dict[str, str]
+    api_key_env: str = "TRELLO_API_KEY"
+    token_env: str = "TRELLO_TOKEN"
+    archive_on: Literal["effective_date", "approval"] = "effective_date"
+    account_id_field: str = "Salesforce Account ID"
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    from_address: str
+    simplifi_to: tuple[str, ...]
+    manager_to: tuple[str, ...]
+    ops_lead_to: tuple[str, ...]
+    tda_team_to: tuple[str, ...]
+    seo_team_to: tuple[str, ...] = ()
+    host: str = "localhost"
+    port: int = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username_env: str = "SMTP_USERNAME"
+    password_env: str = "SMTP_PASSWORD"
+    templates_dir: str = "templates"
+    timeout_seconds: float = 30.0
+    # What to do with a message left at "sending" by a crash: report it (default) or resend.
+    unconfirmed_policy: Literal["report", "resend"] = "report"
+
+
+@dataclass(frozen=True)
+class RemindersConfig:
+    offsets_days: tuple[int, ...] = (7, 1)
+    seo_service: str = "SEO"
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    cron: str = "*/15 * * * mon-fri"
+    reminders_cron: str = "0 8 * * *"
+    timezone: str = "UTC"
+    misfire_grace_seconds: int = 600
+
+
+@dataclass(frozen=True)
+class RetryConfig:
+    max_attempts: int = 5
+    max_wait_seconds: float = 60.0
+    initial_wait_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    salesforce: SalesforceConfig
+    sheets: SheetsConfig
+    trello: TrelloConfig
+    email: EmailConfig
+    state_dir: str = "state"
+    reminders: RemindersConfig = field(default_factory=RemindersConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    retry: RetryConfig = field(default_factory=RetryConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    # Where relative paths in this file are resolved from (the config file's folder).
+    base_dir: str = ""
+    source: str = ""
+
+    @property
+    def state_path(self) -> Path:
+        return self.resolve(self.state_dir)
+
+    def resolve(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+
+# Columns each sheet must map, by the sync's own names. The key column is given separately.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "ds_tracker": ("account_id", "client", "status", "pause_date", "cancel_date"),
+    "ari_tracker": ("account_id", "client", "status", "pause_date", "cancel_date"),
+    "planner": ("request_id", "client", "type", "effective_date", "reason", "link"),
+    "monthly": ("request_id", "client", "change", "effective_date"),
+    "offboarding": ("request_id", "client", "effective_date", "reason", "ninja_cat"),
+    "sync_log": ("run_id", "started_at", "finished_at", "summary"),
+}
+
+
+def load(path: str | Path) -> Config:
+    """Read and validate a config file. Raises ConfigError naming the file and key."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("config file not found", path=str(p)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=str(p)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror}", path=str(p)) from None
+    return from_dict(raw, path=str(p), base_dir=str(p.resolve().parent))
+
+
+def from_dict(raw: dict[str, object], *, path: str, base_dir: str) -> Config:
+    data = dict(raw)
+    data["base_dir"] = base_dir
+    data["source"] = path
+    cfg = build(Config, data, path=path)
+    _check(cfg, path)
+    return cfg
+
+
+def _check(cfg: Config, path: str) -> None:
+    """Rules a type check cannot express."""
+    sf = cfg.salesforce
+    for kind in ("cancellation", "pause", "change"):
+        if kind not in sf.type_values:
+            raise ConfigError(
+                f"missing '{kind}' (the Salesforce value for that request type)",
+                path=path,
+                key="salesforce.type_values",
+            )
+    for plat in ("DS", "ARI"):
+        if plat not in sf.platform_values:
+            raise ConfigError(f"missing '{plat}'", path=path, key="salesforce.platform_values")
+    if not 0 < sf.api_budget_share <= 1:
+        raise ConfigError(
+            f"expected a share between 0 and 1, found {sf.api_budget_share}",
+            path=path,
+            key="salesforce.api_budget_share",
+        )
+    if sf.auth == "jwt" and not sf.private_key_file:
+        raise ConfigError(
+            "auth = 'jwt' needs a private_key_file", path=path, key="salesforce.private_key_file"
+        )
+    if not sf.approval.first or not sf.approval.second:
+        raise ConfigError(
+            "the approval chain needs a first and a second approver",
+            path=path,
+            key="salesforce.approval",
+        )
+    for name, sheet in _sheets(cfg):
+        prefix = f"sheets.{name}"
+        if not sheet.spreadsheet_id.strip():
+            raise ConfigError("must not be empty", path=path, key=f"{prefix}.spreadsheet_id")
+        missing = [c for c in REQUIRED_COLUMNS[name] if c not in sheet.columns]
+        if missing:
+            raise ConfigError(
+                f"missing column mapping(s): {', '.join(missing)}",
+                path=path,
+                key=f"{prefix}.columns",
+            )
+        if sheet.key not in sheet.columns:
+            raise ConfigError(
+                f"'{sheet.key}' is not one of the mapped columns", path=path, key=f"{prefix}.key"
+            )
+    for name in ("cancellation", "pause"):
+        if name not in cfg.sheets.tracker_status:
+            raise ConfigError(f"missing '{name}'", path=path, key="sheets.tracker_status")
+    if not cfg.trello.boards:
+        raise ConfigError("name at least one board", path=path, key="trello.boards")
+    if any(d <= 0 for d in cfg.reminders.offsets_days):
+        raise ConfigError(
+            "offsets must be whole days above zero", path=path, key="reminders.offsets_days"
+        )
+    for key, value in (("email.simplifi_to", cfg.email.simplifi_to),):
+        if not value:
+            raise ConfigError("must name at least one address", path=path, key=key)
+    for addr_key in ("simplifi_to", "manager_to", "ops_lead_to", "tda_team_to", "seo_team_to"):
+        for addr in getattr(cfg.email, addr_key):
+            if "@" not in addr or any(ch in addr for ch in "\r\n,;"):
+                raise ConfigError(
+                    f"not an email address: {addr!r}", path=path, key=f"email.{addr_key}"
+                )
+    if cfg.retry.max_attempts < 1:
+        raise ConfigError("must be at least 1", path=path, key="retry.max_attempts")
+
+
+def _sheets(cfg: Config) -> list[tuple[str, SheetConfig]]:
+    s = cfg.sheets
+    out = [
+        ("ds_tracker", s.ds_tracker),
+        ("ari_tracker", s.ari_tracker),
+        ("planner", s.planner),
+        ("monthly", s.monthly),
+        ("offboarding", s.offboarding),
+    ]
+    if s.sync_log is not None:
+        out.append(("sync_log", s.sync_log))
+    return out
+
+
+def secret_from_env(var: str, *, what: str, key: str) -> str:
+    """Read a secret from the environment variable the config names."""
+    value = os.environ.get(var, "")
+    if not value:
+        raise CredentialError(
+            f"{what} is not set: export {var}=... (named by config key '{key}')"
+        )
+    return value
+
+
+def secret_file(cfg: Config, value: str, *, what: str, key: str) -> Path:
+    """A credential file named in config must exist and be readable."""
+    if not value:
+        raise CredentialError(f"{what}: no file named (config key '{key}')")
+    p = cfg.resolve(value)
+    try:
+        with p.open("rb"):
+            pass
+    except FileNotFoundError:
+        raise CredentialError(f"{what}: file not found: {p} (config key '{key}')") from None
+    except OSError as exc:
+        raise CredentialError(
+            f"{what}: cannot read {p}: {exc.strerror} (config key '{key}')"
+        ) from None
+    return p

@@ -1,0 +1,180 @@
+"""Plain data that flows from Salesforce through the planner to the connectors.
+
+Nothing here does I/O. A `TakedownRequest` is what the Salesforce connector read; an `Effect` is
+one thing the sync owes the world for it, with a stable key so it happens exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class RequestType(StrEnum):
+    CANCELLATION = "cancellation"
+    PAUSE = "pause"
+    CHANGE = "change"
+
+
+class Platform(StrEnum):
+    DS = "DS"
+    ARI = "ARI"
+
+
+@dataclass(frozen=True)
+class TakedownRequest:
+    """A Salesforce Takedown Request, already mapped from the org's field names.
+
+    Fields that may be wrong in the source (type, platform, effective date) keep their raw text
+    beside the parsed value, so the planner can say exactly what was wrong.
+    """
+
+    id: str
+    name: str
+    account_id: str
+    client_name: str
+    type: RequestType | None
+    raw_type: str
+    status: str
+    approved: bool
+    effective_date: date | None
+    raw_effective_date: str
+    reason: str
+    platform: Platform | None
+    raw_platform: str
+    leaving_platform: bool = False
+    credit_amount: Decimal = Decimal(0)
+    product_change_notes: str = ""
+    new_package: str = ""
+    services: tuple[str, ...] = ()
+    link: str = ""
+    modified_at: datetime | None = None
+    approved_at: datetime | None = None
+    # None when the approval chain was verified; otherwise why it was not.
+    approval_problem: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How a person recognises the request in a log line."""
+        return f"{self.name or self.id} ({self.client_name or 'unknown client'})"
+
+
+class EffectKind(StrEnum):
+    PLANNER_ADD = "planner_add"
+    TRACKER_STATUS = "tracker_status"
+    TRACKER_REMOVE = "tracker_remove"
+    MONTHLY_RECORD = "monthly_record"
+    OFFBOARDING_ADD = "offboarding_add"
+    NINJACAT_FLAG = "ninjacat_flag"
+    TRELLO_ARCHIVE = "trello_archive"
+    SIMPLIFI_NOTICE = "simplifi_notice"
+    MANAGER_DIGEST = "manager_digest"
+    REMINDER = "reminder"
+    SALESFORCE_WRITEBACK = "salesforce_writeback"
+
+
+class System(StrEnum):
+    SHEETS = "sheets"
+    TRELLO = "trello"
+    EMAIL = "email"
+    SALESFORCE = "salesforce"
+
+
+SYSTEM_OF: Mapping[EffectKind, System] = {
+    EffectKind.PLANNER_ADD: System.SHEETS,
+    EffectKind.TRACKER_STATUS: System.SHEETS,
+    EffectKind.TRACKER_REMOVE: System.SHEETS,
+    EffectKind.MONTHLY_RECORD: System.SHEETS,
+    EffectKind.OFFBOARDING_ADD: System.SHEETS,
+    EffectKind.NINJACAT_FLAG: System.SHEETS,
+    EffectKind.TRELLO_ARCHIVE: System.TRELLO,
+    EffectKind.SIMPLIFI_NOTICE: System.EMAIL,
+    EffectKind.MANAGER_DIGEST: System.EMAIL,
+    EffectKind.REMINDER: System.EMAIL,
+    EffectKind.SALESFORCE_WRITEBACK: System.SALESFORCE,
+}
+
+# Effects whose result cannot be checked afterwards: the ledger records them as "sending" first.
+UNCHECKABLE: frozenset[EffectKind] = frozenset(
+    {EffectKind.SIMPLIFI_NOTICE, EffectKind.MANAGER_DIGEST, EffectKind.REMINDER}
+)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One thing owed to one target for one request.
+
+    `target` names the concrete place (a sheet name from config, a board name, a recipient
+    group, a write-back phase); with the request id and kind it forms the stable key.
+    `params` carries the few kind-specific values the planner decided (e.g. a reminder's
+    offset); everything else the connector reads from `request`.
+    `after` lists keys that must be done before this one (the Salesforce write-back waits for
+    the effects it reports on).
+    """
+
+    request_id: str
+    kind: EffectKind
+    target: str
+    not_before: date
+    request: TakedownRequest = field(compare=False, repr=False)
+    params: Mapping[str, str] = field(default_factory=dict, compare=False)
+    after: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def key(self) -> str:
+        return effect_key(self.request_id, self.kind, self.target)
+
+    @property
+    def system(self) -> System:
+        return SYSTEM_OF[self.kind]
+
+
+def effect_key(request_id: str, kind: EffectKind | str, target: str) -> str:
+    return f"{request_id}/{kind}/{target}"
+
+
+class EffectState(StrEnum):
+    """What the ledger knows of an effect. APPLIED and SKIPPED are final."""
+
+    PLANNED = "planned"
+    SENDING = "sending"
+    APPLIED = "applied"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    NEEDS_PERSON = "needs_person"
+
+
+FINAL_STATES: frozenset[EffectState] = frozenset({EffectState.APPLIED, EffectState.SKIPPED})
+
+
+class OutcomeStatus(StrEnum):
+    """What a connector says happened to one effect in this run."""
+
+    APPLIED = "applied"  # the sync changed the target now
+    ALREADY_DONE = "already_done"  # the target already showed the effect (e.g. after a crash)
+    SKIPPED = "skipped"  # nothing to do, and that is fine (no card on a board)
+    FAILED = "failed"  # may succeed on a later run
+    NEEDS_PERSON = "needs_person"  # the sync will not guess; a person must look
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: str
+    status: OutcomeStatus
+    message: str = ""
+    attempts: int = 1
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something about a request that a person should know, with no effect to apply."""
+
+    request_id: str
+    code: str
+    message: str
+    needs_person: bool = True
+    label: str = ""
