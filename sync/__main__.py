@@ -1,0 +1,5 @@
+"""`python -m sync`."""
+
+from sync.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,279 @@
+"""`python -m sync`: the command line people and cron use.
+
+Expected errors (bad config, missing credentials, a held lock, an unreachable service) end with
+one clear line on stderr and a documented exit code, never a traceback. Heavy imports (the client
+libraries, the emulators) happen only in the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sync.config import Config, load
+from sync.engine import EXIT_FATAL, EXIT_LOCKED, EXIT_USAGE
+from sync.errors import ConfigError, LockHeldError, SyncError
+
+DEFAULT_CONFIG = "config/config.toml"
+EXIT_CODES = """exit codes:
+  0  every effect of the run succeeded (or there was nothing to do)
+  1  at least one effect failed or needs a person (see the summary and the run log)
+  2  usage or configuration error (nothing was done)
+  3  the run could not start or stopped early (credentials, a service unreachable)
+  4  another run holds the lock (nothing was done)"""
+
+
+def _common(p: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Options valid before or after a subcommand."""
+    d = argparse.SUPPRESS if suppress else None
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        default=d,
+        help=f"config file (default: $OFFBOARDING_SYNC_CONFIG or {DEFAULT_CONFIG})",
+    )
+    p.add_argument(
+        "--sandbox",
+        action="store_true",
+        default=d or False,
+        help="run against the built-in emulated agency (no account needed)",
+    )
+    p.add_argument(
+        "--sandbox-dir",
+        metavar="DIR",
+        default=d,
+        help="where the sandbox keeps its state (default: .sandbox)",
+    )
+    p.add_argument(
+        "--scenario", metavar="FILE", default=d, help="seed a new sandbox from this scenario file"
+    )
+    p.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        type=_date,
+        default=d,
+        help="plan as if today were this date (previews and tests)",
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=d or 0,
+        help="more detail on stderr (-vv for debug)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sync",
+        description="Offboarding sync: acts on approved Takedown Requests exactly once across "
+        "Google Sheets, Trello, email and Salesforce. Without a command: one run.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common(parser, suppress=False)
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan and change nothing anywhere (ledger included)",
+    )
+    parser.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
+    parser.add_argument(
+        "--only",
+        metavar="REQUEST_ID",
+        help="act on one request (its id or name); the watermark stays put",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        _common(p, suppress=True)
+        return p
+
+    add("run", "one run: plan, then apply (the default)")
+    add("serve", "stay up and run on the configured schedule")
+    log_p = add("log", "the last runs, or the effects of one run")
+    log_p.add_argument("run_id", nargs="?", help="a run id from `log` (or 'last')")
+    log_p.add_argument(
+        "--failed", action="store_true", help="only failures and what needs a person"
+    )
+    log_p.add_argument("--limit", type=int, default=20, help="how many runs to list (default 20)")
+    add("status", "every open request: done, owed (from when), needs a person")
+    add("check", "validate config, credentials, sheets, tabs, headers and boards (read-only)")
+    resolve_p = add("resolve", "settle a message a crash left unconfirmed")
+    resolve_p.add_argument("key", help="the effect key named in the report")
+    how = resolve_p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--sent", action="store_true", help="it went out: record it as done")
+    how.add_argument("--resend", action="store_true", help="it did not: send it on the next run")
+    sandbox_p = add("sandbox", "inspect the sandbox")
+    sandbox_p.add_argument("what", choices=["show", "reset"], help="show: sheets, boards, outbox")
+    for p in (sub.choices["run"],):
+        p.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS)
+        p.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+        p.add_argument("--only", metavar="REQUEST_ID", default=argparse.SUPPRESS)
+    return parser
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {value!r}") from None
+
+
+def setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    if verbose < 2:
+        for noisy in ("urllib3", "google", "mail.log", "asyncio"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@contextmanager
+def environment(args: argparse.Namespace) -> Iterator[tuple[Config, Mapping[str, str] | None]]:
+    """The config and (for the sandbox) the emulator routes a command runs with."""
+    if args.sandbox:
+        from sync.sandbox import open_sandbox
+
+        with open_sandbox(
+            Path(args.sandbox_dir or ".sandbox"),
+            scenario=Path(args.scenario) if args.scenario else None,
+            config_path=Path(args.config) if args.config else None,
+        ) as box:
+            yield box.config, box.routes
+        return
+    path = args.config or os.environ.get("OFFBOARDING_SYNC_CONFIG") or DEFAULT_CONFIG
+    if not Path(path).exists() and not args.config:
+        raise ConfigError(
+            f"no config file at {path}. Copy config/example.toml there and fill it in, pass "
+            "--config PATH, or try the sandbox: python -m sync --sandbox"
+        )
+    yield load(path), None
+
+
+def today_for(cfg: Config, as_of: date | None) -> date:
+    if as_of is not None:
+        return as_of
+    return datetime.now(ZoneInfo(cfg.schedule.timezone)).date()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    command = args.command or "run"
+    if args.json and not args.dry_run:
+        parser.error("--json goes with --dry-run")
+    try:
+        if command == "run":
+            return cmd_run(args)
+        if command == "serve":
+            from sync.scheduler import serve
+
+            with environment(args) as (cfg, routes):
+                return serve(cfg, routes)
+        if command == "check":
+            from sync.check import run_check
+
+            with environment(args) as (cfg, routes):
+                return run_check(cfg, routes, out=sys.stdout)
+        if command == "sandbox":
+            from sync.sandbox import sandbox_command
+
+            return sandbox_command(args)
+        from sync import reports
+
+        with environment(args) as (cfg, _routes):
+            if command == "log":
+                return reports.log_command(
+                    cfg, args.run_id, failed=args.failed, limit=args.limit, out=sys.stdout
+                )
+            if command == "status":
+                return reports.status_command(cfg, out=sys.stdout)
+            if command == "resolve":
+                return reports.resolve_command(cfg, args.key, sent=args.sent, out=sys.stdout)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except LockHeldError as exc:
+        print(f"not started: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except SyncError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {command}")
+    return EXIT_USAGE  # pragma: no cover - parser.error exits
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sync import wiring
+    from sync.engine import run_once
+    from sync.lock import RunLock
+    from sync.render import plan_json, plan_text, run_text
+
+    with environment(args) as (cfg, routes):
+        today = today_for(cfg, args.as_of)
+        wired = wiring.build(cfg, routes)
+        try:
+            if args.dry_run:
+                result = run_once(
+                    cfg,
+                    source=wired.source,
+                    connectors=wired.connectors,
+                    today=today,
+                    dry_run=True,
+                    only=args.only,
+                )
+                if result.fatal:
+                    print(f"error: {result.fatal}", file=sys.stderr)
+                    return EXIT_FATAL
+                if args.json:
+                    print(json.dumps(plan_json(result.plan), indent=2))
+                    for f in result.plan.needs_person:
+                        print(
+                            f"needs a person: {f.label or f.request_id}: {f.message}",
+                            file=sys.stderr,
+                        )
+                else:
+                    print(plan_text(result.plan), end="")
+                return 0
+            with RunLock(cfg.state_path) as lock:
+                if lock.took_over_from is not None:
+                    logging.getLogger("sync.lock").warning(
+                        "the previous run (pid %s) ended without releasing the lock; taken over",
+                        lock.took_over_from,
+                    )
+                result = run_once(
+                    cfg,
+                    source=wired.source,
+                    connectors=wired.connectors,
+                    today=today,
+                    only=args.only,
+                )
+                from sync.alerts import after_run
+                from sync.domain import System
+
+                after_run(cfg, result, wired.connectors.get(System.EMAIL))
+            print(run_text(result), end="")
+            for f in result.plan.needs_person:
+                print(f"needs a person: {f.label or f.request_id}: {f.message}", file=sys.stderr)
+            if result.fatal:
+                print(f"error: {result.fatal}", file=sys.stderr)
+            return result.exit_code
+        finally:
+            wired.close()

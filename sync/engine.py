@@ -1,0 +1,312 @@
+"""One run: poll Salesforce, plan, then apply the due effects system by system.
+
+The engine owns the ledger and the run log; connectors only do I/O. One failing effect, request
+or even a whole connector does not stop the others. The poller's watermark moves only after the
+run applied everything it planned (and never under `--only`, which looks at one request).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import traceback
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from connectors.base import Connector, FetchResult, RequestSource
+from sync.config import Config
+from sync.domain import (
+    FINAL_STATES,
+    Effect,
+    EffectKind,
+    EffectState,
+    Outcome,
+    OutcomeStatus,
+    System,
+)
+from sync.errors import SyncError
+from sync.ledger import Ledger
+from sync.planner import Plan, PlanRules, plan
+from sync.runlog import RunLog
+
+log = logging.getLogger("sync.engine")
+
+APPLY_ORDER = (System.SHEETS, System.TRELLO, System.EMAIL, System.SALESFORCE)
+WATERMARK = "watermark"
+LAST_FULL = "last_full_reconcile"
+
+EXIT_OK = 0
+EXIT_EFFECTS_FAILED = 1
+EXIT_USAGE = 2
+EXIT_FATAL = 3
+EXIT_LOCKED = 4
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    today: date
+    dry_run: bool
+    plan: Plan
+    started_at: datetime
+    finished_at: datetime | None = None
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    waiting_on: dict[str, str] = field(default_factory=dict)  # write-backs held back, why
+    fatal: str = ""
+    fetch: FetchResult | None = None
+
+    @property
+    def counts(self) -> Counter[str]:
+        c: Counter[str] = Counter()
+        for o in self.outcomes.values():
+            c["applied" if o.status is OutcomeStatus.ALREADY_DONE else str(o.status)] += 1
+        c["skipped"] += len(self.plan.skips)
+        c["waiting"] += len(self.plan.waiting) + len(self.waiting_on)
+        c["needs_person"] += len(self.plan.needs_person)
+        return c
+
+    @property
+    def retries(self) -> int:
+        return sum(o.retries for o in self.outcomes.values())
+
+    @property
+    def exit_code(self) -> int:
+        if self.fatal:
+            return EXIT_FATAL
+        bad = {OutcomeStatus.FAILED, OutcomeStatus.NEEDS_PERSON}
+        if any(o.status in bad for o in self.outcomes.values()):
+            return EXIT_EFFECTS_FAILED
+        return EXIT_OK
+
+
+@dataclass
+class _Journal:
+    """What a connector sees of the run; `sending` writes through to the ledger at once."""
+
+    run_id: str
+    today: date
+    ledger: Ledger | None
+
+    def sending(self, effect: Effect) -> None:
+        if self.ledger is not None:
+            self.ledger.mark_sending(effect, self.run_id)
+
+
+def new_run_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+def run_once(
+    cfg: Config,
+    *,
+    source: RequestSource,
+    connectors: Mapping[System, Connector],
+    today: date,
+    dry_run: bool = False,
+    only: str | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    on_effect: Callable[[Effect, Outcome], None] | None = None,
+) -> RunResult:
+    """Plan, and unless `dry_run`, apply. Never raises for an expected error: the result says."""
+    started = now()
+    run_id = new_run_id(started)
+    state_dir = cfg.state_path
+    ledger_path = state_dir / "ledger.sqlite3"
+    ledger = Ledger.open_readonly(ledger_path) if dry_run else Ledger(ledger_path)
+    runlog = RunLog.in_state_dir(state_dir)
+    rules = PlanRules.from_config(cfg)
+    result = RunResult(run_id, today, dry_run, Plan(today=today), started)
+    try:
+        fetch, full = _fetch(cfg, source, ledger, started, only)
+        result.fetch = fetch
+        requests = [r for r in fetch.requests if only is None or only in (r.id, r.name)]
+        states = ledger.states(r.id for r in requests) if ledger else {}
+        result.plan = plan(requests, states, today, rules)
+        result.plan.findings.extend(fetch.findings)
+        if dry_run:
+            return result
+        assert ledger is not None
+        ledger.remember_requests(requests)
+        ledger.record_planned([*result.plan.due, *result.plan.waiting], run_id)
+        for effect, reason in result.plan.skips:
+            ledger.skip(effect, reason, run_id)
+            runlog.effect(run_id, effect, "skipped", error=reason, attempts=0, at=_iso(now()))
+        _apply(result, ledger, runlog, connectors, now, on_effect)
+        ledger.replace_findings([r.id for r in requests], result.plan.findings)
+        for f in result.plan.findings:
+            runlog.finding(run_id, f.request_id, f.code, f.message, _iso(now()))
+        _advance_watermark(ledger, fetch, result, only, full=full)
+    except SyncError as exc:
+        result.fatal = str(exc)
+        log.error("run %s stopped: %s", run_id, exc)
+    finally:
+        result.finished_at = now()
+        if not dry_run:
+            runlog.run(_run_record(result))
+        if ledger is not None:
+            ledger.close()
+    return result
+
+
+def _fetch(
+    cfg: Config, source: RequestSource, ledger: Ledger | None, started: datetime, only: str | None
+) -> tuple[FetchResult, bool]:
+    since = ledger.get_datetime(WATERMARK) if ledger else None
+    last_full = ledger.get_datetime(LAST_FULL) if ledger else None
+    full = (
+        since is None
+        or last_full is None
+        or started - last_full >= timedelta(hours=cfg.salesforce.full_reconcile_hours)
+    )
+    open_ids = ledger.open_request_ids() if ledger else []
+    if only is not None and only not in open_ids:
+        open_ids = [*open_ids, only]
+    fetched = source.fetch(since=since, open_ids=open_ids, run_started=started, full=full)
+    return fetched, full
+
+
+def _apply(
+    result: RunResult,
+    ledger: Ledger,
+    runlog: RunLog,
+    connectors: Mapping[System, Connector],
+    now: Callable[[], datetime],
+    on_effect: Callable[[Effect, Outcome], None] | None,
+) -> None:
+    journal = _Journal(result.run_id, result.today, ledger)
+    by_system: dict[System, list[Effect]] = {}
+    for e in result.plan.due:
+        by_system.setdefault(e.system, []).append(e)
+    for system in APPLY_ORDER:
+        effects = by_system.get(system, [])
+        if system is System.SALESFORCE:
+            effects = _ready_writebacks(effects, ledger, result, runlog, now)
+        if not effects:
+            continue
+        pending = {e.key: e for e in effects}
+        connector = connectors.get(system)
+        try:
+            if connector is None:
+                raise SyncError(f"{system}: no connector is configured")
+            for outcome in connector.apply(effects, journal):
+                effect = pending.pop(outcome.key, None)
+                if effect is None:
+                    log.warning("%s returned an outcome for an unknown key %s", system, outcome.key)
+                    continue
+                _record(result, ledger, runlog, effect, outcome, now)
+                if on_effect is not None:
+                    on_effect(effect, outcome)
+        except SyncError as exc:
+            message = str(exc)
+            log.error("%s stopped: %s", system, message)
+        except Exception as exc:  # a bug must not lose the other systems' work
+            message = f"internal error in the {system} connector: {type(exc).__name__}: {exc}"
+            log.error("%s\n%s", message, traceback.format_exc())
+        else:
+            message = f"the {system} connector returned no outcome for this effect"
+        for effect in pending.values():
+            _record(
+                result,
+                ledger,
+                runlog,
+                effect,
+                Outcome(effect.key, OutcomeStatus.FAILED, message),
+                now,
+            )
+
+
+def _record(
+    result: RunResult,
+    ledger: Ledger,
+    runlog: RunLog,
+    effect: Effect,
+    outcome: Outcome,
+    now: Callable[[], datetime],
+) -> None:
+    state = ledger.record_outcome(outcome, result.run_id)
+    result.outcomes[effect.key] = outcome
+    row = ledger.get(effect.key)
+    runlog.effect(
+        result.run_id,
+        effect,
+        str(outcome.status),
+        error="" if state in FINAL_STATES else outcome.message,
+        attempts=row.attempts if row else outcome.attempts,
+        retries=outcome.retries,
+        at=_iso(now()),
+    )
+    level = logging.INFO if state in FINAL_STATES else logging.WARNING
+    log.log(
+        level, "%s %s: %s %s", effect.request.label, effect.key, outcome.status, outcome.message
+    )
+
+
+def _ready_writebacks(
+    effects: Sequence[Effect],
+    ledger: Ledger,
+    result: RunResult,
+    runlog: RunLog,
+    now: Callable[[], datetime],
+) -> list[Effect]:
+    """A write-back reports what was done, so it waits until every effect it covers is final."""
+    ready: list[Effect] = []
+    for e in effects:
+        if e.kind is not EffectKind.SALESFORCE_WRITEBACK or not e.after:
+            ready.append(e)
+            continue
+        states = ledger.states([e.request_id])
+        blocking = [k for k in e.after if states.get(k) not in FINAL_STATES]
+        if not blocking:
+            ready.append(e)
+            continue
+        why = "waits for: " + ", ".join(
+            f"{k.split('/', 1)[1]} ({states.get(k, EffectState.PLANNED)})" for k in blocking
+        )
+        result.waiting_on[e.key] = why
+        runlog.effect(result.run_id, e, "waiting", error=why, attempts=0, at=_iso(now()))
+    return ready
+
+
+def _advance_watermark(
+    ledger: Ledger, fetch: FetchResult, result: RunResult, only: str | None, *, full: bool
+) -> None:
+    """Only a complete, unfiltered run may move the poller forward."""
+    if only is not None:
+        return
+    if any(o.status is OutcomeStatus.FAILED for o in result.outcomes.values()):
+        return
+    if fetch.high_water is not None:
+        previous = ledger.get_datetime(WATERMARK)
+        if previous is None or fetch.high_water > previous:
+            ledger.set_datetime(WATERMARK, fetch.high_water)
+    if full:
+        ledger.set_datetime(LAST_FULL, result.started_at)
+
+
+def _run_record(result: RunResult) -> dict[str, object]:
+    counts = result.counts
+    record: dict[str, object] = {
+        "run_id": result.run_id,
+        "started_at": _iso(result.started_at),
+        "finished_at": _iso(result.finished_at or result.started_at),
+        "as_of": result.today.isoformat(),
+        "dry_run": result.dry_run,
+        "counts": {
+            k: counts.get(k, 0) for k in ("applied", "failed", "waiting", "needs_person", "skipped")
+        },
+        "retries": result.retries,
+        "exit_code": result.exit_code,
+        "error": result.fatal,
+    }
+    if result.fetch is not None:
+        record["salesforce_api_calls"] = result.fetch.api_calls
+        if result.fetch.api_usage is not None:
+            used, limit = result.fetch.api_usage
+            record["salesforce_api_usage"] = {"used": used, "limit": limit}
+    return record
+
+
+def _iso(d: datetime) -> str:
+    return d.astimezone(UTC).isoformat(timespec="seconds")

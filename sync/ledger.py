@@ -1,0 +1,384 @@
+"""The exactly-once ledger: one SQLite file in the state directory.
+
+Each effect key has a state (planned, sending, applied, skipped, failed, needs_person), its
+attempts, last error and timestamps. Every change is committed at once (autocommit), so the
+ledger records an effect as applied in the same step that confirms it. An effect recorded as
+applied or skipped is final and is never planned again. Uncheckable effects (email) are recorded
+as "sending" *before* the send, so a crash can neither lose nor double them silently.
+
+It also keeps the poller's watermark, the findings that wait for a person, a short snapshot of
+each request (for `sync status`) and which problems were already alerted.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sync.domain import (
+    FINAL_STATES,
+    Effect,
+    EffectState,
+    Finding,
+    Outcome,
+    OutcomeStatus,
+    TakedownRequest,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS effects (
+    key TEXT PRIMARY KEY,
+    request_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    not_before TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    applied_at TEXT,
+    run_id TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS effects_request ON effects(request_id);
+CREATE TABLE IF NOT EXISTS requests (
+    request_id TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    effective_date TEXT NOT NULL,
+    last_seen TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS findings (
+    request_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL,
+    label TEXT NOT NULL DEFAULT '',
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    PRIMARY KEY (request_id, code)
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    problem TEXT PRIMARY KEY,
+    message TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    alerted_at TEXT,
+    resolved_at TEXT
+);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_STATE_OF: Mapping[OutcomeStatus, EffectState] = {
+    OutcomeStatus.APPLIED: EffectState.APPLIED,
+    OutcomeStatus.ALREADY_DONE: EffectState.APPLIED,
+    OutcomeStatus.SKIPPED: EffectState.SKIPPED,
+    OutcomeStatus.FAILED: EffectState.FAILED,
+    OutcomeStatus.NEEDS_PERSON: EffectState.NEEDS_PERSON,
+}
+
+
+@dataclass(frozen=True)
+class EffectRow:
+    key: str
+    request_id: str
+    kind: str
+    target: str
+    state: EffectState
+    attempts: int
+    last_error: str
+    not_before: str
+    updated_at: str
+    applied_at: str | None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        # The default rollback journal, not WAL: a read-only open of a WAL database creates
+        # -shm/-wal files, and a dry run must leave the state directory untouched.
+        self._db.execute("PRAGMA journal_mode=DELETE")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> Ledger | None:
+        """For dry runs and reports: never creates the file. None if there is no ledger yet."""
+        if not path.exists():
+            return None
+        obj = cls.__new__(cls)
+        obj.path = path
+        obj._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        return obj
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # ----- effects -----------------------------------------------------------------------
+    def states(self, request_ids: Iterable[str] | None = None) -> dict[str, EffectState]:
+        if request_ids is None:
+            rows = self._db.execute("SELECT key, state FROM effects").fetchall()
+        else:
+            ids = list(request_ids)
+            rows = []
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                rows += self._db.execute(
+                    f"SELECT key, state FROM effects WHERE request_id IN ({marks})", chunk
+                ).fetchall()
+        return {k: EffectState(s) for k, s in rows}
+
+    def get(self, key: str) -> EffectRow | None:
+        row = self._db.execute(
+            "SELECT key, request_id, kind, target, state, attempts, last_error, not_before,"
+            " updated_at, applied_at FROM effects WHERE key = ?",
+            (key,),
+        ).fetchone()
+        return _row(row) if row else None
+
+    def rows(self, request_id: str | None = None) -> list[EffectRow]:
+        sql = (
+            "SELECT key, request_id, kind, target, state, attempts, last_error, not_before,"
+            " updated_at, applied_at FROM effects"
+        )
+        if request_id is None:
+            return [_row(r) for r in self._db.execute(sql + " ORDER BY request_id, created_at")]
+        return [
+            _row(r)
+            for r in self._db.execute(
+                sql + " WHERE request_id = ? ORDER BY created_at", (request_id,)
+            )
+        ]
+
+    def record_planned(self, effects: Iterable[Effect], run_id: str) -> None:
+        """Remember owed effects (due or waiting) so later runs keep polling their requests."""
+        now = _now()
+        with self.transaction():
+            self._db.executemany(
+                "INSERT INTO effects (key, request_id, kind, target, state, not_before,"
+                " created_at, updated_at, run_id) VALUES (?, ?, ?, ?, 'planned', ?, ?, ?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET not_before = excluded.not_before"
+                " WHERE effects.state NOT IN ('applied', 'skipped')",
+                [
+                    (
+                        e.key,
+                        e.request_id,
+                        str(e.kind),
+                        e.target,
+                        e.not_before.isoformat(),
+                        now,
+                        now,
+                        run_id,
+                    )
+                    for e in effects
+                ],
+            )
+
+    def mark_sending(self, effect: Effect, run_id: str) -> None:
+        now = _now()
+        cur = self._db.execute(
+            "UPDATE effects SET state = 'sending', attempts = attempts + 1, updated_at = ?,"
+            " run_id = ? WHERE key = ? AND state NOT IN ('applied', 'skipped')",
+            (now, run_id, effect.key),
+        )
+        if cur.rowcount != 1:
+            # Applied already (or never planned): sending again would double it.
+            raise RuntimeError(f"effect {effect.key} is not open; refusing to send it again")
+
+    def record_outcome(self, outcome: Outcome, run_id: str) -> EffectState:
+        """Store a connector's outcome. A final state is never downgraded."""
+        state = _STATE_OF[outcome.status]
+        now = _now()
+        applied_at = now if state in FINAL_STATES else None
+        error = "" if state in FINAL_STATES else outcome.message
+        # An effect already counted as an attempt when it was marked "sending".
+        self._db.execute(
+            "UPDATE effects SET state = ?, last_error = ?, updated_at = ?, run_id = ?,"
+            " applied_at = COALESCE(?, applied_at),"
+            " attempts = attempts + CASE WHEN state = 'sending' THEN 0 ELSE 1 END"
+            " WHERE key = ? AND state NOT IN ('applied', 'skipped')",
+            (str(state), error, now, run_id, applied_at, outcome.key),
+        )
+        return state
+
+    def skip(self, effect: Effect, reason: str, run_id: str) -> None:
+        now = _now()
+        self._db.execute(
+            "INSERT INTO effects (key, request_id, kind, target, state, last_error, not_before,"
+            " created_at, updated_at, applied_at, run_id)"
+            " VALUES (?, ?, ?, ?, 'skipped', ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET state = 'skipped', last_error = excluded.last_error,"
+            " updated_at = excluded.updated_at, applied_at = excluded.applied_at,"
+            " run_id = excluded.run_id WHERE effects.state NOT IN ('applied', 'skipped')",
+            (
+                effect.key,
+                effect.request_id,
+                str(effect.kind),
+                effect.target,
+                reason,
+                effect.not_before.isoformat(),
+                now,
+                now,
+                now,
+                run_id,
+            ),
+        )
+
+    def resolve_sending(self, key: str, *, sent: bool) -> bool:
+        """A person checked an unconfirmed message: it went out (applied) or must be resent."""
+        state = "applied" if sent else "planned"
+        cur = self._db.execute(
+            "UPDATE effects SET state = ?, updated_at = ?,"
+            " last_error = CASE WHEN ? = 'applied' THEN '' ELSE 'resend requested by a person' END,"
+            " applied_at = CASE WHEN ? = 'applied' THEN ? ELSE applied_at END"
+            " WHERE key = ? AND state = 'sending'",
+            (state, _now(), state, state, _now(), key),
+        )
+        return cur.rowcount == 1
+
+    def open_request_ids(self) -> list[str]:
+        """Requests that still owe something or wait for a person: the poller re-reads them."""
+        rows = self._db.execute(
+            "SELECT DISTINCT request_id FROM effects WHERE state NOT IN ('applied', 'skipped')"
+            " UNION SELECT request_id FROM findings ORDER BY 1"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # ----- requests and findings --------------------------------------------------------
+    def remember_requests(self, requests: Iterable[TakedownRequest]) -> None:
+        now = _now()
+        with self.transaction():
+            self._db.executemany(
+                "INSERT INTO requests (request_id, label, type, status, effective_date, last_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(request_id) DO UPDATE SET"
+                " label = excluded.label, type = excluded.type, status = excluded.status,"
+                " effective_date = excluded.effective_date, last_seen = excluded.last_seen",
+                [
+                    (
+                        r.id,
+                        r.label,
+                        str(r.type or r.raw_type),
+                        r.status,
+                        r.effective_date.isoformat() if r.effective_date else r.raw_effective_date,
+                        now,
+                    )
+                    for r in requests
+                ],
+            )
+
+    def request_labels(self) -> dict[str, dict[str, str]]:
+        rows = self._db.execute(
+            "SELECT request_id, label, type, status, effective_date, last_seen FROM requests"
+        ).fetchall()
+        return {
+            r[0]: {
+                "label": r[1],
+                "type": r[2],
+                "status": r[3],
+                "effective_date": r[4],
+                "last_seen": r[5],
+            }
+            for r in rows
+        }
+
+    def replace_findings(self, seen_ids: Iterable[str], findings: Iterable[Finding]) -> None:
+        """The current findings of the requests this run looked at; fixed ones disappear."""
+        now = _now()
+        ids = list(seen_ids)
+        with self.transaction():
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                self._db.execute(f"DELETE FROM findings WHERE request_id IN ({marks})", chunk)
+            for f in findings:
+                if not f.needs_person:
+                    continue
+                self._db.execute(
+                    "INSERT INTO findings (request_id, code, message, label, first_seen, last_seen)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(request_id, code) DO UPDATE SET"
+                    " message = excluded.message, last_seen = excluded.last_seen",
+                    (f.request_id, f.code, f.message, f.label, now, now),
+                )
+
+    def findings(self) -> list[Finding]:
+        rows = self._db.execute(
+            "SELECT request_id, code, message, label FROM findings ORDER BY request_id, code"
+        ).fetchall()
+        return [Finding(r[0], r[1], r[2], True, r[3]) for r in rows]
+
+    # ----- alerts ------------------------------------------------------------------------
+    def open_alerts(self) -> dict[str, str]:
+        rows = self._db.execute(
+            "SELECT problem, message FROM alerts"
+            " WHERE resolved_at IS NULL AND alerted_at IS NOT NULL"
+        )
+        return dict(rows.fetchall())
+
+    def alert_sent(self, problem: str, message: str) -> None:
+        now = _now()
+        self._db.execute(
+            "INSERT INTO alerts (problem, message, first_seen, alerted_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(problem) DO UPDATE SET message = excluded.message,"
+            " alerted_at = excluded.alerted_at, resolved_at = NULL",
+            (problem, message, now, now),
+        )
+
+    def alert_resolved(self, problem: str) -> None:
+        self._db.execute(
+            "UPDATE alerts SET resolved_at = ? WHERE problem = ? AND resolved_at IS NULL",
+            (_now(), problem),
+        )
+
+    # ----- meta --------------------------------------------------------------------------
+    def get_meta(self, name: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, name: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO meta (name, value) VALUES (?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
+
+    def get_datetime(self, name: str) -> datetime | None:
+        value = self.get_meta(name)
+        return datetime.fromisoformat(value) if value else None
+
+    def set_datetime(self, name: str, value: datetime) -> None:
+        self.set_meta(name, value.isoformat())
+
+
+def _row(r: tuple[object, ...]) -> EffectRow:
+    return EffectRow(
+        key=str(r[0]),
+        request_id=str(r[1]),
+        kind=str(r[2]),
+        target=str(r[3]),
+        state=EffectState(str(r[4])),
+        attempts=int(r[5]),  # type: ignore[call-overload]
+        last_error=str(r[6]),
+        not_before=str(r[7]),
+        updated_at=str(r[8]),
+        applied_at=str(r[9]) if r[9] is not None else None,
+    )

@@ -1,0 +1,427 @@
+"""The pure planner: which effects each request owes, and which of them are due today.
+
+No I/O and no clock: the inputs are the requests Salesforce returned, what the ledger says of
+each effect key, today's date and the rules from config. Every row of SPEC.md's effects table is
+one branch of `_effects_for`. Idempotency against the targets themselves (a row already in the
+sheet after a crash) is checked by the connectors at write time, when it is still true.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+from sync.config import Config
+from sync.domain import (
+    FINAL_STATES,
+    Effect,
+    EffectKind,
+    EffectState,
+    Finding,
+    Platform,
+    RequestType,
+    TakedownRequest,
+    effect_key,
+)
+
+TRACKER_OF: Mapping[Platform, str] = {Platform.DS: "ds_tracker", Platform.ARI: "ari_tracker"}
+
+
+@dataclass(frozen=True)
+class PlanRules:
+    """The parts of config the planner needs, so its tests need no config file."""
+
+    reminder_offsets: tuple[int, ...] = (7, 1)
+    trello_boards: tuple[str, ...] = ("tda", "design")
+    trello_archive_on: Literal["effective_date", "approval"] = "effective_date"
+    seo_service: str = "SEO"
+    # A message left "sending" by a crash: resend it (True) or report it for a person (False).
+    resend_unconfirmed: bool = False
+    account_status: Mapping[RequestType, str] = field(
+        default_factory=lambda: {
+            RequestType.CANCELLATION: "Cancelled",
+            RequestType.PAUSE: "Paused",
+            RequestType.CHANGE: "Contract Changed",
+        }
+    )
+    type_labels: Mapping[RequestType, str] = field(
+        default_factory=lambda: {
+            RequestType.CANCELLATION: "Cancellation",
+            RequestType.PAUSE: "Contract Pause",
+            RequestType.CHANGE: "Contract Change",
+        }
+    )
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> PlanRules:
+        acc = cfg.salesforce.account
+        tv = cfg.salesforce.type_values
+        return cls(
+            reminder_offsets=tuple(sorted(set(cfg.reminders.offsets_days), reverse=True)),
+            trello_boards=tuple(cfg.trello.boards),
+            trello_archive_on=cfg.trello.archive_on,
+            seo_service=cfg.reminders.seo_service,
+            resend_unconfirmed=cfg.email.unconfirmed_policy == "resend",
+            account_status={
+                RequestType.CANCELLATION: acc.cancellation,
+                RequestType.PAUSE: acc.pause,
+                RequestType.CHANGE: acc.change,
+            },
+            type_labels={RequestType(k): v for k, v in tv.items()},
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    today: date
+    due: list[Effect] = field(default_factory=list)
+    waiting: list[Effect] = field(default_factory=list)
+    # Owed no more and recorded as skipped without any action, with the reason.
+    skips: list[tuple[Effect, str]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def needs_person(self) -> list[Finding]:
+        return [f for f in self.findings if f.needs_person]
+
+
+def plan(
+    requests: Sequence[TakedownRequest],
+    ledger: Mapping[str, EffectState],
+    today: date,
+    rules: PlanRules,
+) -> Plan:
+    """Everything still owed for `requests`, split into due now, waiting, and skipped."""
+    result = Plan(today=today)
+    by_request: dict[str, dict[str, EffectState]] = {}
+    for key, state in ledger.items():
+        by_request.setdefault(key.split("/", 1)[0], {})[key] = state
+
+    for req in sorted(requests, key=_order):
+        seen = by_request.get(req.id, {})
+        if not req.approved:
+            _plan_withdrawn(req, seen, today, rules, result)
+            continue
+        problem = _input_problem(req)
+        if problem is not None:
+            result.findings.append(problem)
+            continue
+        if not seen and req.effective_date is not None and req.effective_date < today:
+            result.findings.append(
+                Finding(
+                    req.id,
+                    "effective_date_past",
+                    f"effective date {req.effective_date:%Y-%m-%d} had already passed when the "
+                    "request was first seen; its offboarding steps run now",
+                    needs_person=False,
+                    label=req.label,
+                )
+            )
+        _plan_request(req, seen, today, rules, result)
+    return result
+
+
+def _order(req: TakedownRequest) -> tuple[datetime, str]:
+    """Older approvals first, so a pause then a cancellation of one client land in that order."""
+    when = req.approved_at or req.modified_at
+    return (when.replace(tzinfo=None) if when else datetime(1, 1, 1), req.id)  # noqa: DTZ001
+
+
+def _input_problem(req: TakedownRequest) -> Finding | None:
+    """Bad input that stops every effect of one request (and only that request)."""
+
+    def finding(code: str, message: str) -> Finding:
+        return Finding(req.id, code, message, label=req.label)
+
+    if req.approval_problem:
+        return finding(
+            "approval_chain",
+            f"status is '{req.status}' but the approval chain is not complete: "
+            f"{req.approval_problem}. Nothing was done.",
+        )
+    if req.type is None:
+        return finding(
+            "unknown_type",
+            f"unknown request type '{req.raw_type}' (expected a cancellation, contract pause or "
+            "contract change). Nothing was done.",
+        )
+    if not req.client_name.strip():
+        return finding("no_client", "the request has no client (account) name. Nothing was done.")
+    if req.effective_date is None:
+        what = (
+            f"effective date '{req.raw_effective_date}' is not a date"
+            if req.raw_effective_date
+            else "the request has no effective date"
+        )
+        return finding("effective_date", f"{what}. Nothing was done.")
+    if req.type is not RequestType.CHANGE:
+        if req.platform is None:
+            return finding(
+                "unknown_platform",
+                f"unknown platform '{req.raw_platform}' (expected DS or ARI), so the tracker is "
+                "unknown. Nothing was done.",
+            )
+        if not req.account_id:
+            return finding(
+                "no_account", "the request has no Salesforce account id. Nothing was done."
+            )
+    return None
+
+
+def effects_for(req: TakedownRequest, rules: PlanRules, today: date) -> list[Effect]:
+    """Every effect the request causes over its life, per SPEC.md's table."""
+    assert req.type is not None
+    assert req.effective_date is not None
+    approval_day = req.approved_at.date() if req.approved_at else today
+    eff_day = req.effective_date
+
+    def make(
+        kind: EffectKind,
+        target: str,
+        not_before: date,
+        params: Mapping[str, str] | None = None,
+        after: tuple[str, ...] = (),
+    ) -> Effect:
+        return Effect(req.id, kind, target, not_before, req, dict(params or {}), after)
+
+    out: list[Effect] = []
+    t = req.type
+    if t in (RequestType.CANCELLATION, RequestType.PAUSE):
+        assert req.platform is not None
+        tracker = TRACKER_OF[req.platform]
+        out.append(make(EffectKind.PLANNER_ADD, "planner", approval_day))
+        out.append(make(EffectKind.TRACKER_STATUS, tracker, approval_day))
+    if t is RequestType.CANCELLATION:
+        assert req.platform is not None
+        tracker = TRACKER_OF[req.platform]
+        status_key = effect_key(req.id, EffectKind.TRACKER_STATUS, tracker)
+        out.append(make(EffectKind.TRACKER_REMOVE, tracker, eff_day, after=(status_key,)))
+        offboarding = make(EffectKind.OFFBOARDING_ADD, "offboarding", approval_day)
+        out.append(offboarding)
+        if req.leaving_platform:
+            out.append(
+                make(
+                    EffectKind.NINJACAT_FLAG, "offboarding", approval_day, after=(offboarding.key,)
+                )
+            )
+        archive_day = eff_day if rules.trello_archive_on == "effective_date" else approval_day
+        for board in rules.trello_boards:
+            out.append(make(EffectKind.TRELLO_ARCHIVE, board, archive_day))
+        out.append(make(EffectKind.SIMPLIFI_NOTICE, "simplifi", approval_day))
+    if t is RequestType.CHANGE:
+        out.append(make(EffectKind.MONTHLY_RECORD, "monthly", approval_day))
+    out.append(make(EffectKind.MANAGER_DIGEST, "tda_manager", approval_day))
+    if t in (RequestType.CANCELLATION, RequestType.PAUSE):
+        teams = ["tda_team"]
+        if any(s.strip().lower() == rules.seo_service.lower() for s in req.services):
+            teams.append("seo_team")
+        for offset in rules.reminder_offsets:
+            due_on = date.fromordinal(eff_day.toordinal() - offset)
+            for team in teams:
+                out.append(
+                    make(
+                        EffectKind.REMINDER,
+                        f"{team}:{offset}d",
+                        due_on,
+                        {"offset_days": str(offset), "team": team, "due_on": due_on.isoformat()},
+                    )
+                )
+    out.extend(_writebacks(req, out, rules, approval_day, make))
+    return out
+
+
+def _writebacks(
+    req: TakedownRequest,
+    effects: list[Effect],
+    rules: PlanRules,
+    approval_day: date,
+    make: Callable[..., Effect],
+) -> list[Effect]:
+    """Salesforce learns what was done: once after the approval-time effects, and for a
+    cancellation once more after the effective-date ones. Which effects are "late" depends only
+    on the kind and config, never on today's date, so the set of write-backs is stable."""
+    assert req.type is not None
+    late = [
+        e
+        for e in effects
+        if e.kind is EffectKind.TRACKER_REMOVE
+        or (e.kind is EffectKind.TRELLO_ARCHIVE and rules.trello_archive_on == "effective_date")
+    ]
+    early = [e for e in effects if e.kind is not EffectKind.REMINDER and e not in late]
+    done_now = ", ".join(_describe(e) for e in early) or "nothing"
+    message = f"Done on approval: {done_now}."
+    if late:
+        message += (
+            f" Due on {req.effective_date:%Y-%m-%d}: " + ", ".join(_describe(e) for e in late) + "."
+        )
+    out = [
+        make(
+            EffectKind.SALESFORCE_WRITEBACK,
+            "approval",
+            approval_day,
+            {
+                "sync_status": "Synced" if not late else "Synced - offboarding scheduled",
+                "sync_message": message,
+                "account_status": rules.account_status[req.type],
+            },
+            tuple(e.key for e in early),
+        )
+    ]
+    if late:
+        out.append(
+            make(
+                EffectKind.SALESFORCE_WRITEBACK,
+                "offboarded",
+                max(e.not_before for e in late),
+                {
+                    "sync_status": "Offboarded",
+                    "sync_message": "Offboarded: " + ", ".join(_describe(e) for e in late) + ".",
+                    "account_status": "",
+                },
+                tuple(e.key for e in late),
+            )
+        )
+    return out
+
+
+_DESCRIPTIONS: Mapping[EffectKind, str] = {
+    EffectKind.PLANNER_ADD: "added to the Planner Sheet",
+    EffectKind.TRACKER_STATUS: "{target} status set",
+    EffectKind.TRACKER_REMOVE: "removed from the {target} (copy kept)",
+    EffectKind.MONTHLY_RECORD: "recorded in the Monthly Sheet",
+    EffectKind.OFFBOARDING_ADD: "added to the DigMS Offboarding Sheet",
+    EffectKind.NINJACAT_FLAG: "flagged for removal from Ninja Cat",
+    EffectKind.TRELLO_ARCHIVE: "Trello cards archived on the {target} board",
+    EffectKind.SIMPLIFI_NOTICE: "Simpli.fi notified",
+    EffectKind.MANAGER_DIGEST: "TDA Department Manager informed",
+    EffectKind.REMINDER: "{target} reminded",
+    EffectKind.SALESFORCE_WRITEBACK: "Salesforce updated ({target})",
+}
+
+
+def _describe(e: Effect) -> str:
+    target = e.target.replace("_tracker", " tracker").replace("ds ", "DS ").replace("ari ", "ARI ")
+    return _DESCRIPTIONS[e.kind].format(target=target)
+
+
+def describe(e: Effect) -> str:
+    """A short phrase a person reads: what the effect does."""
+    return _describe(e)
+
+
+def _plan_request(
+    req: TakedownRequest,
+    seen: Mapping[str, EffectState],
+    today: date,
+    rules: PlanRules,
+    result: Plan,
+) -> None:
+    effects = effects_for(req, rules, today)
+    open_effects = [e for e in effects if seen.get(e.key) not in FINAL_STATES]
+    due_keys: set[str] = set()
+    reminders: list[Effect] = []
+    for e in open_effects:
+        state = seen.get(e.key)
+        if state is EffectState.SENDING and not rules.resend_unconfirmed:
+            result.findings.append(
+                Finding(
+                    req.id,
+                    "unconfirmed_send",
+                    f"{describe(e)}: a message was being sent when a run stopped, and may or may "
+                    f"not have gone out. Check the mailbox, then run "
+                    f"`python -m sync resolve {e.key} --sent` (or `--resend`).",
+                    label=req.label,
+                )
+            )
+            continue
+        if e.kind is EffectKind.REMINDER:
+            reminders.append(e)
+            continue
+        if e.kind is EffectKind.SALESFORCE_WRITEBACK:
+            continue
+        if e.not_before > today:
+            result.waiting.append(e)
+        else:
+            result.due.append(e)
+            due_keys.add(e.key)
+    _plan_reminders(req, reminders, today, result)
+    for e in open_effects:
+        if e.kind is not EffectKind.SALESFORCE_WRITEBACK:
+            continue
+        deps_ready = all(seen.get(k) in FINAL_STATES or k in due_keys for k in e.after)
+        if e.not_before <= today and deps_ready:
+            result.due.append(e)
+        else:
+            result.waiting.append(e)
+
+
+def _plan_reminders(
+    req: TakedownRequest, reminders: list[Effect], today: date, result: Plan
+) -> None:
+    """One reminder per offset and team, exactly once; a missed one goes out late, but never two
+    for the same team on the same day: the nearest offset wins and the others are superseded."""
+    assert req.effective_date is not None
+    by_team: dict[str, list[Effect]] = {}
+    for e in reminders:
+        by_team.setdefault(e.params["team"], []).append(e)
+    for items in by_team.values():
+        due: list[Effect] = []
+        for e in items:
+            if today < e.not_before:
+                result.waiting.append(e)
+            elif today > req.effective_date:
+                result.skips.append(
+                    (
+                        e,
+                        f"the effective date {req.effective_date:%Y-%m-%d} passed before the "
+                        f"{e.params['offset_days']}-day reminder could be sent",
+                    )
+                )
+            else:
+                due.append(e)
+        if not due:
+            continue
+        nearest = min(due, key=lambda e: int(e.params["offset_days"]))
+        result.due.append(nearest)
+        for e in due:
+            if e is not nearest:
+                result.skips.append(
+                    (
+                        e,
+                        f"superseded by the {nearest.params['offset_days']}-day reminder sent "
+                        "the same day",
+                    )
+                )
+
+
+def _plan_withdrawn(
+    req: TakedownRequest,
+    seen: Mapping[str, EffectState],
+    today: date,
+    rules: PlanRules,
+    result: Plan,
+) -> None:
+    """A request that left 'approved' is never undone silently: report what was done; anything
+    still owed is dropped (skipped) so nothing more happens for it."""
+    acted = {k for k, s in seen.items() if s in (EffectState.APPLIED, EffectState.SENDING)}
+    if acted:
+        done = sorted(k.split("/", 2)[1] + "/" + k.split("/", 2)[2] for k in acted)
+        result.findings.append(
+            Finding(
+                req.id,
+                "withdrawn_after_action",
+                f"status changed to '{req.status}' after the sync acted on it "
+                f"({len(acted)} effect(s) done: {', '.join(done)}). Nothing is undone "
+                "automatically; decide by hand whether to revert them.",
+                label=req.label,
+            )
+        )
+    if req.type is None or req.effective_date is None:
+        return
+    if req.type is not RequestType.CHANGE and (req.platform is None or not req.account_id):
+        return
+    for e in effects_for(req, rules, today):
+        if e.key in seen and seen[e.key] not in FINAL_STATES and e.key not in acted:
+            result.skips.append((e, f"the request is no longer approved (status '{req.status}')"))

@@ -1,0 +1,146 @@
+"""What people read: the plan of a dry run and the summary of a run, as plain text tables.
+
+Kept apart from the engine so the words can change without touching behaviour, and so the JSON
+form of a plan (for machines) is built in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sync.domain import Effect, Finding, OutcomeStatus, TakedownRequest
+from sync.engine import RunResult
+from sync.planner import Plan, describe
+
+
+def table(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None) -> str:
+    """Left-aligned columns, two spaces apart; the last column is never padded."""
+    all_rows = [list(header)] + [list(r) for r in rows] if header else [list(r) for r in rows]
+    if not all_rows:
+        return ""
+    widths = [max(len(r[i]) for r in all_rows) for i in range(len(all_rows[0]) - 1)]
+    lines = []
+    for n, r in enumerate(all_rows):
+        cells = [c.ljust(widths[i]) for i, c in enumerate(r[:-1])] + [r[-1]]
+        lines.append("  ".join(cells).rstrip())
+        if header and n == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(r[-1]))
+    return "\n".join(lines)
+
+
+def _request_line(r: TakedownRequest) -> str:
+    eff = f"effective {r.effective_date:%Y-%m-%d}" if r.effective_date else "no effective date"
+    kind = r.raw_type or (str(r.type) if r.type else "unknown type")
+    return f"{r.name or r.id}  {r.client_name}  ({kind}, {eff})"
+
+
+def plan_text(plan: Plan) -> str:
+    """The dry run: every effect per request and system, then what needs a person."""
+    out = [f"Plan as of {plan.today:%Y-%m-%d} (dry run: nothing was changed anywhere)", ""]
+    per_request: dict[str, list[tuple[str, Effect, str]]] = {}
+    requests: dict[str, TakedownRequest] = {}
+    for e in plan.due:
+        per_request.setdefault(e.request_id, []).append(("due now", e, describe(e)))
+        requests[e.request_id] = e.request
+    for e in plan.waiting:
+        per_request.setdefault(e.request_id, []).append(
+            ("waiting", e, f"{describe(e)} (from {e.not_before:%Y-%m-%d})")
+        )
+        requests[e.request_id] = e.request
+    for e, why in plan.skips:
+        per_request.setdefault(e.request_id, []).append(("skip", e, why))
+        requests[e.request_id] = e.request
+    if not per_request:
+        out.append("Nothing to do.")
+    for rid, items in per_request.items():
+        out.append(_request_line(requests[rid]))
+        rows = [
+            [f"  {when}", str(e.system), str(e.kind), e.target, what] for when, e, what in items
+        ]
+        out.append(table(rows))
+        out.append("")
+    out.extend(findings_text(plan.findings))
+    due, waiting, skips = len(plan.due), len(plan.waiting), len(plan.skips)
+    out.append(
+        f"Totals: {due} due now, {waiting} waiting, {skips} to skip, "
+        f"{len(plan.needs_person)} need a person"
+    )
+    return "\n".join(out).rstrip() + "\n"
+
+
+def findings_text(findings: Iterable[Finding]) -> list[str]:
+    person = [f for f in findings if f.needs_person]
+    notes = [f for f in findings if not f.needs_person]
+    out: list[str] = []
+    if person:
+        out.append("Needs a person:")
+        out.extend(f"  {f.label or f.request_id}: {f.message}" for f in person)
+        out.append("")
+    if notes:
+        out.append("Notes:")
+        out.extend(f"  {f.label or f.request_id}: {f.message}" for f in notes)
+        out.append("")
+    return out
+
+
+def plan_json(plan: Plan) -> list[dict[str, Any]]:
+    """The dry run for machines: every effect still owed, due now or waiting."""
+    rows = []
+    for status, effects in (("due", plan.due), ("waiting", plan.waiting)):
+        for e in effects:
+            rows.append(
+                {
+                    "key": e.key,
+                    "kind": str(e.kind),
+                    "request_id": e.request_id,
+                    "request": e.request.name,
+                    "client": e.request.client_name,
+                    "system": str(e.system),
+                    "target": e.target,
+                    "not_before": e.not_before.isoformat(),
+                    "status": status,
+                }
+            )
+    return rows
+
+
+def run_text(result: RunResult) -> str:
+    """The summary a person reads after a run (and in the cron mail)."""
+    counts = result.counts
+    took = (result.finished_at - result.started_at).total_seconds() if result.finished_at else 0.0
+    head = (
+        f"Run {result.run_id} as of {result.today:%Y-%m-%d}: "
+        f"{counts['applied']} applied, {counts['failed']} failed, {counts['waiting']} waiting, "
+        f"{counts['needs_person']} need a person, {counts['skipped']} skipped ({took:.1f} s)"
+    )
+    out = [head]
+    if result.fatal:
+        out.append(f"  STOPPED: {result.fatal}")
+    if result.retries:
+        out.append(f"  ({result.retries} retries of outside calls were needed)")
+    done: dict[str, list[str]] = {}
+    labels: dict[str, str] = {}
+    problems: list[list[str]] = []
+    for e in result.plan.due:
+        o = result.outcomes.get(e.key)
+        if o is None:
+            continue
+        labels[e.request_id] = e.request.label
+        if o.status in (OutcomeStatus.APPLIED, OutcomeStatus.ALREADY_DONE):
+            done.setdefault(e.request_id, []).append(describe(e))
+        elif o.status is OutcomeStatus.SKIPPED:
+            done.setdefault(e.request_id, []).append(f"{describe(e)}: skipped ({o.message})")
+        else:
+            word = "FAILED" if o.status is OutcomeStatus.FAILED else "NEEDS A PERSON"
+            problems.append([f"  {word}", e.request.label, f"{e.kind} -> {e.target}: {o.message}"])
+    if done:
+        out.append("Done:")
+        out.extend(f"  {labels[rid]}: {', '.join(items)}" for rid, items in done.items())
+    if problems:
+        out.append("Problems:")
+        out.append(table(problems))
+    for key, why in result.waiting_on.items():
+        out.append(f"  held back: {key}: {why}")
+    out.extend(findings_text(result.plan.findings))
+    return "\n".join(out).rstrip() + "\n"

@@ -1,0 +1,214 @@
+"""The operations lead's views: `log`, `log RUN_ID`, `log --failed`, `status`, and `resolve`.
+
+They read the run log and the ledger only (never a service), so they answer at once and work
+while a run is going on.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any, TextIO
+
+from sync.config import Config
+from sync.domain import FINAL_STATES, EffectState
+from sync.ledger import Ledger
+from sync.render import table
+from sync.runlog import RunLog
+
+EXIT_NOT_FOUND = 2
+
+_WORDS = {
+    "applied": "done",
+    "already_done": "done (was already there)",
+    "skipped": "skipped",
+    "failed": "FAILED",
+    "needs_person": "NEEDS A PERSON",
+    "waiting": "waiting",
+}
+
+
+def _ledger(cfg: Config) -> Ledger | None:
+    return Ledger.open_readonly(cfg.state_path / "ledger.sqlite3")
+
+
+def _when(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
+def _duration(run: dict[str, Any]) -> str:
+    try:
+        took = datetime.fromisoformat(run["finished_at"]) - datetime.fromisoformat(
+            run["started_at"]
+        )
+    except (KeyError, ValueError):
+        return "?"
+    return f"{took.total_seconds():.1f} s"
+
+
+def log_command(cfg: Config, run_id: str | None, *, failed: bool, limit: int, out: TextIO) -> int:
+    runlog = RunLog.in_state_dir(cfg.state_path)
+    runs = runlog.runs()
+    if not runs:
+        out.write(f"No runs yet (run log: {runlog.path}).\n")
+        return 0
+    if run_id is None and not failed:
+        rows = []
+        for r in runs[-limit:][::-1]:
+            c = r.get("counts", {})
+            rows.append(
+                [
+                    r["run_id"],
+                    _when(r["started_at"]),
+                    _duration(r),
+                    str(c.get("applied", 0)),
+                    str(c.get("skipped", 0)),
+                    str(c.get("failed", 0)),
+                    str(c.get("waiting", 0)),
+                    str(c.get("needs_person", 0)),
+                    r.get("error") or ("ok" if r.get("exit_code", 0) == 0 else "see log RUN_ID"),
+                ]
+            )
+        header = [
+            "run",
+            "started (UTC)",
+            "took",
+            "applied",
+            "skipped",
+            "failed",
+            "waiting",
+            "person",
+            "result",
+        ]
+        out.write(table(rows, header) + "\n")
+        return 0
+    if run_id in (None, "last"):
+        run_id = runs[-1]["run_id"]
+    run = next((r for r in runs if r["run_id"] == run_id), None)
+    if run is None:
+        out.write(f"No run {run_id} in {runlog.path}. `python -m sync log` lists the runs.\n")
+        return EXIT_NOT_FOUND
+    effects = runlog.effects_of(run_id)
+    findings = [r for r in runlog.read() if r.get("type") == "finding" and r["run_id"] == run_id]
+    if failed:
+        effects = [e for e in effects if e["outcome"] in ("failed", "needs_person")]
+    c = run.get("counts", {})
+    out.write(
+        f"Run {run_id}, started {_when(run['started_at'])} UTC, took {_duration(run)}, as of "
+        f"{run.get('as_of', '?')}: {c.get('applied', 0)} applied, {c.get('failed', 0)} failed, "
+        f"{c.get('waiting', 0)} waiting, {c.get('needs_person', 0)} need a person"
+        f"{', ' + str(run['retries']) + ' retries' if run.get('retries') else ''}\n"
+    )
+    if run.get("error"):
+        out.write(f"The run stopped: {run['error']}\n")
+    rows = [
+        [
+            e.get("request") or e["request_id"],
+            e.get("client", ""),
+            e["kind"],
+            e["target"],
+            _WORDS.get(e["outcome"], e["outcome"]),
+            e.get("error", ""),
+        ]
+        for e in effects
+    ]
+    if rows:
+        out.write(
+            "\n"
+            + table(rows, ["request", "client", "effect", "target", "outcome", "reason"])
+            + "\n"
+        )
+    elif failed:
+        out.write("No failures in this run.\n")
+    if findings:
+        out.write("\nNeeds a person / notes:\n")
+        for f in findings:
+            out.write(f"  {f['request_id']}: {f['message']}\n")
+    return 0
+
+
+def status_command(cfg: Config, *, out: TextIO) -> int:
+    ledger = _ledger(cfg)
+    if ledger is None:
+        out.write("Nothing yet: the sync has not run with this state directory.\n")
+        return 0
+    try:
+        labels = ledger.request_labels()
+        rows_by_request = defaultdict(list)
+        for row in ledger.rows():
+            rows_by_request[row.request_id].append(row)
+        findings = defaultdict(list)
+        for f in ledger.findings():
+            findings[f.request_id].append(f)
+        open_ids = sorted(
+            {
+                rid
+                for rid, rows in rows_by_request.items()
+                if any(r.state not in FINAL_STATES for r in rows)
+            }
+            | set(findings),
+            key=lambda rid: labels.get(rid, {}).get("label", rid),
+        )
+        if not open_ids:
+            out.write("No open requests: everything owed has been done.\n")
+            return 0
+        out.write(f"{len(open_ids)} open request(s)\n")
+        for rid in open_ids:
+            info = labels.get(rid, {})
+            out.write(
+                f"\n{info.get('label', rid)}  {info.get('type', '')}, effective "
+                f"{info.get('effective_date') or '?'}, Salesforce status "
+                f"'{info.get('status', '?')}'\n"
+            )
+            rows = rows_by_request.get(rid, [])
+            done = [r for r in rows if r.state in FINAL_STATES]
+            owed = [r for r in rows if r.state not in FINAL_STATES]
+            if done:
+                out.write(
+                    "  done: "
+                    + ", ".join(
+                        f"{r.kind}/{r.target}"
+                        + (" (skipped)" if r.state is EffectState.SKIPPED else "")
+                        for r in done
+                    )
+                    + "\n"
+                )
+            for r in owed:
+                word = {
+                    EffectState.PLANNED: f"owed from {r.not_before}",
+                    EffectState.FAILED: f"failed {r.attempts}x, retried each run: {r.last_error}",
+                    EffectState.NEEDS_PERSON: f"needs a person: {r.last_error}",
+                    EffectState.SENDING: "unconfirmed send: check the mailbox, then "
+                    f"`python -m sync resolve {r.key} --sent` or `--resend`",
+                }.get(r.state, str(r.state))
+                out.write(f"  {r.kind}/{r.target}: {word}\n")
+            for f in findings.get(rid, []):
+                out.write(f"  needs a person: {f.message}\n")
+        return 0
+    finally:
+        ledger.close()
+
+
+def resolve_command(cfg: Config, key: str, *, sent: bool, out: TextIO) -> int:
+    path = cfg.state_path / "ledger.sqlite3"
+    if not path.exists():
+        out.write("No ledger in this state directory.\n")
+        return EXIT_NOT_FOUND
+    ledger = Ledger(path)
+    try:
+        if not ledger.resolve_sending(key, sent=sent):
+            row = ledger.get(key)
+            state = row.state if row else "unknown"
+            out.write(
+                f"{key} is not an unconfirmed send (its state is {state}); nothing changed.\n"
+            )
+            return EXIT_NOT_FOUND
+        out.write(
+            f"{key}: " + ("recorded as sent.\n" if sent else "will be sent on the next run.\n")
+        )
+        return 0
+    finally:
+        ledger.close()

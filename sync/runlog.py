@@ -1,0 +1,98 @@
+"""The run log: `runs.jsonl` in the state directory, what the operations lead reads each morning.
+
+One JSON line per effect the run acted on (or skipped, or left waiting on another effect) and
+one line per run with its counts, appended and flushed as they happen so a crash loses nothing
+already done. The schema is documented in README.md ("Run log").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sync.domain import Effect
+
+RUNLOG_NAME = "runs.jsonl"
+OUTCOMES = ("applied", "already_done", "skipped", "failed", "needs_person", "waiting")
+
+
+@dataclass(frozen=True)
+class RunLog:
+    path: Path
+
+    @classmethod
+    def in_state_dir(cls, state_dir: Path) -> RunLog:
+        return cls(state_dir / RUNLOG_NAME)
+
+    def effect(
+        self,
+        run_id: str,
+        effect: Effect,
+        outcome: str,
+        *,
+        error: str = "",
+        attempts: int = 1,
+        retries: int = 0,
+        at: str,
+    ) -> None:
+        self._append(
+            {
+                "type": "effect",
+                "run_id": run_id,
+                "at": at,
+                "key": effect.key,
+                "kind": str(effect.kind),
+                "request_id": effect.request_id,
+                "request": effect.request.name,
+                "client": effect.request.client_name,
+                "target": effect.target,
+                "outcome": outcome,
+                "error": error,
+                "attempts": attempts,
+                "retries": retries,
+            }
+        )
+
+    def finding(self, run_id: str, request_id: str, code: str, message: str, at: str) -> None:
+        self._append(
+            {
+                "type": "finding",
+                "run_id": run_id,
+                "at": at,
+                "request_id": request_id,
+                "code": code,
+                "message": message,
+            }
+        )
+
+    def run(self, record: dict[str, Any]) -> None:
+        self._append({"type": "run", **record}, sync=True)
+
+    def _append(self, obj: dict[str, Any], *, sync: bool = False) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(obj, sort_keys=True, ensure_ascii=False) + "\n")
+            fh.flush()
+            if sync:
+                os.fsync(fh.fileno())
+
+    def read(self) -> Iterator[dict[str, Any]]:
+        """Every line, oldest first; a torn last line (a crash mid-write) is passed over."""
+        if not self.path.exists():
+            return
+        with self.path.open(encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+
+    def runs(self) -> list[dict[str, Any]]:
+        return [r for r in self.read() if r.get("type") == "run"]
+
+    def effects_of(self, run_id: str) -> list[dict[str, Any]]:
+        return [r for r in self.read() if r.get("type") == "effect" and r.get("run_id") == run_id]
