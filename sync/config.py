@@ -317,9 +317,7 @@ def secret_from_env(var: str, *, what: str, key: str) -> str:
     """Read a secret from the environment variable the config names."""
     value = os.environ.get(var, "")
     if not value:
-        raise CredentialError(
-            f"{what} is not set: export {var}=... (named by config key '{key}')"
-        )
+        raise CredentialError(f"{what} is not set: export {var}=... (named by config key '{key}')")
     return value
 
 

@@ -58,9 +58,7 @@ def _convert(hint: Any, value: Any, *, path: str, key: str) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"expected a list, found {_describe(value)}", path=path, key=key)
         item = args[0]
-        return tuple(
-            _convert(item, v, path=path, key=f"{key}[{i}]") for i, v in enumerate(value)
-        )
+        return tuple(_convert(item, v, path=path, key=f"{key}[{i}]") for i, v in enumerate(value))
     if origin in (dict, Mapping) or origin is typing.Mapping:
         if not isinstance(value, Mapping):
             raise ConfigError(f"expected a table, found {_describe(value)}", path=path, key=key)

@@ -7,6 +7,7 @@ service's real wire format and error shape, and can be seeded and read back as p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
@@ -155,7 +156,7 @@ class Emulator:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
@@ -268,17 +269,15 @@ class Emulator:
             method=h.command,
             path=parts.path,
             query=parse_qs(parts.query, keep_blank_values=True),
-            headers={k: v for k, v in h.headers.items()},
+            headers=dict(h.headers.items()),
             body=body,
             host=h.headers.get("X-Forwarded-Host") or h.headers.get("Host") or "",
         )
         resp = self.dispatch(req)
         if resp is None:  # a dropped connection
             h.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 h.connection.shutdown(2)
-            except OSError:
-                pass
             return
         payload = resp.encode()
         try:
