@@ -221,59 +221,48 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sync import wiring
-    from sync.engine import run_once
-    from sync.lock import RunLock
-    from sync.render import plan_json, plan_text, run_text
-
     with environment(args) as (cfg, routes):
         today = today_for(cfg, args.as_of)
-        wired = wiring.build(cfg, routes)
-        try:
-            if args.dry_run:
-                result = run_once(
-                    cfg,
-                    source=wired.source,
-                    connectors=wired.connectors,
-                    today=today,
-                    dry_run=True,
-                    only=args.only,
-                )
-                if result.fatal:
-                    print(f"error: {result.fatal}", file=sys.stderr)
-                    return EXIT_FATAL
-                if args.json:
-                    print(json.dumps(plan_json(result.plan), indent=2))
-                    for f in result.plan.needs_person:
-                        print(
-                            f"needs a person: {f.label or f.request_id}: {f.message}",
-                            file=sys.stderr,
-                        )
-                else:
-                    print(plan_text(result.plan), end="")
-                return 0
-            with RunLock(cfg.state_path) as lock:
-                if lock.took_over_from is not None:
-                    logging.getLogger("sync.lock").warning(
-                        "the previous run (pid %s) ended without releasing the lock; taken over",
-                        lock.took_over_from,
-                    )
-                result = run_once(
-                    cfg,
-                    source=wired.source,
-                    connectors=wired.connectors,
-                    today=today,
-                    only=args.only,
-                )
-                from sync.alerts import after_run
-                from sync.domain import System
+        if args.dry_run:
+            return _dry_run(cfg, routes, today, args)
+        from sync.render import run_text
+        from sync.runner import locked_run
 
-                after_run(cfg, result, wired.connectors.get(System.EMAIL))
-            print(run_text(result), end="")
-            for f in result.plan.needs_person:
-                print(f"needs a person: {f.label or f.request_id}: {f.message}", file=sys.stderr)
-            if result.fatal:
-                print(f"error: {result.fatal}", file=sys.stderr)
-            return result.exit_code
-        finally:
-            wired.close()
+        result = locked_run(cfg, routes, today=today, only=args.only)
+        print(run_text(result), end="")
+        for f in result.plan.needs_person:
+            print(f"needs a person: {f.label or f.request_id}: {f.message}", file=sys.stderr)
+        if result.fatal:
+            print(f"error: {result.fatal}", file=sys.stderr)
+        return result.exit_code
+
+
+def _dry_run(
+    cfg: Config, routes: Mapping[str, str] | None, today: date, args: argparse.Namespace
+) -> int:
+    from sync import wiring
+    from sync.engine import run_once
+    from sync.render import plan_json, plan_text
+
+    wired = wiring.build(cfg, routes)
+    try:
+        result = run_once(
+            cfg,
+            source=wired.source,
+            connectors=wired.connectors,
+            today=today,
+            dry_run=True,
+            only=args.only,
+        )
+    finally:
+        wired.close()
+    if result.fatal:
+        print(f"error: {result.fatal}", file=sys.stderr)
+        return EXIT_FATAL
+    if args.json:
+        print(json.dumps(plan_json(result.plan), indent=2))
+        for f in result.plan.needs_person:
+            print(f"needs a person: {f.label or f.request_id}: {f.message}", file=sys.stderr)
+    else:
+        print(plan_text(result.plan), end="")
+    return 0

@@ -56,6 +56,7 @@ class RunResult:
     waiting_on: dict[str, str] = field(default_factory=dict)  # write-backs held back, why
     fatal: str = ""
     fetch: FetchResult | None = None
+    stopped: bool = False  # a shutdown was asked for; the rest waits for the next run
 
     @property
     def counts(self) -> Counter[str]:
@@ -108,8 +109,12 @@ def run_once(
     only: str | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     on_effect: Callable[[Effect, Outcome], None] | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> RunResult:
-    """Plan, and unless `dry_run`, apply. Never raises for an expected error: the result says."""
+    """Plan, and unless `dry_run`, apply. Never raises for an expected error: the result says.
+
+    `stop` is asked between effects (SIGTERM in `serve`): once it says yes, no new effect
+    starts; what is not done stays owed for the next run, and nothing is half-recorded."""
     started = now()
     run_id = new_run_id(started)
     state_dir = cfg.state_path
@@ -133,7 +138,7 @@ def run_once(
         for effect, reason in result.plan.skips:
             ledger.skip(effect, reason, run_id)
             runlog.effect(run_id, effect, "skipped", error=reason, attempts=0, at=_iso(now()))
-        _apply(result, ledger, runlog, connectors, now, on_effect)
+        _apply(result, ledger, runlog, connectors, now, on_effect, stop)
         ledger.replace_findings([r.id for r in requests], result.plan.findings)
         for f in result.plan.findings:
             runlog.finding(run_id, f.request_id, f.code, f.message, _iso(now()))
@@ -174,12 +179,16 @@ def _apply(
     connectors: Mapping[System, Connector],
     now: Callable[[], datetime],
     on_effect: Callable[[Effect, Outcome], None] | None,
+    stop: Callable[[], bool],
 ) -> None:
     journal = _Journal(result.run_id, result.today, ledger)
     by_system: dict[System, list[Effect]] = {}
     for e in result.plan.due:
         by_system.setdefault(e.system, []).append(e)
     for system in APPLY_ORDER:
+        if stop():
+            result.stopped = True
+            return
         effects = by_system.get(system, [])
         if system is System.SALESFORCE:
             effects = _ready_writebacks(effects, ledger, result, runlog, now)
@@ -198,6 +207,10 @@ def _apply(
                 _record(result, ledger, runlog, effect, outcome, now)
                 if on_effect is not None:
                     on_effect(effect, outcome)
+                if stop():
+                    # Abandon the rest cleanly: they stay planned, the next run does them.
+                    result.stopped = True
+                    return
         except SyncError as exc:
             message = str(exc)
             log.error("%s stopped: %s", system, message)
@@ -299,6 +312,7 @@ def _run_record(result: RunResult) -> dict[str, object]:
         "retries": result.retries,
         "exit_code": result.exit_code,
         "error": result.fatal,
+        "stopped_early": result.stopped,
     }
     if result.fetch is not None:
         record["salesforce_api_calls"] = result.fetch.api_calls

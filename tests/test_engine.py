@@ -33,6 +33,7 @@ from sync.domain import (
 from sync.engine import run_once
 from sync.ledger import Ledger
 from sync.runlog import RunLog
+from tests.fixtures.common import sandbox_config
 
 TODAY = date(2026, 12, 20)  # after every effective date below: everything is due
 
@@ -116,7 +117,11 @@ class FakeSource:
     calls: list[dict[str, object]] = field(default_factory=list)
 
     def fetch(
-        self, *, since: datetime | None, open_ids: Sequence[str], run_started: datetime,
+        self,
+        *,
+        since: datetime | None,
+        open_ids: Sequence[str],
+        run_started: datetime,
         full: bool,
     ) -> FetchResult:
         self.calls.append({"since": since, "open_ids": list(open_ids), "full": full})
@@ -156,8 +161,6 @@ def test_a_clean_run_applies_everything_once_and_a_second_run_nothing(config: Co
 
 
 def test_crash_after_each_effect_then_rerun_applies_each_exactly_once(tmp_path: Path) -> None:
-    from tests.fixtures.common import sandbox_config
-
     n = total_writes(sandbox_config(tmp_path / "count"))
     assert n >= 15  # a cancellation, a pause and a change cause at least this many effects
     expected_keys: set[str] | None = None
@@ -200,10 +203,15 @@ def test_one_failing_system_does_not_stop_the_others(config: Config) -> None:
 
     conns = connectors(world)
     conns[System.TRELLO] = Broken(System.TRELLO, world)
-    result = run_once(config, source=FakeSource(REQUESTS), connectors=conns,  # type: ignore[arg-type]
-                      today=TODAY)
+    result = run_once(
+        config,
+        source=FakeSource(REQUESTS),
+        connectors=conns,  # type: ignore[arg-type]
+        today=TODAY,
+    )
     failed = [k for k, o in result.outcomes.items() if o.status is OutcomeStatus.FAILED]
-    assert failed and all("/trello_archive/" in k for k in failed)
+    assert failed
+    assert all("/trello_archive/" in k for k in failed)
     assert "internal error in the trello connector: RuntimeError: boom" in (
         result.outcomes[failed[0]].message
     )
@@ -213,8 +221,10 @@ def test_one_failing_system_does_not_stop_the_others(config: Config) -> None:
     assert any("offboarded" in k for k in result.waiting_on)
     # The next run retries only what failed.
     retry = run(config, world)
-    assert {e.kind for e in retry.plan.due} <= {EffectKind.TRELLO_ARCHIVE,
-                                                 EffectKind.SALESFORCE_WRITEBACK}
+    assert {e.kind for e in retry.plan.due} <= {
+        EffectKind.TRELLO_ARCHIVE,
+        EffectKind.SALESFORCE_WRITEBACK,
+    }
     assert retry.exit_code == 0
 
 
@@ -241,8 +251,9 @@ def test_run_log_has_one_line_per_effect_and_one_per_run(config: Config) -> None
     assert len(runs) == 1
     assert runs[0]["run_id"] == result.run_id
     assert runs[0]["counts"]["applied"] == len(world.done)
-    assert {"run_id", "key", "kind", "request_id", "target", "outcome", "error",
-            "attempts"} <= set(effects[0])
+    assert {"run_id", "key", "kind", "request_id", "target", "outcome", "error", "attempts"} <= set(
+        effects[0]
+    )
     assert {e["key"] for e in effects if e["outcome"] == "applied"} == set(world.done)
     json.dumps(lines)  # plain JSON all the way
 
@@ -285,8 +296,9 @@ def test_withdrawn_after_action_is_reported_not_undone(config: Config) -> None:
     world = World()
     run(config, world)
     withdrawn = [
-        make_request(1, RequestType.CANCELLATION, leaving_platform=True, status="Withdrawn",
-                     approved=False),
+        make_request(
+            1, RequestType.CANCELLATION, leaving_platform=True, status="Withdrawn", approved=False
+        ),
         *REQUESTS[1:],
     ]
     result = run(config, world, source=FakeSource(withdrawn))

@@ -166,11 +166,14 @@ class TestReminders:
 
     def test_before_the_window_both_wait(self) -> None:
         due, waiting, skipped = self.reminders(date(2026, 12, 1))
-        assert due == [] and sorted(waiting) == ["tda_team:1d", "tda_team:7d"] and skipped == []
+        assert due == []
+        assert sorted(waiting) == ["tda_team:1d", "tda_team:7d"]
+        assert skipped == []
 
     def test_seven_days_before(self) -> None:
         due, waiting, _ = self.reminders(date(2026, 12, 8))
-        assert due == ["tda_team:7d"] and waiting == ["tda_team:1d"]
+        assert due == ["tda_team:7d"]
+        assert waiting == ["tda_team:1d"]
 
     def test_sent_reminder_is_not_sent_again(self) -> None:
         key = effect_key(req().id, K.REMINDER, "tda_team:7d")
@@ -226,14 +229,17 @@ class TestWithdrawn:
         done = effect_key(r.id, K.PLANNER_ADD, "planner")
         owed = effect_key(r.id, K.TRACKER_REMOVE, "ds_tracker")
         p = plan([r], {done: EffectState.APPLIED, owed: EffectState.PLANNED}, TODAY, RULES)
-        assert p.due == [] and p.waiting == []
+        assert p.due == []
+        assert p.waiting == []
         assert [f.code for f in p.needs_person] == ["withdrawn_after_action"]
         assert "planner_add/planner" in p.needs_person[0].message
         assert [e.key for e, _ in p.skips] == [owed]
 
     def test_never_approved_request_is_ignored(self) -> None:
         p = plan([req(status="Draft", approved=False)], {}, TODAY, RULES)
-        assert p.due == [] and p.findings == [] and p.skips == []
+        assert p.due == []
+        assert p.findings == []
+        assert p.skips == []
 
 
 class TestBadInput:

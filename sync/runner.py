@@ -1,0 +1,50 @@
+"""One real run as cron and `serve` do it: lock, connectors, run, alerts, close.
+
+Shared by the CLI and the scheduler so both behave the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import date
+
+from sync import wiring
+from sync.alerts import after_run
+from sync.config import Config
+from sync.domain import System
+from sync.engine import RunResult, run_once
+from sync.lock import RunLock
+
+log = logging.getLogger("sync.runner")
+
+
+def locked_run(
+    cfg: Config,
+    routes: Mapping[str, str] | None,
+    *,
+    today: date,
+    only: str | None = None,
+    stop: Callable[[], bool] = lambda: False,
+) -> RunResult:
+    """Raises LockHeldError (and does nothing) when another run is going on."""
+    with RunLock(cfg.state_path) as lock:
+        if lock.took_over_from is not None:
+            log.warning(
+                "the previous run (pid %s) ended without releasing the lock; taken over",
+                lock.took_over_from,
+            )
+        wired = wiring.build(cfg, routes)
+        try:
+            result = run_once(
+                cfg,
+                source=wired.source,
+                connectors=wired.connectors,
+                today=today,
+                only=only,
+                stop=stop,
+            )
+            after_run(cfg, result, wired.connectors.get(System.EMAIL))
+        finally:
+            wired.close()
+    return result

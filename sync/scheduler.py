@@ -1,0 +1,117 @@
+"""`python -m sync serve`: stay up and run on the configured schedule (APScheduler 3.x).
+
+Two cron jobs share one run function: the polling schedule (e.g. every 15 minutes on weekdays)
+and a daily pass that makes sure reminders go out in the morning even on days the poll does not
+run. `max_instances=1` and `coalesce=True` stop runs from piling up; the run lock keeps a cron
+run and `serve` apart. SIGTERM/SIGINT stop the scheduler: a run in progress starts no new effect
+and ends cleanly (what it did not do stays owed), then the process exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from types import FrameType
+from zoneinfo import ZoneInfo
+
+from sync.config import Config
+from sync.errors import ConfigError, LockHeldError, SyncError
+
+log = logging.getLogger("sync.scheduler")
+
+
+def cron_trigger(expr: str, timezone: str) -> object:
+    """A crontab line; six fields mean seconds first (handy for tests and demos)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expr.split()
+    tz = ZoneInfo(timezone)
+    try:
+        if len(fields) == 6:
+            second, minute, hour, day, month, dow = fields
+            return CronTrigger(
+                second=second,
+                minute=minute,
+                hour=hour,
+                day=day,
+                month=month,
+                day_of_week=dow,
+                timezone=tz,
+            )
+        return CronTrigger.from_crontab(expr, timezone=tz)
+    except ValueError as exc:
+        raise ConfigError(f"not a valid cron expression {expr!r}: {exc}", key="schedule") from None
+
+
+def serve(cfg: Config, routes: Mapping[str, str] | None) -> int:
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from sync.render import run_text
+    from sync.runner import locked_run
+
+    stopping = threading.Event()
+    running = threading.Lock()  # held while a job runs, so the exit can wait for it
+    tz = ZoneInfo(cfg.schedule.timezone)
+    scheduler = BlockingScheduler(timezone=tz)
+
+    def job(name: str) -> None:
+        if stopping.is_set():
+            return
+        today = datetime.now(tz).date()
+        try:
+            with running:
+                result = locked_run(cfg, routes, today=today, stop=stopping.is_set)
+        except LockHeldError as exc:
+            log.warning("%s run skipped: %s", name, exc)
+            return
+        except SyncError as exc:
+            log.error("%s run failed: %s", name, exc)
+            return
+        sys.stdout.write(run_text(result))
+        sys.stdout.flush()
+
+    common = {
+        "max_instances": 1,
+        "coalesce": True,
+        "misfire_grace_time": cfg.schedule.misfire_grace_seconds,
+    }
+    scheduler.add_job(
+        job,
+        cron_trigger(cfg.schedule.cron, cfg.schedule.timezone),
+        args=["scheduled"],
+        id="poll",
+        **common,
+    )
+    scheduler.add_job(
+        job,
+        cron_trigger(cfg.schedule.reminders_cron, cfg.schedule.timezone),
+        args=["reminders"],
+        id="reminders",
+        **common,
+    )
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.warning(
+            "received %s: finishing the current effect, then stopping", signal.Signals(signum).name
+        )
+        stopping.set()
+        # Do not wait here (we are in the signal handler); the main loop returns at once and
+        # the shutdown below waits for a running job to end cleanly.
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    sys.stderr.write(
+        f"serving: '{cfg.schedule.cron}' and reminders '{cfg.schedule.reminders_cron}' "
+        f"({cfg.schedule.timezone}); state in {cfg.state_path}. Stop with SIGTERM or Ctrl-C.\n"
+    )
+    sys.stderr.flush()
+    scheduler.start()
+    # start() returns after shutdown(wait=False); wait for a job still running to finish.
+    with running:
+        log.warning("stopped")
+    return 0
