@@ -50,9 +50,14 @@ def problems_of(result: RunResult) -> dict[str, Problem]:
     out: dict[str, Problem] = {}
     for e in result.plan.due:
         o = result.outcomes.get(e.key)
-        if o is None or o.status not in (OutcomeStatus.FAILED, OutcomeStatus.NEEDS_PERSON):
+        if o is None or o.status not in (
+            OutcomeStatus.FAILED, OutcomeStatus.NEEDS_PERSON, OutcomeStatus.UNCONFIRMED
+        ):
             continue
-        code = "failed" if o.status is OutcomeStatus.FAILED else "needs_person"
+        code = {
+            OutcomeStatus.FAILED: "failed",
+            OutcomeStatus.UNCONFIRMED: "unconfirmed_send",
+        }.get(o.status, "needs_person")
         out[f"effect:{e.key}"] = Problem(
             f"effect:{e.key}", code, f"{e.request.label}: {e.kind} -> {e.target}: {o.message}"
         )

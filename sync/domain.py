@@ -158,6 +158,9 @@ class OutcomeStatus(StrEnum):
     SKIPPED = "skipped"  # nothing to do, and that is fine (no card on a board)
     FAILED = "failed"  # may succeed on a later run
     NEEDS_PERSON = "needs_person"  # the sync will not guess; a person must look
+    # An uncheckable effect may or may not have happened (a connection lost mid-send): it stays
+    # "sending" in the ledger, is never retried by itself, and is reported for a person.
+    UNCONFIRMED = "unconfirmed"
 
 
 @dataclass(frozen=True)

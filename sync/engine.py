@@ -76,7 +76,7 @@ class RunResult:
     def exit_code(self) -> int:
         if self.fatal:
             return EXIT_FATAL
-        bad = {OutcomeStatus.FAILED, OutcomeStatus.NEEDS_PERSON}
+        bad = {OutcomeStatus.FAILED, OutcomeStatus.NEEDS_PERSON, OutcomeStatus.UNCONFIRMED}
         if any(o.status in bad for o in self.outcomes.values()):
             return EXIT_EFFECTS_FAILED
         return EXIT_OK

@@ -78,6 +78,7 @@ _STATE_OF: Mapping[OutcomeStatus, EffectState] = {
     OutcomeStatus.SKIPPED: EffectState.SKIPPED,
     OutcomeStatus.FAILED: EffectState.FAILED,
     OutcomeStatus.NEEDS_PERSON: EffectState.NEEDS_PERSON,
+    OutcomeStatus.UNCONFIRMED: EffectState.SENDING,
 }
 
 

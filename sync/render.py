@@ -132,7 +132,10 @@ def run_text(result: RunResult) -> str:
         elif o.status is OutcomeStatus.SKIPPED:
             done.setdefault(e.request_id, []).append(f"{describe(e)}: skipped ({o.message})")
         else:
-            word = "FAILED" if o.status is OutcomeStatus.FAILED else "NEEDS A PERSON"
+            word = {
+                OutcomeStatus.FAILED: "FAILED",
+                OutcomeStatus.UNCONFIRMED: "UNCONFIRMED SEND",
+            }.get(o.status, "NEEDS A PERSON")
             problems.append([f"  {word}", e.request.label, f"{e.kind} -> {e.target}: {o.message}"])
     if done:
         out.append("Done:")

@@ -304,3 +304,39 @@ def test_withdrawn_after_action_is_reported_not_undone(config: Config) -> None:
     result = run(config, world, source=FakeSource(withdrawn))
     assert [f.code for f in result.plan.needs_person] == ["withdrawn_after_action"]
     assert set(world.done.values()) == {1}
+
+
+def test_unconfirmed_send_stays_sending_and_is_never_resent(config: Config) -> None:
+    world = World()
+
+    class Dropping(FakeConnector):
+        def apply(self, effects: Sequence[Effect], journal: Journal) -> Iterator[Outcome]:
+            for e in effects:
+                journal.sending(e)
+                self.world.write(e.key)
+                status = (
+                    OutcomeStatus.UNCONFIRMED
+                    if e.kind is EffectKind.SIMPLIFI_NOTICE
+                    else OutcomeStatus.APPLIED
+                )
+                yield Outcome(e.key, status, "connection lost while handing over")
+
+    conns = connectors(world)
+    conns[System.EMAIL] = Dropping(System.EMAIL, world)
+    first = run_once(
+        config,
+        source=FakeSource(REQUESTS),
+        connectors=conns,  # type: ignore[arg-type]
+        today=TODAY,
+    )
+    assert first.exit_code == 1
+    notice = next(k for k in first.outcomes if "/simplifi_notice/" in k)
+    second = run_once(
+        config,
+        source=FakeSource(REQUESTS),
+        connectors=conns,  # type: ignore[arg-type]
+        today=TODAY,
+    )
+    assert notice not in {e.key for e in second.plan.due}
+    assert [f.code for f in second.plan.needs_person] == ["unconfirmed_send"]
+    assert world.done[notice] == 1

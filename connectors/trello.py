@@ -1,0 +1,440 @@
+"""Archive a cancelled client's cards on the configured Trello boards, with a comment saying why.
+
+Replaces the outside partner who removed clients from the boards. Reads are the expensive part on
+boards of thousands of cards, so each board's open cards are read ONCE per `apply()` (with their
+custom field items, plus one read of the board's custom field definitions) and every effect of
+the run is matched against that cache; there is never a search per client.
+
+Matching, in order (SPEC.md): the Salesforce account id in the custom field named
+`trello.account_id_field` or in the description (15- or 18-character form); else the exact
+client name as the whole title, case- and space-insensitive. Cards carrying another account id
+are never title candidates. Several title matches with nothing to tell them apart, or only titles
+that merely mention the client, go to a person: the sync does not guess.
+
+Order of writes per card: archive first, then comment. The archive is the effect; the comment
+only explains it. If a run stops between the two, the card is closed and the next run sees it
+in the (one) read of closed cards: it reports ALREADY_DONE and adds the comment if this request's
+`sync-ref` marker is missing (checked only for cards whose last activity is on or after the
+request's approval). Comment-first would instead leave an open card saying it was archived, and
+a re-run would comment twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from trello import ResourceUnavailable, TrelloClient, Unauthorized
+
+from connectors.base import Journal
+from connectors.http import mount_routes, sanitize_url
+from connectors.retry import RetryPolicy, retry_after_seconds
+from sync.config import Config, secret_from_env
+from sync.domain import Effect, EffectKind, Outcome, OutcomeStatus, RequestType, System
+from sync.errors import ConnectorError, FatalError, RetriableError
+
+log = logging.getLogger("connectors.trello")
+
+SERVICE = "trello"
+API_PATH = {
+    "cards": "/boards/{board}/cards/{filter}",
+    "custom_fields": "/boards/{board}/customFields",
+    "card": "/cards/{card}",
+    "comment": "/cards/{card}/actions/comments",
+    "actions": "/cards/{card}/actions",
+}
+CARD_FIELDS = "id,name,desc,closed,idBoard,idList,url,shortUrl,dateLastActivity"
+TIMEOUT_SECONDS = 30.0
+MARKER = "sync-ref: {request_id}"
+_ID_TOKEN = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?)(?![A-Za-z0-9])")
+
+
+class _Session(requests.Session):
+    """py-trello passes no timeout; a hung connection must not hang an unattended run."""
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", TIMEOUT_SECONDS)
+        return super().request(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class _Card:
+    id: str
+    name: str
+    desc: str
+    url: str
+    last_activity: str
+    account_field: str  # the account-id custom field's text, "" if unset
+
+    def show(self) -> str:
+        return f"'{self.name}' ({self.url or self.id})"
+
+
+@dataclass
+class _Board:
+    """One board as this run saw it: read once, then updated by our own writes."""
+
+    name: str
+    id: str
+    field_id: str | None = None
+    open: list[_Card] | None = None
+    closed: list[_Card] | None = None
+    archived_now: list[_Card] = field(default_factory=list)
+    error: str = ""
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _id15(value: str) -> str:
+    value = value.strip()
+    return value[:15] if len(value) in (15, 18) else value
+
+
+class TrelloConnector:
+    system = System.TRELLO
+
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        routes: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        tc = cfg.trello
+        key = secret_from_env(tc.api_key_env, what="Trello API key", key="trello.api_key_env")
+        token = secret_from_env(tc.token_env, what="Trello token", key="trello.token_env")
+        self._cfg = cfg
+        self._session = _Session()
+        if routes:
+            mount_routes(self._session, routes)
+        self._session.hooks["response"].append(self._remember_retry_after)
+        self._client = TrelloClient(key, token=token, http_service=self._session)
+        r = cfg.retry
+        self._retry = retry or RetryPolicy(
+            max_attempts=r.max_attempts,
+            max_wait_seconds=r.max_wait_seconds,
+            initial_wait_seconds=r.initial_wait_seconds,
+        )
+        self._retry_after: float | None = None
+
+    def close(self) -> None:
+        self._session.close()
+
+    # ----- the protocol ----------------------------------------------------------------
+    def apply(self, effects: Sequence[Effect], journal: Journal) -> Iterator[Outcome]:
+        boards: dict[str, _Board] = {}
+        fatal = ""
+        for effect in effects:
+            if fatal:
+                yield Outcome(effect.key, OutcomeStatus.FAILED, fatal)
+                continue
+            before = self._retry.retries
+            try:
+                status, message = self._archive(effect, boards)
+            except FatalError as exc:
+                status, message = OutcomeStatus.FAILED, str(exc)
+                if exc.status == 401:
+                    fatal = (
+                        f"{exc}. Check the key and token in ${self._cfg.trello.api_key_env} "
+                        f"and ${self._cfg.trello.token_env}."
+                    )
+                    message = fatal
+            except ConnectorError as exc:
+                status, message = OutcomeStatus.FAILED, str(exc)
+            retries = self._retry.retries - before
+            log.info(
+                "%s: %s",
+                effect.key,
+                message,
+                extra={"effect": effect.key, "status": str(status), "run_id": journal.run_id},
+            )
+            yield Outcome(effect.key, status, message, attempts=1 + retries, retries=retries)
+
+    # ----- one effect ------------------------------------------------------------------
+    def _archive(self, effect: Effect, boards: dict[str, _Board]) -> tuple[OutcomeStatus, str]:
+        req = effect.request
+        if effect.kind is not EffectKind.TRELLO_ARCHIVE:
+            return OutcomeStatus.FAILED, f"the Trello connector does not do {effect.kind}"
+        if req.type is not RequestType.CANCELLATION:
+            kind = req.type.value if req.type else f"'{req.raw_type}'"
+            return OutcomeStatus.FAILED, (
+                f"refusing to archive Trello cards for a {kind} request: only a cancellation "
+                "offboards a client"
+            )
+        board_id = self._cfg.trello.boards.get(effect.target)
+        if not board_id:
+            return OutcomeStatus.FAILED, (
+                f"board '{effect.target}' is not in trello.boards "
+                f"(known: {', '.join(sorted(self._cfg.trello.boards))})"
+            )
+        if not req.account_id.strip() and not _norm(req.client_name):
+            return OutcomeStatus.FAILED, "the request has neither an account id nor a client name"
+        board = boards.setdefault(effect.target, _Board(effect.target, board_id))
+        if board.error:
+            return OutcomeStatus.FAILED, board.error
+        try:
+            open_cards = self._open_cards(board)
+        except ConnectorError as exc:
+            if exc.status == 401:
+                raise
+            # Remembered: the other effects on this board fail alike without reading it again.
+            board.error = f"could not read board '{board.name}': {_text(exc)}"
+            return OutcomeStatus.FAILED, board.error
+
+        client = " ".join(req.client_name.split()) or req.account_id
+        by_id, exact, mentions = _match(open_cards, req.account_id, req.client_name)
+        if by_id:
+            note = ""
+            others = [c for c in exact if c not in by_id]
+            if others:
+                note = "; left open (titled like the client but without its account id): " + (
+                    ", ".join(c.show() for c in others)
+                )
+            return self._archive_cards(effect, board, by_id, note)
+        if len(exact) == 1:
+            return self._archive_cards(effect, board, exact, "")
+        if len(exact) > 1:
+            return OutcomeStatus.NEEDS_PERSON, (
+                f"{len(exact)} cards on board '{board.name}' are titled '{client}' and none "
+                f"carries the account id {req.account_id or '(none)'}; archive the right one(s) "
+                f"by hand: {', '.join(c.show() for c in exact)}"
+            )
+        done = self._already_archived(effect, board)
+        if done is not None:
+            return done
+        if mentions:
+            return OutcomeStatus.NEEDS_PERSON, (
+                f"no card on board '{board.name}' is titled exactly '{client}' or carries its "
+                f"account id, but these mention it: {', '.join(c.show() for c in mentions)}"
+            )
+        return OutcomeStatus.SKIPPED, f"no card for {client} on board {board.name}"
+
+    def _archive_cards(
+        self, effect: Effect, board: _Board, cards: list[_Card], note: str
+    ) -> tuple[OutcomeStatus, str]:
+        done: list[_Card] = []
+        text = _comment(effect)
+        for card in cards:
+            try:
+                self._write_archive(card)
+            except ConnectorError as exc:
+                prefix = f"archived {', '.join(c.show() for c in done)}; " if done else ""
+                raise _again(exc, f"{prefix}could not archive {card.show()}: {_text(exc)}") from exc
+            done.append(card)
+            assert board.open is not None
+            board.open.remove(card)
+            board.archived_now.append(card)
+            log.info("archived card %s on board %s", card.id, board.name)
+            try:
+                self._fetch(
+                    API_PATH["comment"].format(card=card.id),
+                    method="POST",
+                    body={"text": text},
+                    what=f"comment on card {card.id}",
+                )
+            except ConnectorError as exc:
+                raise _again(
+                    exc,
+                    f"archived {', '.join(c.show() for c in done)} but could not add the comment "
+                    f"to {card.show()} ({_text(exc)}); the next run adds it",
+                ) from exc
+        return OutcomeStatus.APPLIED, (
+            f"archived {len(done)} card(s) on board {board.name}: "
+            f"{', '.join(c.show() for c in done)}{note}"
+        )
+
+    def _write_archive(self, card: _Card) -> None:
+        result = self._fetch(
+            API_PATH["card"].format(card=card.id),
+            method="PUT",
+            body={"closed": True},
+            what=f"archive card {card.id}",
+        )
+        if not (isinstance(result, dict) and result.get("closed") is True):
+            raise FatalError(SERVICE, "Trello did not confirm the card as archived")
+
+    def _already_archived(self, effect: Effect, board: _Board) -> tuple[OutcomeStatus, str] | None:
+        """Nothing open matches: was it archived already (by us after a crash, or a person)?"""
+        req = effect.request
+        by_id, exact, _ = _match(board.archived_now, req.account_id, req.client_name)
+        if by_id or exact:
+            cards = by_id or exact
+            return OutcomeStatus.ALREADY_DONE, (
+                f"already archived in this run on board {board.name}: "
+                f"{', '.join(c.show() for c in cards)}"
+            )
+        if board.closed is None:
+            raw = self._fetch(
+                API_PATH["cards"].format(board=board.id, filter="closed"),
+                query={"customFieldItems": "true", "fields": CARD_FIELDS},
+                what=f"read archived cards of board {board.name}",
+            )
+            board.closed = [_card(j, board.field_id) for j in raw]
+        by_id, exact, _ = _match(board.closed, req.account_id, req.client_name)
+        cards = by_id or exact
+        if not cards:
+            return None
+        since = (req.approved_at.date() if req.approved_at else effect.not_before).isoformat()
+        marker = MARKER.format(request_id=req.id)
+        repaired: list[_Card] = []
+        for card in cards:
+            if card.last_activity[:10] < since:
+                continue
+            actions = self._fetch(
+                API_PATH["actions"].format(card=card.id),
+                query={"filter": "commentCard"},
+                what=f"read comments of card {card.id}",
+            )
+            texts = [str((a.get("data") or {}).get("text", "")) for a in actions or []]
+            if not any(marker in t for t in texts):
+                self._fetch(
+                    API_PATH["comment"].format(card=card.id),
+                    method="POST",
+                    body={"text": _comment(effect)},
+                    what=f"comment on card {card.id}",
+                )
+                repaired.append(card)
+        note = f"; added the missing comment to {len(repaired)} card(s)" if repaired else ""
+        return OutcomeStatus.ALREADY_DONE, (
+            f"already archived on board {board.name}: {', '.join(c.show() for c in cards)}{note}"
+        )
+
+    # ----- reads -----------------------------------------------------------------------
+    def _open_cards(self, board: _Board) -> list[_Card]:
+        if board.open is None:
+            fields = self._fetch(
+                API_PATH["custom_fields"].format(board=board.id),
+                what=f"read custom fields of board {board.name}",
+            )
+            wanted = _norm(self._cfg.trello.account_id_field)
+            board.field_id = next(
+                (f["id"] for f in fields or [] if _norm(str(f.get("name", ""))) == wanted), None
+            )
+            raw = self._fetch(
+                API_PATH["cards"].format(board=board.id, filter="open"),
+                query={"customFieldItems": "true", "fields": CARD_FIELDS},
+                what=f"read open cards of board {board.name}",
+            )
+            board.open = [_card(j, board.field_id) for j in raw]
+            log.debug("board %s: %d open cards", board.name, len(board.open))
+        return board.open
+
+    def _fetch(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        query: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        what: str,
+    ) -> Any:
+        """One py-trello call under the retry policy, its errors translated for the engine."""
+
+        def once() -> Any:
+            self._retry_after = None
+            try:
+                return self._client.fetch_json(
+                    path,
+                    http_method=method,
+                    query_params=dict(query or {}),
+                    post_args=dict(body) if body is not None else None,
+                )
+            except Unauthorized as exc:
+                raise FatalError(SERVICE, f"{what}: {_reason(exc)}", status=401) from None
+            except ResourceUnavailable as exc:
+                status = int(getattr(exc, "_status", 0) or 0)
+                if status == 429 or status >= 500:
+                    raise RetriableError(
+                        SERVICE,
+                        f"{what}: {_reason(exc)}",
+                        status=status,
+                        retry_after=self._retry_after,
+                    ) from None
+                raise FatalError(SERVICE, f"{what}: {_reason(exc)}", status=status) from None
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise RetriableError(
+                    SERVICE, f"{what}: {type(exc).__name__} (connection failed)"
+                ) from None
+            except ValueError as exc:  # a body that is not JSON: a proxy's error page
+                raise RetriableError(SERVICE, f"{what}: unreadable answer ({exc})") from None
+
+        return self._retry.call(once, what=what)
+
+    def _remember_retry_after(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+
+
+def _card(j: Mapping[str, Any], field_id: str | None) -> _Card:
+    value = ""
+    if field_id:
+        for item in j.get("customFieldItems") or []:
+            if item.get("idCustomField") == field_id:
+                v = item.get("value") or {}
+                value = str(v.get("text") or v.get("number") or "")
+    return _Card(
+        id=str(j["id"]),
+        name=str(j.get("name", "")),
+        desc=str(j.get("desc", "") or ""),
+        url=str(j.get("shortUrl") or j.get("url") or ""),
+        last_activity=str(j.get("dateLastActivity") or ""),
+        account_field=value.strip(),
+    )
+
+
+def _match(
+    cards: Sequence[_Card], account_id: str, client_name: str
+) -> tuple[list[_Card], list[_Card], list[_Card]]:
+    """(cards carrying the account id, cards titled exactly the client, titles mentioning it)."""
+    aid = _id15(account_id)
+    name = _norm(client_name)
+    mention = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)") if name else None
+    by_id: list[_Card] = []
+    exact: list[_Card] = []
+    mentions: list[_Card] = []
+    for card in cards:
+        field_id = _id15(card.account_field)
+        if aid and (field_id == aid or any(_id15(t) == aid for t in _ID_TOKEN.findall(card.desc))):
+            by_id.append(card)
+            continue
+        if card.account_field and field_id != aid:
+            continue  # another account's card, whatever its title says
+        title = _norm(card.name)
+        if name and title == name:
+            exact.append(card)
+        elif mention is not None and mention.search(title):
+            mentions.append(card)
+    return by_id, exact, mentions
+
+
+def _comment(effect: Effect) -> str:
+    req = effect.request
+    when = req.effective_date.isoformat() if req.effective_date else "(no date)"
+    lines = [
+        f"Archived by the offboarding sync: {' '.join(req.client_name.split())} cancelled "
+        f"(Takedown Request {req.name or req.id}), effective {when}.",
+        f"Reason: {' '.join(req.reason.split()) or 'not given'}",
+    ]
+    if req.link:
+        lines.append(f"Request: {req.link}")
+    lines.append(MARKER.format(request_id=req.id))
+    return "\n".join(lines)
+
+
+def _again(exc: ConnectorError, message: str) -> ConnectorError:
+    """The same kind of error (a 401 must still stop the run) with a fuller message."""
+    return type(exc)(SERVICE, message, status=exc.status)
+
+
+def _text(exc: ConnectorError) -> str:
+    return str(exc).removeprefix(f"{SERVICE}: ")
+
+
+def _reason(exc: Exception) -> str:
+    """py-trello's message is 'BODY at URL (HTTP status: N)'; keep it, minus any secret."""
+    return sanitize_url(str(exc))

@@ -1,0 +1,174 @@
+"""The Trello emulator speaks Trello's wire format: the real py-trello works against it as is."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+from trello import ResourceUnavailable, TrelloClient, Unauthorized
+
+from connectors.emulators.trello import TrelloEmulator
+from connectors.http import build_session
+from sync.config import Config
+from tests.fixtures.trello import TRELLO_KEY, TRELLO_TOKEN, account_field_id, trello_seed
+
+ACCOUNT = "001000000000001AAA"
+
+
+def client(
+    emulator: TrelloEmulator, key: str = TRELLO_KEY, token: str = TRELLO_TOKEN
+) -> TrelloClient:
+    session = build_session({"trello.com": emulator.base_url})
+    return TrelloClient(key, token=token, http_service=session)
+
+
+@pytest.fixture
+def seeded(config: Config, trello_emulator: TrelloEmulator) -> TrelloEmulator:
+    trello_emulator.seed(
+        trello_seed(
+            config,
+            {
+                "tda": [
+                    {"id": "c-acme", "name": "Acme Motors", "account": ACCOUNT},
+                    {"id": "c-beta", "name": "Beta Boats", "desc": "Beta's campaign"},
+                    {"id": "c-old", "name": "Old Client", "closed": True, "comments": ["bye"]},
+                ]
+            },
+        )
+    )
+    return trello_emulator
+
+
+def test_wrong_key_is_a_plain_text_401_that_py_trello_raises_as_unauthorized(
+    seeded: TrelloEmulator,
+) -> None:
+    with pytest.raises(Unauthorized) as exc:
+        client(seeded, key="nope").fetch_json("/members/me")
+    assert "invalid key" in str(exc.value)
+    assert "(HTTP status: 401)" in str(exc.value)
+
+
+def test_wrong_token_is_a_401_invalid_token(seeded: TrelloEmulator) -> None:
+    with pytest.raises(Unauthorized) as exc:
+        client(seeded, token="stale").fetch_json("/members/me")
+    assert "invalid token" in str(exc.value)
+
+
+def test_key_and_token_as_query_parameters_are_accepted_and_checked(
+    seeded: TrelloEmulator,
+) -> None:
+    ok = requests.get(
+        f"{seeded.base_url}/1/members/me",
+        params={"key": TRELLO_KEY, "token": TRELLO_TOKEN},
+        timeout=5,
+    )
+    assert ok.status_code == 200
+    assert ok.json()["username"] == "syncbot"
+    bad = requests.get(f"{seeded.base_url}/1/members/me", params={"key": TRELLO_KEY}, timeout=5)
+    assert bad.status_code == 401
+    assert bad.headers["Content-Type"].startswith("text/plain")
+    assert bad.text == "invalid token"
+
+
+def test_a_429_has_trellos_body_and_retry_after_and_maps_to_resource_unavailable(
+    seeded: TrelloEmulator, config: Config
+) -> None:
+    seeded.add_fault("429", path="/cards", retry_after=3)
+    c = client(seeded)
+    with pytest.raises(ResourceUnavailable) as exc:
+        c.fetch_json(f"/boards/{config.trello.boards['tda']}/cards/open")
+    assert not isinstance(exc.value, Unauthorized)
+    assert "API_TOKEN_LIMIT_EXCEEDED" in str(exc.value)
+    assert "(HTTP status: 429)" in str(exc.value)
+    raw = requests.get(
+        f"{seeded.base_url}/1/members/me",
+        params={"key": TRELLO_KEY, "token": TRELLO_TOKEN},
+        timeout=5,
+    )
+    assert raw.status_code == 200  # the fault was for one request only
+    seeded.add_fault("429", retry_after=3)
+    raw = requests.get(
+        f"{seeded.base_url}/1/members/me",
+        params={"key": TRELLO_KEY, "token": TRELLO_TOKEN},
+        timeout=5,
+    )
+    assert raw.json() == {"error": "API_TOKEN_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}
+    assert raw.headers["Retry-After"] == "3"
+
+
+def test_py_trello_reads_boards_cards_and_named_custom_fields(
+    seeded: TrelloEmulator, config: Config
+) -> None:
+    c = client(seeded)
+    assert {b.name for b in c.list_boards()} == {"tda", "design"}
+    board = c.get_board(config.trello.boards["tda"])
+    open_cards = board.open_cards()
+    assert [card.name for card in open_cards] == ["Acme Motors", "Beta Boats"]
+    acme = open_cards[0]
+    assert acme.get_custom_field_by_name(config.trello.account_id_field).value == ACCOUNT
+    assert acme.url.startswith("https://trello.com/c/")
+    assert [card.name for card in board.closed_cards()] == ["Old Client"]
+    assert len(board.all_cards()) == 3
+    assert [lst.name for lst in board.open_lists()] == ["Active"]
+    names = [f.name for f in board.get_custom_field_definitions()]
+    assert names == [config.trello.account_id_field, "Budget"]
+
+
+def test_py_trello_archives_and_comments_and_the_snapshot_shows_it(seeded: TrelloEmulator) -> None:
+    c = client(seeded)
+    card = c.get_card("c-beta")
+    card.set_closed(True)
+    card.comment("archived: cancelled")
+    snap = seeded.card("c-beta")
+    assert snap["closed"] is True
+    assert [m["text"] for m in snap["comments"]] == ["archived: cancelled"]
+    assert snap["comments"][0]["idMemberCreator"] == "5e00000000000000000000f1"
+    assert [a["data"]["text"] for a in card.fetch_comments(force=True)] == ["archived: cancelled"]
+    # The documented form: PUT /1/cards/{id}?closed=false, as query parameters.
+    raw = requests.put(
+        f"{seeded.base_url}/1/cards/c-beta",
+        params={"key": TRELLO_KEY, "token": TRELLO_TOKEN, "closed": "false"},
+        timeout=5,
+    )
+    assert raw.json()["closed"] is False
+
+
+def test_unknown_card_is_a_plain_text_404(seeded: TrelloEmulator) -> None:
+    with pytest.raises(ResourceUnavailable) as exc:
+        client(seeded).fetch_json("/cards/5e0000000000000000000999")
+    assert "(HTTP status: 404)" in str(exc.value)
+
+
+def test_search_finds_open_cards_by_words(seeded: TrelloEmulator) -> None:
+    found = client(seeded).search("acme", models=["cards"])
+    assert [card.name for card in found] == ["Acme Motors"]
+
+
+def test_snapshot_seeds_back_to_the_same_data(seeded: TrelloEmulator, config: Config) -> None:
+    snap = seeded.snapshot()
+    other = TrelloEmulator()
+    other.seed(snap)
+    assert other.snapshot() == snap
+    tda = next(b for b in snap["boards"] if b["name"] == "tda")
+    acme = next(c for c in tda["cards"] if c["id"] == "c-acme")
+    assert acme["customFieldItems"][0]["idCustomField"] == account_field_id("tda")
+    assert acme["customFieldItems"][0]["value"] == {"text": ACCOUNT}
+    old = next(c for c in tda["cards"] if c["id"] == "c-old")
+    assert [m["text"] for m in old["comments"]] == ["bye"]
+
+
+def test_a_board_of_2000_cards_reads_fast(config: Config, trello_emulator: TrelloEmulator) -> None:
+    cards = [
+        {"name": f"Client {i:04d}", "account": f"001{i:012d}AAA", "desc": f"Campaign {i}"}
+        for i in range(2000)
+    ]
+    trello_emulator.seed(trello_seed(config, {"tda": cards}))
+    c = client(trello_emulator)
+    started = time.perf_counter()
+    got = c.fetch_json(
+        f"/boards/{config.trello.boards['tda']}/cards/open",
+        query_params={"customFieldItems": "true"},
+    )
+    assert len(got) == 2000
+    assert time.perf_counter() - started < 2.0
