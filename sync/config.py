@@ -42,8 +42,11 @@ class SalesforceFields:
 class ApprovalChain:
     """Who must have approved, in order. Names or user ids, as the org records them.
 
-    `source = "process_instance"` reads ProcessInstance/ProcessInstanceStep; `"fields"` reads
-    the approver fields named in `fields` (for orgs that record approvals on the record).
+    `source = "process_instance"` reads the record's approval history (the `ProcessSteps`
+    child relationship, in the same query as the requests; only the last submission counts).
+    `"fields"` is for orgs that record approvals on the record itself: `fields` maps `first`,
+    `second` and `finance` to fields holding the approver's name or user id, and optionally
+    `first_at`, `second_at`, `finance_at` to date fields (the order is checked only with them).
     """
 
     first: tuple[str, ...] = ("Jeremy Bliesner",)

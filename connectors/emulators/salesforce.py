@@ -1,0 +1,1004 @@
+"""A Salesforce org on 127.0.0.1 that the real simple-salesforce library talks to.
+
+It speaks the public wire format, not our connector's convenience: the SOAP `login` call, the
+OAuth 2.0 JWT bearer flow, REST `query`/`queryAll` with paging (2,000 records a page, then
+`nextRecordsUrl`), `sobjects/<Object>/<Id>` GET and PATCH, sObject Collections
+(`composite/sobjects` PATCH) and `limits`; every REST answer carries `Sforce-Limit-Info`, and
+errors have Salesforce's shape `[{"message": ..., "errorCode": ...}]`. Queries run on a SOQL
+subset big enough for the connector (the parser at the end of this module): relationship
+fields (`Account__r.Name`), the `ProcessSteps` child subquery, WHERE with = != <> < > <= >=
+IN / NOT IN, LIKE, AND / OR / NOT, parentheses, NULL, TRUE / FALSE, date and
+dateTime literals, ORDER BY (ASC/DESC, NULLS FIRST/LAST), LIMIT and OFFSET. Like the real
+parser, it refuses AND and OR mixed without parentheses.
+
+Seed shape (`seed(data)` adds to what is there; `snapshot()` returns the same shape, so
+`SalesforceEmulator().seed(old.snapshot())` rebuilds an org):
+
+    {
+      "instance": "agency.my.salesforce.com",          # optional: the org's My Domain host
+      "users": [{"username": "...", "password": "...", "security_token": "...",
+                 "user_id": "005...", "name": "Jeremy Bliesner"}],    # user_id optional
+      "consumer_keys": {"<consumer key>": "<RSA public key PEM, or '' to skip the signature>"},
+      "records": {"Takedown_Request__c": [{...fields...}], "Account": [{...}]},
+      "approvals": {"<record id>": [{"StepStatus": "Started" | "Approved" | "Rejected" |
+                     "Removed", "ActorId": "005...", "Actor": {"Name": "..."},
+                     "CreatedDate": "2026-11-20T09:00:00.000+0000", "Comments": ""}]},
+      "limits": {"DailyApiRequests": {"Max": 15000, "Remaining": 15000}}
+    }
+
+Records get `Id` (18 characters, a per-object key prefix), `CreatedDate`, `SystemModstamp` and
+`LastModifiedDate` when missing; an explicit (past) `SystemModstamp` is kept, which is how a test
+simulates a transaction that committed late. Users are also `User` records (Id, Name, Username),
+so `Actor.Name` resolves through `ActorId`. An object exists once it is named under "records"
+(even with an empty list); querying any other object is `INVALID_TYPE`, as in a real org. Dates
+use Salesforce's formats: `2026-11-25T16:00:00.000+0000` and `2026-11-25`.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+import secrets
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+import jwt
+
+from connectors.emulators.base import (
+    Emulator,
+    EmulatorError,
+    Request,
+    Response,
+    json_response,
+    route,
+)
+
+PAGE_SIZE = 2000
+COLLECTION_LIMIT = 200
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+DEFAULT_INSTANCE = "agency.my.salesforce.com"
+ORG_ID = "00D5g000004AgcyEAC"
+READ_ONLY = frozenset({"id", "systemmodstamp", "lastmodifieddate", "createddate", "isdeleted"})
+KEY_PREFIXES = {"Account": "001", "Contact": "003", "User": "005", "Opportunity": "006"}
+STEP_PREFIX = "04h"
+STEP_OBJECT = "ProcessInstanceHistory"
+STEP_RELATIONSHIP = "processsteps"
+# The base class's fault codes, in Salesforce's vocabulary.
+_CODES = {
+    "RATE_LIMITED": "REQUEST_LIMIT_EXCEEDED",
+    "INTERNAL": "UNKNOWN_EXCEPTION",
+    "UNAVAILABLE": "SERVER_UNAVAILABLE",
+    "METHOD": "METHOD_NOT_ALLOWED",
+}
+_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
+
+
+def sf_datetime(value: datetime) -> str:
+    """Salesforce's own dateTime format: milliseconds and a +0000 offset."""
+    v = value.astimezone(UTC)
+    return v.strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}+0000"
+
+
+def id18(id15: str) -> str:
+    """The case-safe 18-character form of a 15-character Salesforce id."""
+    suffix = ""
+    for i in range(3):
+        chunk = id15[i * 5 : i * 5 + 5]
+        suffix += _ID_CHARS[sum(1 << j for j, c in enumerate(chunk) if "A" <= c <= "Z")]
+    return id15 + suffix
+
+
+class SalesforceEmulator(Emulator):
+    service: ClassVar[str] = "salesforce"
+
+    def __init__(
+        self, *, instance: str = DEFAULT_INSTANCE, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        super().__init__()
+        self.instance = instance
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.users: dict[str, dict[str, str]] = {}  # username -> user
+        self.consumer_keys: dict[str, str] = {}
+        self.records: dict[str, dict[str, dict[str, Any]]] = {"User": {}}
+        self.approvals: dict[str, list[dict[str, Any]]] = {}
+        self.limits: dict[str, dict[str, int]] = {
+            "DailyApiRequests": {"Max": 15000, "Remaining": 15000}
+        }
+        self.tokens: dict[str, str] = {}  # access token -> user id
+        self.update_failures: dict[str, tuple[str, str]] = {}
+        self._locators: dict[str, list[dict[str, Any]]] = {}
+        self._by_id: dict[str, tuple[str, str]] = {}  # 15-char id -> (object, 18-char id)
+        self._prefixes: dict[str, str] = dict(KEY_PREFIXES)
+        self._counter = itertools.count(1)
+
+    # ----- seeding and inspection (tests and the sandbox) -------------------------------
+    def seed(self, data: dict[str, Any]) -> None:
+        with self.lock:
+            if data.get("instance"):
+                self.instance = str(data["instance"])
+            for user in data.get("users", []):
+                self.add_user(**user)
+            for key, pem in data.get("consumer_keys", {}).items():
+                self.consumer_keys[key] = pem or ""
+            for obj, recs in data.get("records", {}).items():
+                self.records.setdefault(obj, {})
+                for rec in recs:
+                    self.add_record(obj, rec)
+            for rid, steps in data.get("approvals", {}).items():
+                for step in steps:
+                    self._store_step(rid, dict(step))
+            for name, values in data.get("limits", {}).items():
+                self.limits.setdefault(name, {}).update(values)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return copy.deepcopy(
+                {
+                    "instance": self.instance,
+                    "users": list(self.users.values()),
+                    "consumer_keys": self.consumer_keys,
+                    "records": {
+                        obj: list(recs.values())
+                        for obj, recs in self.records.items()
+                        if obj != "User"
+                    },
+                    "approvals": self.approvals,
+                    "limits": self.limits,
+                }
+            )
+
+    def add_user(
+        self,
+        username: str,
+        password: str,
+        security_token: str = "",
+        user_id: str = "",
+        name: str = "",
+    ) -> str:
+        with self.lock:
+            uid = user_id or self._new_id("User")
+            self.users[username] = {
+                "username": username,
+                "password": password,
+                "security_token": security_token,
+                "user_id": uid,
+                "name": name or username,
+            }
+            self._put("User", {"Id": uid, "Name": name or username, "Username": username})
+            return uid
+
+    def add_record(self, obj: str, fields: dict[str, Any] | None = None, **more: Any) -> str:
+        """Insert a record; returns its Id. Give `SystemModstamp` to backdate the commit."""
+        with self.lock:
+            rec = {k: v for k, v in {**(fields or {}), **more}.items() if k != "attributes"}
+            now = sf_datetime(self.clock())
+            rec.setdefault("Id", self._new_id(obj))
+            rec.setdefault("CreatedDate", now)
+            rec.setdefault("SystemModstamp", now)
+            rec.setdefault("LastModifiedDate", rec["SystemModstamp"])
+            self._put(obj, rec)
+            return str(rec["Id"])
+
+    def add_approval(
+        self,
+        record_id: str,
+        status: str,
+        actor: str,
+        *,
+        actor_id: str = "",
+        at: datetime | str | None = None,
+        comments: str = "",
+    ) -> str:
+        """Append a ProcessInstanceHistory row; the actor's id is found by name if not given."""
+        with self.lock:
+            if not actor_id:
+                actor_id = next(
+                    (u["user_id"] for u in self.users.values() if u["name"] == actor), ""
+                )
+            when = at if isinstance(at, str) else sf_datetime(at or self.clock())
+            step = {
+                "StepStatus": status,
+                "ActorId": actor_id,
+                "Actor": {"Name": actor},
+                "CreatedDate": when,
+                "Comments": comments,
+            }
+            return self._store_step(record_id, step)
+
+    def record(self, record_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            found = self._find(record_id)
+            return copy.deepcopy(found[1]) if found else None
+
+    def records_of(self, obj: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return copy.deepcopy(list(self.records.get(obj, {}).values()))
+
+    def issue_token(self, username: str) -> str:
+        """A session id for `username`, as if the user had logged in elsewhere."""
+        with self.lock:
+            token = f"{ORG_ID}!{secrets.token_urlsafe(32)}"
+            self.tokens[token] = self.users[username]["user_id"]
+            return token
+
+    def expire_sessions(self) -> None:
+        with self.lock:
+            self.tokens.clear()
+
+    def set_usage(self, used: int, maximum: int | None = None) -> None:
+        with self.lock:
+            daily = self.limits["DailyApiRequests"]
+            if maximum is not None:
+                daily["Max"] = maximum
+            daily["Remaining"] = daily["Max"] - used
+
+    @property
+    def api_usage(self) -> tuple[int, int]:
+        with self.lock:
+            daily = self.limits["DailyApiRequests"]
+            return daily["Max"] - daily["Remaining"], daily["Max"]
+
+    def fail_update(self, record_id: str, code: str, message: str) -> None:
+        """Make every later update of this record fail (a validation rule, a lock)."""
+        with self.lock:
+            self.update_failures[record_id[:15]] = (code, message)
+
+    # ----- error shape and the REST gate -----------------------------------------------
+    def error(self, status: int, message: str, code: str = "") -> Response:
+        return json_response(
+            [{"message": message, "errorCode": _CODES.get(code, code or "UNKNOWN_EXCEPTION")}],
+            status,
+        )
+
+    def _route(self, req: Request) -> Response:
+        """Every REST call: a valid session, the daily allocation, one request counted."""
+        if not req.path.startswith("/services/data/"):
+            return super()._route(req)
+        daily = self.limits["DailyApiRequests"]
+        auth = req.header("Authorization")
+        token = auth[7:] if auth.startswith("Bearer ") else ""
+        if token not in self.tokens:
+            resp = self.error(401, "Session expired or invalid", "INVALID_SESSION_ID")
+        elif daily["Remaining"] <= 0:
+            resp = self.error(403, "TotalRequests Limit exceeded.", "REQUEST_LIMIT_EXCEEDED")
+        else:
+            daily["Remaining"] -= 1
+            resp = super()._route(req)
+        used, maximum = daily["Max"] - daily["Remaining"], daily["Max"]
+        resp.headers["Sforce-Limit-Info"] = f"api-usage={used}/{maximum}"
+        return resp
+
+    # ----- auth --------------------------------------------------------------------------
+    @route("POST", r"/services/Soap/u/(?P<version>[\d.]+)")
+    def soap_login(self, req: Request, version: str) -> Response:
+        try:
+            root = ET.fromstring(req.body)  # noqa: S314 - local test traffic only
+        except ET.ParseError:
+            return _soap_fault("INVALID_REQUEST", "could not parse the SOAP request")
+        values = {el.tag.rsplit("}", 1)[-1]: el.text or "" for el in root.iter()}
+        user = self.users.get(values.get("username", ""))
+        if user is None or values.get("password") != user["password"] + user["security_token"]:
+            return _soap_fault(
+                "INVALID_LOGIN", "Invalid username, password, security token; or user locked out."
+            )
+        token = f"{ORG_ID}!{secrets.token_urlsafe(32)}"
+        self.tokens[token] = user["user_id"]
+        server = f"https://{self.instance}/services/Soap/u/{version}/{ORG_ID[:15]}"
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns="urn:partner.soap.sforce.com" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+            "<soapenv:Body><loginResponse><result>"
+            f"<metadataServerUrl>https://{self.instance}/services/Soap/m/{version}/"
+            f"{ORG_ID[:15]}</metadataServerUrl>"
+            "<passwordExpired>false</passwordExpired><sandbox>false</sandbox>"
+            f"<serverUrl>{server}</serverUrl><sessionId>{token}</sessionId>"
+            f"<userId>{user['user_id']}</userId>"
+            f"<userInfo><organizationId>{ORG_ID}</organizationId>"
+            f"<userFullName>{_xml(user['name'])}</userFullName>"
+            f"<userName>{_xml(user['username'])}</userName></userInfo>"
+            "</result></loginResponse></soapenv:Body></soapenv:Envelope>"
+        )
+        return Response(200, body, content_type="text/xml; charset=utf-8")
+
+    @route("POST", r"/services/oauth2/token")
+    def oauth_token(self, req: Request) -> Response:
+        form = req.form()
+        if form.get("grant_type") != JWT_GRANT:
+            return _oauth_error("unsupported_grant_type", "grant type not supported")
+        assertion = form.get("assertion", "")
+        try:
+            claims = jwt.decode(assertion, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return _oauth_error("invalid_grant", "invalid assertion")
+        pem = self.consumer_keys.get(str(claims.get("iss", "")))
+        if pem is None:
+            return _oauth_error("invalid_client_id", "client identifier invalid")
+        try:
+            if pem:
+                jwt.decode(
+                    assertion,
+                    pem,
+                    algorithms=["RS256"],
+                    options={"require": ["exp"], "verify_aud": False},
+                )
+            elif int(claims["exp"]) < self.clock().timestamp():
+                raise jwt.ExpiredSignatureError("expired")
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError):
+            return _oauth_error("invalid_grant", "invalid assertion")
+        aud = str(claims.get("aud", ""))
+        if not (aud.startswith("https://") and aud.endswith(".salesforce.com")):
+            return _oauth_error("invalid_grant", "audience is invalid")
+        user = self.users.get(str(claims.get("sub", "")))
+        if user is None:
+            return _oauth_error("invalid_grant", "invalid assertion")
+        token = f"{ORG_ID}!{secrets.token_urlsafe(32)}"
+        self.tokens[token] = user["user_id"]
+        return json_response(
+            {
+                "access_token": token,
+                "scope": "api",
+                "instance_url": f"https://{self.instance}",
+                "id": f"https://login.salesforce.com/id/{ORG_ID}/{user['user_id']}",
+                "token_type": "Bearer",
+            }
+        )
+
+    # ----- REST --------------------------------------------------------------------------
+    @route("GET", r"/services/data/v(?P<version>[\d.]+)/limits")
+    def get_limits(self, req: Request, version: str) -> Response:
+        return json_response(copy.deepcopy(self.limits))
+
+    @route("GET", r"/services/data/v(?P<version>[\d.]+)/(?P<endpoint>query|queryAll)")
+    def run_query(self, req: Request, version: str, endpoint: str) -> Response:
+        text = req.arg("q") or ""
+        if not text.strip():
+            raise EmulatorError(400, "A query string has to be specified", "MALFORMED_QUERY")
+        query = _Parser(text).parse()
+        rows = self._execute(query, version, include_deleted=endpoint == "queryAll")
+        return self._page(rows, version, endpoint, "", 0)
+
+    @route(
+        "GET",
+        r"/services/data/v(?P<version>[\d.]+)/(?P<endpoint>query|queryAll)/"
+        r"(?P<locator>[A-Za-z0-9]+)-(?P<offset>\d+)",
+    )
+    def query_more(
+        self, req: Request, version: str, endpoint: str, locator: str, offset: str
+    ) -> Response:
+        rows = self._locators.get(locator)
+        if rows is None:
+            raise EmulatorError(400, "invalid query locator", "INVALID_QUERY_LOCATOR")
+        return self._page(rows, version, endpoint, locator, int(offset))
+
+    @route("GET", r"/services/data/v(?P<version>[\d.]+)/sobjects/(?P<obj>\w+)/(?P<rid>\w+)")
+    def get_record(self, req: Request, version: str, obj: str, rid: str) -> Response:
+        rec = self._record_of(obj, rid)
+        wanted = [f.strip() for f in (req.arg("fields") or "").split(",") if f.strip()]
+        out = {"attributes": _attributes(obj, rec["Id"], version)}
+        for key, value in rec.items():
+            if not wanted or key.lower() in {w.lower() for w in wanted} or key == "Id":
+                out[key] = copy.deepcopy(value)
+        return json_response(out)
+
+    @route("PATCH", r"/services/data/v(?P<version>[\d.]+)/sobjects/(?P<obj>\w+)/(?P<rid>\w+)")
+    def patch_record(self, req: Request, version: str, obj: str, rid: str) -> Response:
+        rec = self._record_of(obj, rid)
+        values = self._json_body(req)
+        if not isinstance(values, dict):
+            raise EmulatorError(400, "Expected a JSON object", "JSON_PARSER_ERROR")
+        values.pop("attributes", None)
+        problem = self._update_problem(obj, rec["Id"], values)
+        if problem is not None:
+            raise EmulatorError(400, problem["message"], problem["statusCode"])
+        self._apply_update(obj, rec["Id"], values)
+        return Response(204)
+
+    @route("PATCH", r"/services/data/v(?P<version>[\d.]+)/composite/sobjects")
+    def composite_update(self, req: Request, version: str) -> Response:
+        body = self._json_body(req)
+        records = body.get("records") if isinstance(body, dict) else None
+        if not isinstance(records, list):
+            raise EmulatorError(400, "records is required", "INVALID_INPUT")
+        if len(records) > COLLECTION_LIMIT:
+            raise EmulatorError(
+                400,
+                "record limit reached. cannot submit more than 200 records into this call",
+                "EXCEEDED_ID_LIMIT",
+            )
+        plans: list[tuple[str, str, dict[str, Any], dict[str, Any] | None]] = []
+        for raw in records:
+            item = dict(raw) if isinstance(raw, dict) else {}
+            obj = str((item.pop("attributes", None) or {}).get("type") or "")
+            rid = str(item.pop("id", "") or item.pop("Id", "") or "")
+            if not obj:
+                problem: dict[str, Any] | None = _item_error(
+                    "INVALID_TYPE", "Must specify a type in attributes", []
+                )
+            elif not rid:
+                problem = _item_error("MISSING_ARGUMENT", "Id not specified in an update call", [])
+            else:
+                problem = self._update_problem(obj, rid, item)
+            plans.append((obj, rid, item, problem))
+        rolled_back = bool(body.get("allOrNone")) and any(p[3] for p in plans)
+        results: list[dict[str, Any]] = []
+        for obj, rid, values, problem in plans:
+            if problem is not None:
+                results.append({"success": False, "errors": [problem]})
+            elif rolled_back:
+                results.append(
+                    {
+                        "id": rid,
+                        "success": False,
+                        "errors": [
+                            _item_error(
+                                "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                                "Record rolled back because not all records were valid and "
+                                "the request was using AllOrNone header",
+                                [],
+                            )
+                        ],
+                    }
+                )
+            else:
+                full_id = self._apply_update(obj, rid, values)
+                results.append({"id": full_id, "success": True, "errors": []})
+        return json_response(results)
+
+    # ----- internals ---------------------------------------------------------------------
+    def _new_id(self, obj: str) -> str:
+        prefix = self._prefixes.get(obj)
+        if prefix is None:
+            prefix = "a0" + _ID_CHARS[(len(self._prefixes) - len(KEY_PREFIXES)) % 26]
+            self._prefixes[obj] = prefix
+        return id18(f"{prefix}Ag{next(self._counter):010d}")
+
+    def _put(self, obj: str, rec: dict[str, Any]) -> None:
+        rid = str(rec["Id"])
+        self.records.setdefault(obj, {})[rid] = rec
+        self._by_id[rid[:15]] = (obj, rid)
+
+    def _store_step(self, record_id: str, step: dict[str, Any]) -> str:
+        step.setdefault("Id", id18(f"{STEP_PREFIX}Ag{next(self._counter):010d}"))
+        step.setdefault("CreatedDate", sf_datetime(self.clock()))
+        self.approvals.setdefault(record_id, []).append(step)
+        return str(step["Id"])
+
+    def _find(self, rid: object) -> tuple[str, dict[str, Any]] | None:
+        if not isinstance(rid, str) or not _ID.match(rid):
+            return None
+        hit = self._by_id.get(rid[:15])
+        if hit is None:
+            return None
+        obj, full = hit
+        return obj, self.records[obj][full]
+
+    def _record_of(self, obj: str, rid: str) -> dict[str, Any]:
+        found = self._find(rid)
+        if found is None or found[0].lower() != obj.lower():
+            raise EmulatorError(404, "The requested resource does not exist", "NOT_FOUND")
+        return found[1]
+
+    def _json_body(self, req: Request) -> Any:
+        try:
+            return req.json()
+        except ValueError:
+            raise EmulatorError(
+                400, "The request body is not valid JSON", "JSON_PARSER_ERROR"
+            ) from None
+
+    def _update_problem(self, obj: str, rid: str, values: dict[str, Any]) -> dict[str, Any] | None:
+        found = self._find(rid)
+        if found is None or found[0].lower() != obj.lower():
+            if not _ID.match(rid):
+                return _item_error(
+                    "MALFORMED_ID", f"{obj} ID: id value of incorrect type: {rid}", ["Id"]
+                )
+            return _item_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
+        if found[1].get("IsDeleted"):
+            return _item_error("ENTITY_IS_DELETED", "entity is deleted", [])
+        bad = [k for k in values if k.lower() in READ_ONLY]
+        if bad:
+            return _item_error(
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to create/update fields: {', '.join(bad)}. Please check the security "
+                "settings of this field and verify that it is read/write for your profile or "
+                "permission set.",
+                bad,
+            )
+        scripted = self.update_failures.get(rid[:15])
+        if scripted is not None:
+            return _item_error(scripted[0], scripted[1], [])
+        return None
+
+    def _apply_update(self, obj: str, rid: str, values: dict[str, Any]) -> str:
+        found = self._find(rid)
+        assert found is not None
+        rec = found[1]
+        for key, value in values.items():
+            rec[_key_of(rec, key) or key] = value
+        now = sf_datetime(self.clock())
+        rec["SystemModstamp"] = rec["LastModifiedDate"] = now
+        return str(rec["Id"])
+
+    def _page(
+        self, rows: list[dict[str, Any]], version: str, endpoint: str, locator: str, offset: int
+    ) -> Response:
+        page = rows[offset : offset + PAGE_SIZE]
+        done = offset + PAGE_SIZE >= len(rows)
+        out: dict[str, Any] = {"totalSize": len(rows), "done": done, "records": page}
+        if not done:
+            if not locator:
+                locator = "01g" + secrets.token_hex(8)[:12] + "AAA"
+                self._locators[locator] = rows
+                while len(self._locators) > 50:
+                    self._locators.pop(next(iter(self._locators)))
+            out["nextRecordsUrl"] = (
+                f"/services/data/v{version}/{endpoint}/{locator}-{offset + PAGE_SIZE}"
+            )
+        return json_response(out)
+
+    # ----- query execution ---------------------------------------------------------------
+    def _execute(self, q: _Query, version: str, *, include_deleted: bool) -> list[dict[str, Any]]:
+        obj = next((o for o in self.records if o.lower() == q.obj.lower()), None)
+        if obj is None:
+            raise EmulatorError(
+                400,
+                f"sObject type '{q.obj}' is not supported. If you are attempting to use a custom "
+                "object, be sure to append the '__c' after the entity name.",
+                "INVALID_TYPE",
+            )
+        for sub in q.subqueries:
+            if sub.obj.lower() != STEP_RELATIONSHIP:
+                raise EmulatorError(
+                    400,
+                    f"Didn't understand relationship '{sub.obj}' in FROM part of query call.",
+                    "INVALID_TYPE",
+                )
+        rows = [
+            r
+            for r in self.records[obj].values()
+            if (include_deleted or not r.get("IsDeleted"))
+            and (q.where is None or self._eval(q.where, r))
+        ]
+        rows = self._select_rows(rows, q)
+        return [self._project(r, obj, q, version) for r in rows]
+
+    def _select_rows(self, rows: list[dict[str, Any]], q: _Query) -> list[dict[str, Any]]:
+        for path, desc, nulls_first in reversed(q.order):
+            nulls = [r for r in rows if _is_null(self._get(r, path))]
+            rest = [r for r in rows if not _is_null(self._get(r, path))]
+            keys = {id(r): _sort_key(self._get(r, path)) for r in rest}
+            rest.sort(key=lambda r: keys[id(r)], reverse=desc)
+            first = (not desc) if nulls_first is None else nulls_first
+            rows = nulls + rest if first else rest + nulls
+        rows = rows[q.offset :]
+        return rows[: q.limit] if q.limit is not None else rows
+
+    def _project(self, rec: dict[str, Any], obj: str, q: _Query, version: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"attributes": _attributes(obj, rec.get("Id", ""), version)}
+        for path in q.fields:
+            *rels, last = path.split(".")
+            target, cur = out, rec
+            for rel in rels:
+                related = self._related(cur, rel)
+                if related is None:
+                    target[rel] = None
+                    break
+                rel_obj, rel_rec = related
+                node = target.get(rel)
+                if not isinstance(node, dict):
+                    node = {"attributes": _attributes(rel_obj, rel_rec.get("Id", ""), version)}
+                    target[rel] = node
+                target, cur = node, rel_rec
+            else:
+                key = _key_of(cur, last) or last
+                target[key] = copy.deepcopy(cur.get(key))
+        for sub in q.subqueries:
+            steps = self.approvals.get(str(rec.get("Id", "")), [])
+            rows = [s for s in steps if sub.where is None or self._eval(sub.where, s)]
+            rows = self._select_rows(rows, sub)
+            out["ProcessSteps"] = (
+                {
+                    "totalSize": len(rows),
+                    "done": True,
+                    "records": [self._project(s, STEP_OBJECT, sub, version) for s in rows],
+                }
+                if rows
+                else None
+            )
+        return out
+
+    def _related(self, rec: dict[str, Any], rel: str) -> tuple[str, dict[str, Any]] | None:
+        """The record behind a relationship name: via its lookup id, else an inline value."""
+        lookup = rel[:-3] + "__c" if rel.lower().endswith("__r") else rel + "Id"
+        found = self._find(rec.get(_key_of(rec, lookup) or lookup))
+        if found is not None:
+            return found
+        inline = rec.get(_key_of(rec, rel) or rel)
+        return ("Name", inline) if isinstance(inline, dict) else None
+
+    def _get(self, rec: dict[str, Any], path: str) -> Any:
+        *rels, last = path.split(".")
+        cur = rec
+        for rel in rels:
+            related = self._related(cur, rel)
+            if related is None:
+                return None
+            cur = related[1]
+        return cur.get(_key_of(cur, last) or last)
+
+    def _eval(self, cond: _Cond, rec: dict[str, Any]) -> bool:
+        if cond.op == "and":
+            return all(self._eval(c, rec) for c in cond.parts)
+        if cond.op == "or":
+            return any(self._eval(c, rec) for c in cond.parts)
+        if cond.op == "not":
+            return not self._eval(cond.parts[0], rec)
+        value = self._get(rec, cond.path)
+        if cond.op in ("in", "not in"):
+            hit = any(_compare(value, "=", v) for v in cond.values)
+            return hit if cond.op == "in" else not hit
+        if cond.op == "like":
+            return not _is_null(value) and bool(_like(str(cond.values[0])).fullmatch(str(value)))
+        return _compare(value, cond.op, cond.values[0])
+
+
+# ----- SOQL parsing ------------------------------------------------------------------------
+@dataclass
+class _Cond:
+    op: str  # and | or | not | in | not in | like | = | != | < | > | <= | >=
+    parts: list[_Cond] = field(default_factory=list)
+    path: str = ""
+    values: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class _Query:
+    obj: str = ""
+    fields: list[str] = field(default_factory=list)
+    subqueries: list[_Query] = field(default_factory=list)
+    where: _Cond | None = None
+    order: list[tuple[str, bool, bool | None]] = field(default_factory=list)
+    limit: int | None = None
+    offset: int = 0
+
+
+_TOKEN = re.compile(
+    r"""(?P<ws>\s+)
+    |(?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))
+    |(?P<date>\d{4}-\d{2}-\d{2})
+    |(?P<num>-?\d+(?:\.\d+)?)
+    |(?P<ident>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
+    |(?P<op><=|>=|!=|<>|=|<|>)
+    |(?P<punct>[(),])""",
+    re.X,
+)
+_STRING_ESCAPES = {
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "b": "\b",
+    "f": "\f",
+    '"': '"',
+    "'": "'",
+    "\\": "\\",
+    "_": "\\_",
+    "%": "\\%",
+}
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str  # str | datetime | date | num | ident | op | punct | eof
+    text: str
+    value: Any = None
+
+
+def _malformed(message: str) -> EmulatorError:
+    return EmulatorError(400, message, "MALFORMED_QUERY")
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos] == "'":
+            out, pos = [], pos + 1
+            while True:
+                if pos >= len(text):
+                    raise _malformed("line 1:0 mismatched character '<EOF>' expecting '''")
+                ch = text[pos]
+                if ch == "'":
+                    pos += 1
+                    break
+                if ch == "\\":
+                    nxt = text[pos + 1 : pos + 2]
+                    if nxt not in _STRING_ESCAPES:
+                        raise _malformed(f"Invalid string literal: illegal escape sequence \\{nxt}")
+                    out.append(_STRING_ESCAPES[nxt])
+                    pos += 2
+                    continue
+                out.append(ch)
+                pos += 1
+            toks.append(_Tok("str", "'", "".join(out)))
+            continue
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise _malformed(f"unexpected token: '{text[pos : pos + 10]}'")
+        pos = m.end()
+        kind = m.lastgroup or ""
+        if kind == "ws":
+            continue
+        toks.append(_Tok(kind, m.group()))
+    toks.append(_Tok("eof", "<EOF>"))
+    return toks
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.toks = _tokenize(text)
+        self.i = 0
+
+    def parse(self) -> _Query:
+        q = self._query()
+        if self._peek().kind != "eof":
+            raise _malformed(f"unexpected token: '{self._peek().text}'")
+        return q
+
+    def _peek(self) -> _Tok:
+        return self.toks[self.i]
+
+    def _next(self) -> _Tok:
+        tok = self.toks[self.i]
+        self.i = min(self.i + 1, len(self.toks) - 1)
+        return tok
+
+    def _is_kw(self, word: str) -> bool:
+        tok = self._peek()
+        return tok.kind == "ident" and tok.text.upper() == word
+
+    def _kw(self, word: str) -> None:
+        if not self._is_kw(word):
+            raise _malformed(f"unexpected token: '{self._peek().text}' (expected {word})")
+        self._next()
+
+    def _punct(self, ch: str) -> None:
+        tok = self._next()
+        if tok.text != ch:
+            raise _malformed(f"unexpected token: '{tok.text}' (expected '{ch}')")
+
+    def _ident(self) -> str:
+        tok = self._next()
+        if tok.kind != "ident":
+            raise _malformed(f"unexpected token: '{tok.text}'")
+        return tok.text
+
+    def _int(self) -> int:
+        tok = self._next()
+        if tok.kind != "num" or not tok.text.isdigit():
+            raise _malformed(f"unexpected token: '{tok.text}' (expected a whole number)")
+        return int(tok.text)
+
+    def _query(self) -> _Query:
+        q = _Query()
+        self._kw("SELECT")
+        while True:
+            if self._peek().text == "(":
+                self._next()
+                q.subqueries.append(self._query())
+                self._punct(")")
+            else:
+                q.fields.append(self._ident())
+            if self._peek().text != ",":
+                break
+            self._next()
+        self._kw("FROM")
+        q.obj = self._ident()
+        if self._is_kw("WHERE"):
+            self._next()
+            q.where = self._condition()
+        if self._is_kw("ORDER"):
+            self._next()
+            self._kw("BY")
+            while True:
+                path, desc, nulls = self._ident(), False, None
+                if self._is_kw("ASC") or self._is_kw("DESC"):
+                    desc = self._next().text.upper() == "DESC"
+                if self._is_kw("NULLS"):
+                    self._next()
+                    if not (self._is_kw("FIRST") or self._is_kw("LAST")):
+                        raise _malformed(f"unexpected token: '{self._peek().text}'")
+                    nulls = self._next().text.upper() == "FIRST"
+                q.order.append((path, desc, nulls))
+                if self._peek().text != ",":
+                    break
+                self._next()
+        if self._is_kw("LIMIT"):
+            self._next()
+            q.limit = self._int()
+        if self._is_kw("OFFSET"):
+            self._next()
+            q.offset = self._int()
+        return q
+
+    def _condition(self) -> _Cond:
+        parts = [self._unary()]
+        joiner = ""
+        while self._is_kw("AND") or self._is_kw("OR"):
+            word = self._peek().text.upper()
+            if joiner and word != joiner:
+                raise _malformed(f"unexpected token: '{word}'")
+            joiner = word
+            self._next()
+            parts.append(self._unary())
+        return _Cond(joiner.lower(), parts) if joiner else parts[0]
+
+    def _unary(self) -> _Cond:
+        if self._is_kw("NOT"):
+            self._next()
+            return _Cond("not", [self._unary()])
+        if self._peek().text == "(":
+            self._next()
+            cond = self._condition()
+            self._punct(")")
+            return cond
+        path = self._ident()
+        if self._is_kw("NOT") or self._is_kw("IN"):
+            negate = self._is_kw("NOT")
+            if negate:
+                self._next()
+            self._kw("IN")
+            self._punct("(")
+            values = [self._value()]
+            while self._peek().text == ",":
+                self._next()
+                values.append(self._value())
+            self._punct(")")
+            return _Cond("not in" if negate else "in", path=path, values=values)
+        if self._is_kw("LIKE"):
+            self._next()
+            tok = self._next()
+            if tok.kind != "str":
+                raise _malformed(f"unexpected token: '{tok.text}' (LIKE needs a string)")
+            return _Cond("like", path=path, values=[tok.value])
+        tok = self._next()
+        if tok.kind != "op":
+            raise _malformed(f"unexpected token: '{tok.text}'")
+        return _Cond("!=" if tok.text == "<>" else tok.text, path=path, values=[self._value()])
+
+    def _value(self) -> Any:
+        tok = self._next()
+        if tok.kind == "str":
+            return tok.value
+        if tok.kind == "datetime":
+            return datetime.fromisoformat(tok.text.replace("Z", "+00:00"))
+        if tok.kind == "date":
+            return date.fromisoformat(tok.text)
+        if tok.kind == "num":
+            return Decimal(tok.text)
+        if tok.kind == "ident" and tok.text.upper() in ("NULL", "TRUE", "FALSE"):
+            return {"NULL": None, "TRUE": True, "FALSE": False}[tok.text.upper()]
+        raise _malformed(f"unexpected token: '{tok.text}'")
+
+
+# ----- values ------------------------------------------------------------------------------
+def _is_null(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def _parse_dt(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _coerce(value: Any, lit: Any) -> tuple[Any, Any] | None:
+    """Field value and literal as two comparable values, or None if they cannot be."""
+    if isinstance(lit, bool):
+        return (value if isinstance(value, bool) else str(value).lower() == "true"), lit
+    if isinstance(lit, datetime):
+        dt = _parse_dt(value)
+        return (dt, lit) if dt else None
+    if isinstance(lit, date):
+        dt = _parse_dt(value)
+        return (dt.date(), lit) if dt else None
+    if isinstance(lit, Decimal):
+        try:
+            return Decimal(str(value)), lit
+        except InvalidOperation:
+            return None
+    text, lit_text = str(value), str(lit)
+    if _ID.match(text) and _ID.match(lit_text):
+        return text[:15], lit_text[:15]
+    return text.casefold(), lit_text.casefold()
+
+
+def _compare(value: Any, op: str, lit: Any) -> bool:
+    if lit is None:
+        return _is_null(value) if op == "=" else (op == "!=" and not _is_null(value))
+    if _is_null(value):
+        return op == "!="
+    pair = _coerce(value, lit)
+    if pair is None:
+        return op == "!="
+    a, b = pair
+    ops: dict[str, Callable[[Any, Any], bool]] = {
+        "=": lambda x, y: bool(x == y),
+        "!=": lambda x, y: bool(x != y),
+        "<": lambda x, y: bool(x < y),
+        ">": lambda x, y: bool(x > y),
+        "<=": lambda x, y: bool(x <= y),
+        ">=": lambda x, y: bool(x >= y),
+    }
+    return ops[op](a, b)
+
+
+def _sort_key(value: Any) -> tuple[int, float, str]:
+    if isinstance(value, bool):
+        return (1, float(value), "")
+    if isinstance(value, int | float | Decimal):
+        return (1, float(value), "")
+    dt = _parse_dt(value)
+    if dt is not None:
+        return (1, dt.timestamp(), "")
+    return (2, 0.0, str(value).casefold())
+
+
+def _like(pattern: str) -> re.Pattern[str]:
+    out = []
+    for part in re.split(r"(\\[%_]|%|_)", pattern):
+        out.append({"%": ".*", "_": ".", "\\%": "%", "\\_": "_"}.get(part, re.escape(part)))
+    return re.compile("".join(out), re.I | re.S)
+
+
+def _key_of(rec: dict[str, Any], name: str) -> str | None:
+    """The record's own spelling of a field name: SOQL names are case-insensitive."""
+    if name in rec:
+        return name
+    low = name.lower()
+    return next((k for k in rec if k.lower() == low), None)
+
+
+def _attributes(obj: str, rid: Any, version: str) -> dict[str, str]:
+    kind = "User" if obj == "Name" else obj
+    return {"type": obj, "url": f"/services/data/v{version}/sobjects/{kind}/{rid}"}
+
+
+def _item_error(code: str, message: str, fields: Iterable[str]) -> dict[str, Any]:
+    return {"statusCode": code, "message": message, "fields": list(fields)}
+
+
+def _oauth_error(code: str, description: str) -> Response:
+    return json_response({"error": code, "error_description": description}, 400)
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _soap_fault(code: str, message: str) -> Response:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:sf="urn:fault.partner.soap.sforce.com" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        "<soapenv:Body><soapenv:Fault>"
+        f"<faultcode>sf:{code}</faultcode><faultstring>{code}: {_xml(message)}</faultstring>"
+        '<detail><sf:LoginFault xsi:type="sf:LoginFault">'
+        f"<sf:exceptionCode>{code}</sf:exceptionCode>"
+        f"<sf:exceptionMessage>{_xml(message)}</sf:exceptionMessage>"
+        "</sf:LoginFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    )
+    return Response(500, body, content_type="text/xml; charset=utf-8")

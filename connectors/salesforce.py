@@ -1,0 +1,596 @@
+"""Salesforce: where requests come from (`fetch`) and where the sync reports back (`apply`).
+
+Built on simple-salesforce with our own `requests` session, so the emulator and the real org are
+reached the same way. One poll is one SOQL query (approval history included as a child
+subquery); write-backs go out as sObject Collections, 200 records a call. Every call passes
+through one guard that maps the library's exceptions onto our error tree, retries transient
+ones, renews an expired session once and keeps an eye on the org's daily API allocation.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import (
+    SalesforceAuthenticationFailed,
+    SalesforceError,
+    SalesforceExpiredSession,
+)
+
+from connectors import soql
+from connectors.base import FetchResult, Journal
+from connectors.http import build_session, sanitize_url
+from connectors.retry import RetryPolicy
+from sync import approval
+from sync.config import Config, secret_file, secret_from_env
+from sync.domain import (
+    Effect,
+    EffectKind,
+    Finding,
+    Outcome,
+    OutcomeStatus,
+    Platform,
+    RequestType,
+    System,
+    TakedownRequest,
+)
+from sync.errors import (
+    BudgetExceededError,
+    ConfigError,
+    FatalError,
+    RetriableError,
+    SyncError,
+)
+
+T = TypeVar("T")
+log = logging.getLogger("connectors.salesforce")
+
+SERVICE = "salesforce"
+COMPOSITE_SOBJECTS = "composite/sobjects"  # sObject Collections, relative to /services/data/vXX/
+COLLECTION_LIMIT = 200  # records per sObject Collections call (Salesforce's maximum)
+REST_PATH = "/services/data/"  # calls under it count against the daily API allocation
+TIMEOUT_SECONDS = 60.0
+QUERY_ERRORS = frozenset({"MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE"})
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
+
+
+class SalesforceConnector:
+    """Reads Takedown Requests and writes back what the sync did; logs in on first use."""
+
+    system = System.SALESFORCE
+
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        routes: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._cfg = cfg
+        self._sf_cfg = cfg.salesforce
+        self._retry = retry or RetryPolicy(
+            max_attempts=cfg.retry.max_attempts,
+            max_wait_seconds=cfg.retry.max_wait_seconds,
+            initial_wait_seconds=cfg.retry.initial_wait_seconds,
+        )
+        self._session = build_session(routes)
+        self._session.hooks["response"].append(self._count_call)
+        self._sf: Salesforce | None = None
+        self.api_calls = 0  # REST calls made (each counts against the org's allocation)
+        self.usage: tuple[int, int] | None = None  # (used, allocation), from Sforce-Limit-Info
+        values = self._sf_cfg
+        self._types = {v.casefold(): RequestType(k) for k, v in values.type_values.items()}
+        self._platforms = {v.casefold(): Platform(k) for k, v in values.platform_values.items()}
+
+    # ----- RequestSource -----------------------------------------------------------------
+    def fetch(
+        self,
+        *,
+        since: datetime | None,
+        open_ids: Sequence[str],
+        run_started: datetime,
+        full: bool,
+    ) -> FetchResult:
+        """Approved requests changed since `since` (minus the look-back), plus every open id
+        whatever its status: one query, more only when the open ids need several IN lists."""
+        calls_before = self.api_calls
+        self._check_budget()
+        seen: dict[str, dict[str, Any]] = {}
+        for text in self._queries(since, open_ids, full):
+            log.debug("SOQL: %s", text)
+            for rec in self._run("query Takedown Requests", _query_all(text)):
+                seen[str(rec["Id"])] = rec
+        instance = self._client().sf_instance
+        found = [self._to_request(rec, instance) for rec in seen.values()]
+        stamps = [r.modified_at for r in found if r.modified_at is not None]
+        high = min(max(stamps), run_started) if stamps else None
+        short_ids = {rid[:15] for rid in seen}
+        findings = [
+            Finding(
+                rid,
+                "not_in_salesforce",
+                "the request is no longer in Salesforce (deleted, or the sync user cannot see "
+                "it); its remaining steps are not done",
+            )
+            for rid in dict.fromkeys(open_ids)
+            if rid[:15] not in short_ids
+        ]
+        calls = self.api_calls - calls_before
+        log.info(
+            "found %d Takedown Request(s) in %d Salesforce call(s)",
+            len(found),
+            calls,
+            extra={"requests": len(found), "api_calls": calls, "full": full},
+        )
+        return FetchResult(
+            requests=found,
+            high_water=high,
+            findings=findings,
+            api_calls=calls,
+            api_usage=self.usage,
+            full_reconcile=full,
+        )
+
+    # ----- Connector ---------------------------------------------------------------------
+    def apply(self, effects: Sequence[Effect], journal: Journal) -> Iterator[Outcome]:
+        """Write-backs as sObject Collections PATCHes (idempotent: a re-run rewrites the same
+        values), at most 200 records a call, never one call per record."""
+        todo: list[Effect] = []
+        for effect in effects:
+            if effect.kind is EffectKind.SALESFORCE_WRITEBACK:
+                todo.append(effect)
+            else:
+                yield Outcome(
+                    effect.key,
+                    OutcomeStatus.FAILED,
+                    f"the Salesforce connector does not handle '{effect.kind}' effects",
+                )
+        batches = self._batches(todo)
+        for i, (batch, records) in enumerate(batches):
+            retries_before = self._retry.retries
+            try:
+                self._check_budget()
+                answer = self._run("update Salesforce records", _composite_update(records))
+            except SyncError as exc:
+                log.warning("Salesforce write-back stopped: %s", exc)
+                for later, _records in batches[i:]:
+                    for effect in later:
+                        yield Outcome(effect.key, OutcomeStatus.FAILED, str(exc))
+                return
+            retries = self._retry.retries - retries_before
+            yield from self._outcomes(batch, records, answer, retries)
+
+    def close(self) -> None:
+        self._session.close()
+        self._sf = None
+
+    # ----- queries and mapping -----------------------------------------------------------
+    def _queries(self, since: datetime | None, open_ids: Sequence[str], full: bool) -> list[str]:
+        sf = self._sf_cfg
+        f = sf.fields
+        try:
+            approved = f"{soql.name(f.status)} = {soql.quote(sf.approved_status)}"
+            if not full and since is not None:
+                start = since - timedelta(minutes=sf.lookback_minutes)
+                approved = soql.all_of(
+                    approved, f"{soql.name(f.modified)} > {soql.datetime_literal(start)}"
+                )
+            chunks = [
+                f"Id IN {soql.in_list(c)}" for c in soql.chunks(list(dict.fromkeys(open_ids)))
+            ]
+            wheres = [soql.any_of(approved, chunks[0] if chunks else ""), *chunks[1:]]
+            subqueries: list[str] = []
+            fields = [
+                "Id",
+                f.name,
+                f.account,
+                f.account_name,
+                f.type,
+                f.status,
+                f.effective_date,
+                f.reason,
+                f.platform,
+                f.leaving_platform,
+                f.credit_amount,
+                f.product_change_notes,
+                f.new_package,
+                f.services,
+                f.modified,
+            ]
+            if sf.approval.source == "fields":
+                fields += approval.fields_needed(sf.approval)
+            else:
+                subqueries.append(
+                    soql.subquery(
+                        soql.PROCESS_STEP_FIELDS, soql.PROCESS_STEPS, order_by=("CreatedDate",)
+                    )
+                )
+            return [
+                soql.select(
+                    [x for x in fields if x],
+                    sf.object,
+                    where=where,
+                    subqueries=subqueries,
+                    order_by=(f.modified, "Id"),
+                )
+                for where in wheres
+            ]
+        except soql.SoqlNameError as exc:
+            raise ConfigError(str(exc), path=self._cfg.source, key="salesforce") from None
+
+    def _to_request(self, rec: Mapping[str, Any], instance: str) -> TakedownRequest:
+        sf = self._sf_cfg
+        f = sf.fields
+
+        def text(path: str) -> str:
+            value = _get(rec, path) if path else None
+            return "" if value is None else str(value).strip()
+
+        rid = str(rec["Id"])
+        raw_type, raw_platform, raw_date = text(f.type), text(f.platform), text(f.effective_date)
+        status = text(f.status)
+        approved = status == sf.approved_status
+        credit, credit_problem = _decimal(_get(rec, f.credit_amount) if f.credit_amount else None)
+        if sf.approval.source == "fields":
+            steps = approval.steps_from_fields(lambda p: _get(rec, p), sf.approval)
+        else:
+            history = rec.get("ProcessSteps")
+            steps = list(history.get("records") or []) if isinstance(history, Mapping) else []
+        problem = None
+        if approved:
+            problem = credit_problem or approval.check_chain(steps, sf.approval, credit)
+        leaving = _get(rec, f.leaving_platform) if f.leaving_platform else None
+        return TakedownRequest(
+            id=rid,
+            name=text(f.name),
+            account_id=text(f.account),
+            client_name=text(f.account_name),
+            type=self._types.get(raw_type.casefold()),
+            raw_type=raw_type,
+            status=status,
+            approved=approved,
+            effective_date=_date(raw_date),
+            raw_effective_date=raw_date,
+            reason=text(f.reason),
+            platform=self._platforms.get(raw_platform.casefold()),
+            raw_platform=raw_platform,
+            leaving_platform=leaving is True or str(leaving).lower() in ("true", "1", "yes"),
+            credit_amount=credit,
+            product_change_notes=text(f.product_change_notes),
+            new_package=text(f.new_package),
+            services=tuple(s.strip() for s in text(f.services).split(";") if s.strip()),
+            link=self._link(instance, rid),
+            modified_at=approval.parse_datetime(_get(rec, f.modified)),
+            approved_at=approval.approved_at(steps),
+            approval_problem=problem,
+        )
+
+    def _link(self, instance: str, rid: str) -> str:
+        try:
+            return self._sf_cfg.request_link.format(
+                instance=instance, object=self._sf_cfg.object, id=rid
+            )
+        except (KeyError, IndexError, ValueError):
+            return ""
+
+    # ----- write-back --------------------------------------------------------------------
+    def _records_for(self, effect: Effect) -> dict[tuple[str, str], dict[str, str]]:
+        """The records one write-back touches: the request and, if asked, its account."""
+        sf = self._sf_cfg
+        p = effect.params
+        out: dict[tuple[str, str], dict[str, str]] = {}
+        values = {
+            name: p.get(param, "")
+            for name, param in (
+                (sf.fields.sync_status, "sync_status"),
+                (sf.fields.sync_message, "sync_message"),
+            )
+            if name
+        }
+        if values:
+            out[(sf.object, effect.request_id)] = values
+        account_status = p.get("account_status", "")
+        if account_status and effect.request.account_id:
+            out[(sf.account.object, effect.request.account_id)] = {
+                sf.account.status_field: account_status
+            }
+        return out
+
+    def _batches(
+        self, effects: Sequence[Effect]
+    ) -> list[tuple[list[Effect], dict[tuple[str, str], dict[str, str]]]]:
+        """Effects packed so each one's records share a call; a record twice is merged."""
+        batches: list[tuple[list[Effect], dict[tuple[str, str], dict[str, str]]]] = []
+        for effect in effects:
+            wanted = self._records_for(effect)
+            if not batches or len(batches[-1][1].keys() | wanted.keys()) > COLLECTION_LIMIT:
+                batches.append(([], {}))
+            batch, records = batches[-1]
+            batch.append(effect)
+            for key, values in wanted.items():
+                records.setdefault(key, {}).update(values)
+        return batches
+
+    def _outcomes(
+        self,
+        batch: Sequence[Effect],
+        records: Mapping[tuple[str, str], Mapping[str, str]],
+        answer: Any,
+        retries: int,
+    ) -> Iterator[Outcome]:
+        keys = list(records)
+        results = answer if isinstance(answer, list) and len(answer) == len(keys) else None
+        errors: dict[tuple[str, str], str] = {}
+        for key, result in zip(keys, results or [], strict=False):
+            if not (isinstance(result, Mapping) and result.get("success")):
+                items = result.get("errors") if isinstance(result, Mapping) else None
+                errors[key] = _error_text(items) or "not updated (no reason given)"
+        for effect in batch:
+            mine = self._records_for(effect)
+            if results is None:
+                message = "Salesforce answered the update with something unexpected"
+                yield Outcome(effect.key, OutcomeStatus.FAILED, message, retries + 1, retries)
+                continue
+            failed = [
+                f"{obj} {rid}: {errors[(obj, rid)]}" for obj, rid in mine if (obj, rid) in errors
+            ]
+            if failed:
+                yield Outcome(
+                    effect.key,
+                    OutcomeStatus.FAILED,
+                    "Salesforce refused the update: " + "; ".join(failed),
+                    retries + 1,
+                    retries,
+                )
+                continue
+            p = effect.params
+            done = f"sync status set to '{p.get('sync_status', '')}'"
+            if (self._sf_cfg.account.object, effect.request.account_id) in mine:
+                done += f"; account status set to '{p.get('account_status', '')}'"
+            yield Outcome(effect.key, OutcomeStatus.APPLIED, done, retries + 1, retries)
+
+    # ----- the guard around every call ---------------------------------------------------
+    def _run(self, what: str, fn: Callable[[Salesforce], T]) -> T:
+        """One operation: transient errors retried, an expired session renewed once."""
+
+        def attempt() -> T:
+            renewed = False
+            while True:
+                sf = self._client()
+                try:
+                    return fn(sf)
+                except SalesforceExpiredSession as exc:
+                    if renewed:
+                        raise FatalError(
+                            SERVICE,
+                            f"{what}: the session was refused even after logging in again "
+                            f"({_error_text(exc.content)})" + self._session_hint(),
+                            status=401,
+                        ) from None
+                    # Password and JWT log in again; session auth re-reads its variable.
+                    log.info("Salesforce session expired during %s; logging in again", what)
+                    renewed = True
+                    self._sf = None
+                except (SalesforceError, requests.RequestException) as exc:
+                    raise _translate(exc, what) from None
+                finally:
+                    self._note_usage()
+
+        return self._retry.call(attempt, what=what)
+
+    def _client(self) -> Salesforce:
+        if self._sf is None:
+            try:
+                self._sf = self._login()
+            except (SalesforceError, requests.RequestException) as exc:
+                raise _translate(exc, "log in") from None
+            log.info("logged in to Salesforce (%s)", self._sf.sf_instance)
+        return self._sf
+
+    def _login(self) -> Salesforce:
+        sf = self._sf_cfg
+        common: dict[str, Any] = {
+            "session": self._session,
+            "version": sf.api_version,
+            "domain": sf.domain,
+        }
+        if sf.auth == "session":
+            token = secret_from_env(
+                sf.session_id_env, what="Salesforce session id", key="salesforce.session_id_env"
+            )
+            if not sf.instance_url:
+                raise ConfigError(
+                    "auth = 'session' needs the org's instance_url",
+                    path=self._cfg.source,
+                    key="salesforce.instance_url",
+                )
+            if "://" in sf.instance_url:
+                return Salesforce(session_id=token, instance_url=sf.instance_url, **common)
+            return Salesforce(session_id=token, instance=sf.instance_url, **common)
+        username = secret_from_env(
+            sf.username_env, what="Salesforce username", key="salesforce.username_env"
+        )
+        if sf.auth == "jwt":
+            consumer_key = secret_from_env(
+                sf.consumer_key_env,
+                what="Salesforce consumer key",
+                key="salesforce.consumer_key_env",
+            )
+            key_file = secret_file(
+                self._cfg,
+                sf.private_key_file,
+                what="Salesforce JWT private key",
+                key="salesforce.private_key_file",
+            )
+            return Salesforce(
+                username=username,
+                consumer_key=consumer_key,
+                privatekey_file=str(key_file),
+                **common,
+            )
+        password = secret_from_env(
+            sf.password_env, what="Salesforce password", key="salesforce.password_env"
+        )
+        token = (
+            secret_from_env(
+                sf.security_token_env,
+                what="Salesforce security token",
+                key="salesforce.security_token_env",
+            )
+            if sf.security_token_env
+            else ""
+        )
+        return Salesforce(username=username, password=password, security_token=token, **common)
+
+    def _session_hint(self) -> str:
+        if self._sf_cfg.auth == "session":
+            return f"; put a fresh session id in {self._sf_cfg.session_id_env}"
+        return ""
+
+    def _count_call(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if urlsplit(response.url).path.startswith(REST_PATH):
+            self.api_calls += 1
+
+    def _note_usage(self) -> None:
+        usage = self._sf.api_usage.get("api-usage") if self._sf is not None else None
+        if usage is not None:
+            self.usage = (usage.used, usage.total)
+
+    def _check_budget(self) -> None:
+        """Past the configured share of the daily allocation, start no new Salesforce work."""
+        if self.usage is None or self.usage[1] <= 0:
+            return
+        used, total = self.usage
+        share = self._sf_cfg.api_budget_share
+        if used / total > share:
+            raise BudgetExceededError(
+                SERVICE,
+                f"{used:,} of the org's {total:,} daily API requests are used "
+                f"({used / total:.0%}), more than the {share:.0%} this sync may use "
+                "(salesforce.api_budget_share); Salesforce work waits for a later run",
+            )
+
+
+# ----- helpers ---------------------------------------------------------------------------
+def _query_all(text: str) -> Callable[[Salesforce], list[dict[str, Any]]]:
+    def run(sf: Salesforce) -> list[dict[str, Any]]:
+        return list(sf.query_all_iter(text, timeout=TIMEOUT_SECONDS))
+
+    return run
+
+
+def _composite_update(
+    records: Mapping[tuple[str, str], Mapping[str, str]],
+) -> Callable[[Salesforce], Any]:
+    body = {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": obj}, "id": rid, **values}
+            for (obj, rid), values in records.items()
+        ],
+    }
+
+    def run(sf: Salesforce) -> Any:
+        return sf.restful(COMPOSITE_SOBJECTS, method="PATCH", json=body, timeout=TIMEOUT_SECONDS)
+
+    return run
+
+
+def _translate(exc: Exception, what: str) -> SyncError:
+    """simple-salesforce's and requests' exceptions, as our error tree (no secrets)."""
+    if isinstance(exc, requests.RequestException):
+        return RetriableError(
+            SERVICE, f"{what}: no answer ({type(exc).__name__}: {sanitize_url(str(exc))})"
+        )
+    if isinstance(exc, SalesforceAuthenticationFailed):
+        code = exc.code
+        if isinstance(code, int) and (code == 429 or code >= 500):
+            return RetriableError(SERVICE, f"{what}: login answered HTTP {code}", status=code)
+        return FatalError(
+            SERVICE,
+            f"login failed ({code}): {exc.auth_message}; check the credentials the "
+            "[salesforce] config names",
+            status=401,
+        )
+    assert isinstance(exc, SalesforceError)
+    status, detail = exc.status, _error_text(exc.content)
+    codes = _error_codes(exc.content)
+    if status == 429 or status >= 500:
+        return RetriableError(SERVICE, f"{what}: HTTP {status}: {detail}", status=status)
+    if "REQUEST_LIMIT_EXCEEDED" in codes:
+        return FatalError(
+            SERVICE,
+            f"the org's API request limit is used up ({detail}); Salesforce refuses every call "
+            "until the 24-hour allocation frees up, and the next run tries again",
+            status=status,
+        )
+    if codes & QUERY_ERRORS:
+        return FatalError(
+            SERVICE,
+            f"{what}: Salesforce refused the query ({detail}); check the object and field "
+            "names under [salesforce] in the config",
+            status=status,
+        )
+    return FatalError(SERVICE, f"{what}: HTTP {status}: {detail}", status=status)
+
+
+def _error_items(content: Any) -> list[Mapping[str, Any]]:
+    items = content if isinstance(content, list) else [content]
+    return [i for i in items if isinstance(i, Mapping)]
+
+
+def _error_codes(content: Any) -> set[str]:
+    return {str(i.get("errorCode") or i.get("statusCode") or "") for i in _error_items(content)}
+
+
+def _error_text(content: Any) -> str:
+    """Salesforce's own words: `CODE: message` per error item."""
+    items = _error_items(content)
+    if not items:
+        return sanitize_url(str(content or ""))[:500]
+    return "; ".join(
+        f"{i.get('errorCode') or i.get('statusCode') or 'ERROR'}: {i.get('message', '')}"
+        for i in items
+    )
+
+
+def _get(rec: Mapping[str, Any], path: str) -> Any:
+    """A (dotted) field of a query result, relationship by relationship; names ignore case."""
+    cur: Any = rec
+    for part in path.split("."):
+        if not isinstance(cur, Mapping):
+            return None
+        if part in cur:
+            cur = cur[part]
+        else:
+            low = part.lower()
+            cur = next((v for k, v in cur.items() if k.lower() == low), None)
+    return cur
+
+
+def _date(raw: str) -> date | None:
+    m = _DATE.match(raw)
+    if m is None:
+        return None
+    try:
+        return date.fromisoformat(m.group(1))
+    except ValueError:
+        return None
+
+
+def _decimal(value: Any) -> tuple[Decimal, str | None]:
+    """A currency value; text that is not a number is a problem, not a zero credit."""
+    if value is None or value == "":
+        return Decimal(0), None
+    try:
+        return Decimal(str(value)), None
+    except InvalidOperation:
+        return Decimal(0), f"the credit amount '{value}' is not a number"

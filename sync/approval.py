@@ -1,0 +1,197 @@
+"""Did a request really go through the approval chain? A pure check, no I/O.
+
+A status of "Approved" on the record is not enough: the process page fixes an order (first
+approver, then second, then Finance when a credit is issued), and a person who flips the status
+by hand skips it. The check reads the record's approval history and answers None (verified) or
+one plain-English sentence a person understands.
+
+Two sources of history, chosen by `ApprovalChain.source`:
+
+- `"process_instance"`: Salesforce's own approval history, the record's `ProcessSteps`
+  (ProcessInstanceHistory rows: StepStatus, ActorId, Actor.Name, CreatedDate).
+- `"fields"`: for orgs that record approvals on the request itself. `ApprovalChain.fields` maps
+  a role to a field of the request: `first`, `second`, `finance` name the field holding who
+  approved in that role (a name or a user id; empty = not approved); the optional `first_at`,
+  `second_at`, `finance_at` name date/time fields of those approvals. With them the order is
+  checked; without them only who approved is. `steps_from_fields()` turns such a record into
+  history rows, so both sources share one check.
+
+Rules: only the last submission counts (history from the last "Started" row on); a "Rejected" or
+"Removed" row in it means not approved; among its "Approved" rows there must be one by a first
+approver, a later one by a second approver and, when a credit is issued, a later one by Finance.
+Actors match by name (case and spacing ignored) or by user id (15 or 18 characters).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sync.config import ApprovalChain
+
+APPROVED = "Approved"
+STARTED = "Started"
+REJECTED = "Rejected"
+REMOVED = "Removed"
+# The process page's name for the role; config holds who fills it.
+FINANCE_LABEL = "Finance"
+ROLES = ("first", "second", "finance")
+
+_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Step:
+    status: str
+    actor_name: str
+    actor_id: str
+    at: datetime | None
+    order: int  # position in the history as given, for rows without a time
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """A Salesforce dateTime (`2026-11-25T16:00:00.000+0000`) as an aware datetime, or None."""
+    if not isinstance(value, str) or "T" not in value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def parse_steps(rows: Sequence[Mapping[str, Any]]) -> list[Step]:
+    """ProcessInstanceHistory-shaped rows, in time order (rows without a time keep theirs)."""
+    steps = []
+    for i, row in enumerate(rows):
+        actor = row.get("Actor")
+        name = actor.get("Name") if isinstance(actor, Mapping) else None
+        steps.append(
+            Step(
+                status=str(row.get("StepStatus") or ""),
+                actor_name=str(name or ""),
+                actor_id=str(row.get("ActorId") or ""),
+                at=parse_datetime(row.get("CreatedDate")),
+                order=i,
+            )
+        )
+    return sorted(steps, key=lambda s: (s.at or _EARLIEST, s.order))
+
+
+def current_round(steps: Sequence[Step]) -> list[Step]:
+    """The last submission's rows: from the last "Started" row on (all rows if none)."""
+    starts = [i for i, s in enumerate(steps) if s.status == STARTED]
+    return list(steps[starts[-1] :]) if starts else list(steps)
+
+
+def approved_at(rows: Sequence[Mapping[str, Any]]) -> datetime | None:
+    """When the last approval of the last submission happened."""
+    times = [s.at for s in current_round(parse_steps(rows)) if s.status == APPROVED and s.at]
+    return max(times) if times else None
+
+
+def check_chain(
+    steps: Sequence[Mapping[str, Any]], chain: ApprovalChain, credit_amount: Decimal
+) -> str | None:
+    """None when the history shows the whole chain in order; otherwise why not."""
+    history = parse_steps(steps)
+    if not history:
+        return "no approval history"
+    rnd = current_round(history)
+    stops = [s for s in rnd if s.status in (REJECTED, REMOVED)]
+    if stops:
+        last = stops[-1]
+        when = f" on {last.at:%Y-%m-%d}" if last.at else ""
+        if last.status == REJECTED:
+            return f"rejected by {_who(last)}{when}"
+        return f"the approval request was recalled{when}"
+    approvals = [s for s in rnd if s.status == APPROVED]
+    first_name, second_name = _label(chain.first), _label(chain.second)
+
+    first = _find(approvals, chain.first, after=-1)
+    if first is None:
+        return f"{first_name} (first approver) has not approved"
+    second = _find(approvals, chain.second, after=first)
+    if second is None:
+        if _find(approvals, chain.second, after=-1) is not None:
+            return f"{second_name} approved before {first_name}"
+        return f"{second_name} (second approver) has not approved"
+    if credit_amount > 0:
+        finance = _find(approvals, chain.finance, after=second)
+        if finance is None:
+            if _find(approvals, chain.finance, after=-1) is not None:
+                return f"{FINANCE_LABEL} approved before {second_name}"
+            return (
+                f"{FINANCE_LABEL} has not approved, but a credit of {credit_amount:,.2f} is issued"
+            )
+    return None
+
+
+def steps_from_fields(get: Callable[[str], Any], chain: ApprovalChain) -> list[dict[str, Any]]:
+    """History rows made from approver fields on the record (`chain.source == "fields"`).
+
+    `get` reads a (possibly dotted) field of the record. A role with an empty field has not
+    approved; a role whose `<role>_at` field is mapped and filled gets that time.
+    """
+    rows: list[dict[str, Any]] = []
+    for role in ROLES:
+        field = chain.fields.get(role)
+        if not field:
+            continue
+        who = get(field)
+        if who in (None, ""):
+            continue
+        at_field = chain.fields.get(f"{role}_at")
+        at = get(at_field) if at_field else None
+        rows.append(
+            {
+                "StepStatus": APPROVED,
+                "ActorId": str(who),
+                "Actor": {"Name": str(who)},
+                "CreatedDate": at if isinstance(at, str) else None,
+            }
+        )
+    return rows
+
+
+def fields_needed(chain: ApprovalChain) -> list[str]:
+    """Fields the query must select for the `"fields"` source."""
+    return [f for key, f in chain.fields.items() if f and key.removesuffix("_at") in ROLES]
+
+
+def _find(approvals: Sequence[Step], who: Sequence[str], *, after: int) -> int | None:
+    for i, step in enumerate(approvals):
+        if i > after and _matches(step, who):
+            return i
+    return None
+
+
+def _matches(step: Step, who: Sequence[str]) -> bool:
+    name = _norm(step.actor_name)
+    for candidate in who:
+        if name and _norm(candidate) == name:
+            return True
+        if candidate == step.actor_id or (
+            _ID.match(candidate)
+            and _ID.match(step.actor_id)
+            and candidate[:15] == step.actor_id[:15]
+        ):
+            return True
+    return False
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _label(who: Sequence[str]) -> str:
+    return who[0] if who else "?"
+
+
+def _who(step: Step) -> str:
+    return step.actor_name or step.actor_id or "an approver"

@@ -1,0 +1,223 @@
+"""The approval-chain check: order, Finance only with a credit, rejections, both sources."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from sync.approval import approved_at, check_chain, fields_needed, steps_from_fields
+from sync.config import ApprovalChain
+
+CHAIN = ApprovalChain(
+    first=("Jeremy Bliesner",), second=("Dustin Hunter",), finance=("Finance Team",)
+)
+IDS = {"Jeremy Bliesner": "005Ag000000JBLIAAA", "Dustin Hunter": "005Ag000000DHUNAAA"}
+
+
+def history(*rows: tuple[str, str]) -> list[dict[str, Any]]:
+    """Rows a minute apart, as ProcessSteps returns them."""
+    return [
+        {
+            "StepStatus": status,
+            "ActorId": IDS.get(actor, ""),
+            "Actor": {"Name": actor},
+            "CreatedDate": f"2026-11-20T09:{i:02d}:00.000+0000",
+        }
+        for i, (status, actor) in enumerate(rows)
+    ]
+
+
+FULL = history(
+    ("Started", "Amy Retention"),
+    ("Approved", "Jeremy Bliesner"),
+    ("Approved", "Dustin Hunter"),
+)
+
+
+def test_complete_chain_without_credit_is_verified() -> None:
+    assert check_chain(FULL, CHAIN, Decimal(0)) is None
+
+
+def test_complete_chain_with_finance_and_credit_is_verified() -> None:
+    rows = history(
+        ("Started", "Amy Retention"),
+        ("Approved", "Jeremy Bliesner"),
+        ("Approved", "Dustin Hunter"),
+        ("Approved", "Finance Team"),
+    )
+    assert check_chain(rows, CHAIN, Decimal("250")) is None
+
+
+def test_missing_finance_with_a_credit() -> None:
+    assert check_chain(FULL, CHAIN, Decimal("250")) == (
+        "Finance has not approved, but a credit of 250.00 is issued"
+    )
+
+
+def test_finance_before_second_approver() -> None:
+    rows = history(
+        ("Started", "Amy Retention"),
+        ("Approved", "Jeremy Bliesner"),
+        ("Approved", "Finance Team"),
+        ("Approved", "Dustin Hunter"),
+    )
+    assert check_chain(rows, CHAIN, Decimal("10")) == "Finance approved before Dustin Hunter"
+
+
+def test_out_of_order() -> None:
+    rows = history(
+        ("Started", "Amy Retention"),
+        ("Approved", "Dustin Hunter"),
+        ("Approved", "Jeremy Bliesner"),
+    )
+    assert check_chain(rows, CHAIN, Decimal(0)) == "Dustin Hunter approved before Jeremy Bliesner"
+
+
+def test_order_comes_from_created_date_not_row_order() -> None:
+    """Rows handed over out of order are sorted by time before the check."""
+    assert check_chain(list(reversed(FULL)), CHAIN, Decimal(0)) is None
+
+
+def test_missing_entirely() -> None:
+    assert check_chain([], CHAIN, Decimal(0)) == "no approval history"
+
+
+def test_second_approver_missing() -> None:
+    rows = history(("Started", "Amy Retention"), ("Approved", "Jeremy Bliesner"))
+    assert check_chain(rows, CHAIN, Decimal(0)) == (
+        "Dustin Hunter (second approver) has not approved"
+    )
+
+
+def test_first_approver_missing() -> None:
+    rows = history(("Started", "Amy Retention"), ("Approved", "Dustin Hunter"))
+    assert check_chain(rows, CHAIN, Decimal(0)) == (
+        "Jeremy Bliesner (first approver) has not approved"
+    )
+
+
+def test_approver_outside_the_chain_does_not_count() -> None:
+    rows = history(
+        ("Started", "Amy Retention"),
+        ("Approved", "Jeremy Bliesner"),
+        ("Approved", "Some Admin"),
+    )
+    assert check_chain(rows, CHAIN, Decimal(0)) == (
+        "Dustin Hunter (second approver) has not approved"
+    )
+
+
+def test_rejected_after_the_approvals() -> None:
+    rows = [*FULL, *history(("Rejected", "Finance Team"))]
+    rows[-1]["CreatedDate"] = "2026-11-21T10:00:00.000+0000"
+    assert check_chain(rows, CHAIN, Decimal(0)) == "rejected by Finance Team on 2026-11-21"
+
+
+def test_removed_means_recalled() -> None:
+    rows = [*FULL, *history(("Removed", "Amy Retention"))]
+    rows[-1]["CreatedDate"] = "2026-11-21T10:00:00.000+0000"
+    assert check_chain(rows, CHAIN, Decimal(0)) == (
+        "the approval request was recalled on 2026-11-21"
+    )
+
+
+def test_only_the_last_submission_counts() -> None:
+    """Rejected once, resubmitted and approved: verified. The reverse: not."""
+    rows = history(
+        ("Started", "Amy Retention"),
+        ("Rejected", "Jeremy Bliesner"),
+        ("Started", "Amy Retention"),
+        ("Approved", "Jeremy Bliesner"),
+        ("Approved", "Dustin Hunter"),
+    )
+    assert check_chain(rows, CHAIN, Decimal(0)) is None
+    again = history(
+        ("Started", "Amy Retention"),
+        ("Approved", "Jeremy Bliesner"),
+        ("Approved", "Dustin Hunter"),
+        ("Started", "Amy Retention"),
+        ("Approved", "Jeremy Bliesner"),
+    )
+    assert check_chain(again, CHAIN, Decimal(0)) == (
+        "Dustin Hunter (second approver) has not approved"
+    )
+
+
+@pytest.mark.parametrize(
+    "chain",
+    [
+        ApprovalChain(first=("005Ag000000JBLIAAA",), second=("005Ag000000DHUNAAA",)),
+        # The 15-character form of the same ids.
+        ApprovalChain(first=("005Ag000000JBLI",), second=("005Ag000000DHUN",)),
+        # Names match ignoring case and spacing.
+        ApprovalChain(first=("jeremy  bliesner",), second=("DUSTIN HUNTER",)),
+    ],
+)
+def test_actors_match_by_user_id_or_name(chain: ApprovalChain) -> None:
+    assert check_chain(FULL, chain, Decimal(0)) is None
+
+
+def test_any_of_several_people_may_fill_a_role() -> None:
+    chain = ApprovalChain(first=("Jeremy Bliesner",), second=("Dana Deputy", "Dustin Hunter"))
+    assert check_chain(FULL, chain, Decimal(0)) is None
+
+
+def test_approved_at_is_the_last_approval() -> None:
+    assert approved_at(FULL) == datetime(2026, 11, 20, 9, 2, tzinfo=UTC)
+    assert approved_at([]) is None
+
+
+FIELDS_CHAIN = ApprovalChain(
+    source="fields",
+    fields={
+        "first": "First_Approver__c",
+        "second": "Second_Approver__c",
+        "finance": "Finance_Approver__c",
+        "first_at": "First_Approved_At__c",
+        "second_at": "Second_Approved_At__c",
+    },
+)
+
+
+def fields_record(**values: Any) -> dict[str, Any]:
+    base = {
+        "First_Approver__c": "Jeremy Bliesner",
+        "Second_Approver__c": "Dustin Hunter",
+        "Finance_Approver__c": None,
+        "First_Approved_At__c": "2026-11-20T09:00:00.000+0000",
+        "Second_Approved_At__c": "2026-11-20T10:00:00.000+0000",
+    }
+    return {**base, **values}
+
+
+def test_fields_source_complete_and_missing_finance() -> None:
+    rec = fields_record()
+    assert check_chain(steps_from_fields(rec.get, FIELDS_CHAIN), FIELDS_CHAIN, Decimal(0)) is None
+    assert check_chain(steps_from_fields(rec.get, FIELDS_CHAIN), FIELDS_CHAIN, Decimal("99.5")) == (
+        "Finance has not approved, but a credit of 99.50 is issued"
+    )
+
+
+def test_fields_source_checks_order_when_times_are_mapped() -> None:
+    rec = fields_record(Second_Approved_At__c="2026-11-20T08:00:00.000+0000")
+    assert check_chain(steps_from_fields(rec.get, FIELDS_CHAIN), FIELDS_CHAIN, Decimal(0)) == (
+        "Dustin Hunter approved before Jeremy Bliesner"
+    )
+
+
+def test_fields_source_empty_field_means_not_approved() -> None:
+    rec = fields_record(Second_Approver__c="")
+    assert check_chain(steps_from_fields(rec.get, FIELDS_CHAIN), FIELDS_CHAIN, Decimal(0)) == (
+        "Dustin Hunter (second approver) has not approved"
+    )
+    assert check_chain(steps_from_fields({}.get, FIELDS_CHAIN), FIELDS_CHAIN, Decimal(0)) == (
+        "no approval history"
+    )
+
+
+def test_fields_needed_lists_mapped_roles_only() -> None:
+    chain = ApprovalChain(source="fields", fields={"first": "A__c", "second_at": "B__c", "x": "C"})
+    assert fields_needed(chain) == ["A__c", "B__c"]
