@@ -194,6 +194,16 @@ class EmailConnector:
     def close(self) -> None:
         self._disconnect()
 
+    def check(self) -> list[str]:
+        """Read-only (`sync check`): connect, greet and log in to the relay; send nothing."""
+        try:
+            self._retry.call(self._ensure_connection, what="connect to the SMTP server")
+        except ConnectorError as exc:
+            return [f"email ({self._cfg.email.host}:{self._cfg.email.port}): {_text(exc)}"]
+        finally:
+            self._disconnect()
+        return []
+
     def send_alert(self, problem_key: str, subject: str, body: str) -> None:
         """Tell the ops lead; the same problem always carries the same Message-ID.
 

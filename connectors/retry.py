@@ -54,7 +54,10 @@ class RetryPolicy:
             self.retries += 1
             exc = state.outcome.exception() if state.outcome else None
             log.info(
-                "retrying %s after %s (attempt %d)", what, exc, state.attempt_number,
+                "retrying %s after %s (attempt %d)",
+                what,
+                exc,
+                state.attempt_number,
                 extra={"what": what},
             )
 

@@ -168,6 +168,23 @@ class SalesforceConnector:
             retries = self._retry.retries - retries_before
             yield from self._outcomes(batch, records, answer, retries)
 
+    def check(self) -> list[str]:
+        """Read-only (`sync check`): log in, and read one request with every mapped field and
+        the approval history, so a misnamed field answers INVALID_FIELD here, not mid-run."""
+        try:
+            text = self._queries(None, [], True)[0] + " LIMIT 1"
+            self._run("check the Takedown Request fields", _query_all(text))
+            sf = self._sf_cfg
+            account = (
+                f"SELECT Id, {soql.name(sf.account.status_field)} FROM "
+                + soql.name(sf.account.object)
+                + " LIMIT 1"
+            )
+            self._run("check the account status field", _query_all(account))
+        except SyncError as exc:
+            return [str(exc)]
+        return []
+
     def close(self) -> None:
         self._session.close()
         self._sf = None

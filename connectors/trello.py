@@ -46,6 +46,7 @@ API_PATH = {
     "card": "/cards/{card}",
     "comment": "/cards/{card}/actions/comments",
     "actions": "/cards/{card}/actions",
+    "board": "/boards/{board}",
 }
 CARD_FIELDS = "id,name,desc,closed,idBoard,idList,url,shortUrl,dateLastActivity"
 TIMEOUT_SECONDS = 30.0
@@ -125,6 +126,36 @@ class TrelloConnector:
 
     def close(self) -> None:
         self._session.close()
+
+    def check(self) -> list[str]:
+        """Read-only (`sync check`): the key and token work and every configured board exists;
+        a board without the account-id custom field is a note, since matching then falls back to
+        descriptions and titles."""
+        problems: list[str] = []
+        for name, board_id in self._cfg.trello.boards.items():
+            try:
+                board = self._fetch(
+                    API_PATH["board"].format(board=board_id),
+                    query={"fields": "name,closed"},
+                    what=f"read board {name}",
+                )
+                fields = self._fetch(
+                    API_PATH["custom_fields"].format(board=board_id),
+                    what=f"read custom fields of board {name}",
+                )
+            except ConnectorError as exc:
+                problems.append(f"trello.boards.{name} ({board_id}): {_text(exc)}")
+                continue
+            if board.get("closed"):
+                problems.append(f"trello.boards.{name}: board '{board.get('name')}' is closed")
+            wanted = _norm(self._cfg.trello.account_id_field)
+            if not any(_norm(str(f.get("name", ""))) == wanted for f in fields or []):
+                problems.append(
+                    f"note: board '{board.get('name')}' has no custom field "
+                    f"'{self._cfg.trello.account_id_field}'; cards are matched by description "
+                    "and title only"
+                )
+        return problems
 
     # ----- the protocol ----------------------------------------------------------------
     def apply(self, effects: Sequence[Effect], journal: Journal) -> Iterator[Outcome]:

@@ -51,7 +51,9 @@ def problems_of(result: RunResult) -> dict[str, Problem]:
     for e in result.plan.due:
         o = result.outcomes.get(e.key)
         if o is None or o.status not in (
-            OutcomeStatus.FAILED, OutcomeStatus.NEEDS_PERSON, OutcomeStatus.UNCONFIRMED
+            OutcomeStatus.FAILED,
+            OutcomeStatus.NEEDS_PERSON,
+            OutcomeStatus.UNCONFIRMED,
         ):
             continue
         code = {

@@ -206,8 +206,9 @@ class TestLedger:
         p = plan([req()], {key: EffectState.APPLIED}, TODAY, RULES)
         assert key not in {e.key for e in p.due + p.waiting}
 
-    @pytest.mark.parametrize("state", [EffectState.FAILED, EffectState.NEEDS_PERSON,
-                                       EffectState.PLANNED])
+    @pytest.mark.parametrize(
+        "state", [EffectState.FAILED, EffectState.NEEDS_PERSON, EffectState.PLANNED]
+    )
     def test_unfinished_effect_is_due_again(self, state: EffectState) -> None:
         key = effect_key(req().id, K.PLANNER_ADD, "planner")
         p = plan([req()], {key: state}, TODAY, RULES)
@@ -218,8 +219,9 @@ class TestLedger:
         p = plan([req()], {key: EffectState.SENDING}, TODAY, RULES)
         assert key not in {e.key for e in p.due}
         assert [f.code for f in p.needs_person] == ["unconfirmed_send"]
-        resend = plan([req()], {key: EffectState.SENDING}, TODAY,
-                      replace(RULES, resend_unconfirmed=True))
+        resend = plan(
+            [req()], {key: EffectState.SENDING}, TODAY, replace(RULES, resend_unconfirmed=True)
+        )
         assert key in {e.key for e in resend.due}
 
 
@@ -272,8 +274,11 @@ class TestBadInput:
         assert not p.findings[0].needs_person
 
     def test_pause_then_cancellation_of_one_client_apply_in_approval_order(self) -> None:
-        pause = req(id="a0R0000000000P1", type=RequestType.PAUSE,
-                    approved_at=datetime(2026, 11, 1, tzinfo=UTC))
+        pause = req(
+            id="a0R0000000000P1",
+            type=RequestType.PAUSE,
+            approved_at=datetime(2026, 11, 1, tzinfo=UTC),
+        )
         cancel = req(id="a0R0000000000C1", approved_at=datetime(2026, 11, 20, tzinfo=UTC))
         p = plan([cancel, pause], {}, TODAY, RULES)
         statuses = [e.request_id for e in p.due if e.kind is K.TRACKER_STATUS]

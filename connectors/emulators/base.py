@@ -167,7 +167,9 @@ class Emulator:
         self._server = server
         self.base_url = f"http://127.0.0.1:{server.server_address[1]}"
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
             name=f"{self.service}-emulator",
         )
         self._thread.start()
@@ -217,7 +219,11 @@ class Emulator:
             self._random = None
 
     def on_request(
-        self, fn: Callable[[Request], None], *, method: str | None = None, path: str = ".*",
+        self,
+        fn: Callable[[Request], None],
+        *,
+        method: str | None = None,
+        path: str = ".*",
         times: int = 1,
     ) -> None:
         """Run `fn` just before handling the next matching request (a person editing data)."""
@@ -313,8 +319,10 @@ class Emulator:
                 return resp
         with self.lock:
             for hook in list(self.hooks):
-                if hook.times != 0 and (hook.method in (None, req.method)) and hook.pattern.search(
-                    req.path
+                if (
+                    hook.times != 0
+                    and (hook.method in (None, req.method))
+                    and hook.pattern.search(req.path)
                 ):
                     hook.times -= 1
                     hook.fn(req)
