@@ -296,14 +296,28 @@ _DESCRIPTIONS: Mapping[EffectKind, str] = {
     EffectKind.TRELLO_ARCHIVE: "Trello cards archived on the {target} board",
     EffectKind.SIMPLIFI_NOTICE: "Simpli.fi notified",
     EffectKind.MANAGER_DIGEST: "TDA Department Manager informed",
-    EffectKind.REMINDER: "{target} reminded",
+    EffectKind.REMINDER: "{target} reminded",  # worded in _describe, with the offset
     EffectKind.SALESFORCE_WRITEBACK: "Salesforce updated ({target})",
 }
 
 
+_TARGET_WORDS: Mapping[str, str] = {
+    "ds_tracker": "DS tracker",
+    "ari_tracker": "ARI tracker",
+    "tda": "Targeted Digital Advertising",
+    "design": "Digital Marketing Graphic Design",
+    "tda_team": "TDA team",
+    "seo_team": "SEO team",
+}
+
+
 def _describe(e: Effect) -> str:
-    target = e.target.replace("_tracker", " tracker").replace("ds ", "DS ").replace("ari ", "ARI ")
-    return _DESCRIPTIONS[e.kind].format(target=target)
+    if e.kind is EffectKind.REMINDER:
+        team = e.params.get("team", "")
+        return (
+            f"{_TARGET_WORDS.get(team, team)} reminded ({e.params.get('offset_days')} days before)"
+        )
+    return _DESCRIPTIONS[e.kind].format(target=_TARGET_WORDS.get(e.target, e.target))
 
 
 def describe(e: Effect) -> str:

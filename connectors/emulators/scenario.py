@@ -222,7 +222,7 @@ def build_agency(
     add(9, 11, "Cancellation", chain("jeremy"), Status__c="Pending Approval")
     # Needs a person: approved without an effective date.
     add(10, 13, "Cancellation", full, Effective_Date__c=None)
-    # Two Trello cards carry this client's name and nothing else: reported, not guessed.
+    # Approved after its effective date: everything runs at once, and the log says so.
     add(
         11,
         14,
@@ -368,8 +368,6 @@ def build_agency(
             tda_cards.append({"name": names[i].upper(), "desc": "Geo-fence and retargeting."})
         if i % 2 == 0:
             design_cards.append({"name": names[i], "desc": "Banner set, 5 sizes."})
-    design_cards.append({"name": names[14], "desc": "Spring banners."})  # ambiguous with below
-    design_cards.append({"name": names[14], "desc": "Holiday banners."})
     for k in range(extra_cards):
         tda_cards.append({"name": f"Bench card {k}", "desc": "filler"})
     boards = [
