@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.google",
     "tests.fixtures.trello",
     "tests.fixtures.smtp",
+    "tests.fixtures.sandbox",
 ]

@@ -1,0 +1,44 @@
+"""The bundled agency end to end, through every real connector and emulator."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sync.domain import OutcomeStatus
+from tests.fixtures.sandbox import SEEDED_ON, Agency
+
+FAR = date(2099, 1, 1)
+
+
+def test_far_future_run_applies_everything_then_nothing(agency: Agency) -> None:
+    first = agency.run(FAR)
+    assert first.fatal == ""
+    assert first.counts["applied"] > 40
+    assert first.counts["failed"] == 0
+    notices = [m for m in agency.outbox() if "Please be advised" in m.body]
+    cancellations = {e.request_id for e in first.plan.due if e.kind == "simplifi_notice"}
+    assert len(notices) == len(cancellations) == 4
+    writes, mails = agency.http_writes(), len(agency.outbox())
+    second = agency.run(FAR)
+    assert second.outcomes == {}
+    assert agency.http_writes() == writes  # a no-op run writes nothing anywhere
+    assert len(agency.outbox()) == mails
+
+
+def test_requests_that_need_a_person_are_reported_with_the_reason(agency: Agency) -> None:
+    result = agency.run(SEEDED_ON, dry_run=True)
+    reasons = {f.label.split(" ")[0]: f.message for f in result.plan.needs_person}
+    assert "Finance has not approved" in reasons["TR-00007"]
+    assert "Dustin Hunter approved before Jeremy Bliesner" in reasons["TR-00008"]
+    assert "no effective date" in reasons["TR-00010"]
+    assert "TR-00009" not in reasons  # pending approval: simply not acted on
+
+
+def test_pause_never_offboards(agency: Agency) -> None:
+    result = agency.run(FAR)
+    pause = next(e.request_id for e in result.plan.due if e.request.name == "TR-00003")
+    kinds = {str(e.kind) for e in result.plan.due if e.request_id == pause}
+    assert kinds.isdisjoint({"tracker_remove", "trello_archive", "simplifi_notice"})
+    applied = [o for k, o in result.outcomes.items() if k.startswith(pause)]
+    assert applied
+    assert all(o.status is OutcomeStatus.APPLIED for o in applied)
