@@ -19,7 +19,34 @@ from sync.lock import RunLock
 log = logging.getLogger("sync.runner")
 
 
+def take_lock(cfg: Config) -> RunLock:
+    """Raises LockHeldError (and does nothing) when another run or `serve` holds it."""
+    lock = RunLock(cfg.state_path)
+    lock.acquire()
+    if lock.took_over_from is not None:
+        log.warning(
+            "the previous run (pid %s) ended without releasing the lock; taken over",
+            lock.took_over_from,
+        )
+    return lock
+
+
 def locked_run(
+    cfg: Config,
+    routes: Mapping[str, str] | None,
+    *,
+    today: date,
+    only: str | None = None,
+) -> RunResult:
+    """One cron run: take the lock, run, release."""
+    lock = take_lock(cfg)
+    try:
+        return unlocked_run(cfg, routes, today=today, only=only)
+    finally:
+        lock.release()
+
+
+def unlocked_run(
     cfg: Config,
     routes: Mapping[str, str] | None,
     *,
@@ -27,24 +54,18 @@ def locked_run(
     only: str | None = None,
     stop: Callable[[], bool] = lambda: False,
 ) -> RunResult:
-    """Raises LockHeldError (and does nothing) when another run is going on."""
-    with RunLock(cfg.state_path) as lock:
-        if lock.took_over_from is not None:
-            log.warning(
-                "the previous run (pid %s) ended without releasing the lock; taken over",
-                lock.took_over_from,
-            )
-        wired = wiring.build(cfg, routes)
-        try:
-            result = run_once(
-                cfg,
-                source=wired.source,
-                connectors=wired.connectors,
-                today=today,
-                only=only,
-                stop=stop,
-            )
-            after_run(cfg, result, wired.connectors.get(System.EMAIL))
-        finally:
-            wired.close()
+    """A run for a caller that already holds the lock (`serve` holds it for its whole life)."""
+    wired = wiring.build(cfg, routes)
+    try:
+        result = run_once(
+            cfg,
+            source=wired.source,
+            connectors=wired.connectors,
+            today=today,
+            only=only,
+            stop=stop,
+        )
+        after_run(cfg, result, wired.connectors.get(System.EMAIL))
+    finally:
+        wired.close()
     return result

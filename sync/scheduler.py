@@ -2,8 +2,9 @@
 
 Two cron jobs share one run function: the polling schedule (e.g. every 15 minutes on weekdays)
 and a daily pass that makes sure reminders go out in the morning even on days the poll does not
-run. `max_instances=1` and `coalesce=True` stop runs from piling up; the run lock keeps a cron
-run and `serve` apart. SIGTERM/SIGINT stop the scheduler: a run in progress starts no new effect
+run. `max_instances=1` and `coalesce=True` stop runs from piling up. `serve` holds the run lock
+for as long as it is up, so a cron run started beside it is always refused, not only when the
+two happen to overlap. SIGTERM/SIGINT stop the scheduler: a run in progress starts no new effect
 and ends cleanly (what it did not do stays owed), then the process exits 0.
 """
 
@@ -19,7 +20,7 @@ from types import FrameType
 from zoneinfo import ZoneInfo
 
 from sync.config import Config
-from sync.errors import ConfigError, LockHeldError, SyncError
+from sync.errors import ConfigError, SyncError
 
 log = logging.getLogger("sync.scheduler")
 
@@ -51,7 +52,7 @@ def serve(cfg: Config, routes: Mapping[str, str] | None) -> int:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from sync.render import run_text
-    from sync.runner import locked_run
+    from sync.runner import take_lock, unlocked_run
 
     stopping = threading.Event()
     running = threading.Lock()  # held while a job runs, so the exit can wait for it
@@ -64,10 +65,7 @@ def serve(cfg: Config, routes: Mapping[str, str] | None) -> int:
         today = datetime.now(tz).date()
         try:
             with running:
-                result = locked_run(cfg, routes, today=today, stop=stopping.is_set)
-        except LockHeldError as exc:
-            log.warning("%s run skipped: %s", name, exc)
-            return
+                result = unlocked_run(cfg, routes, today=today, stop=stopping.is_set)
         except SyncError as exc:
             log.error("%s run failed: %s", name, exc)
             return
@@ -103,6 +101,7 @@ def serve(cfg: Config, routes: Mapping[str, str] | None) -> int:
         # the shutdown below waits for a running job to end cleanly.
         scheduler.shutdown(wait=False)
 
+    lock = take_lock(cfg)  # LockHeldError: another serve or a cron run is going on
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     sys.stderr.write(
@@ -110,8 +109,11 @@ def serve(cfg: Config, routes: Mapping[str, str] | None) -> int:
         f"({cfg.schedule.timezone}); state in {cfg.state_path}. Stop with SIGTERM or Ctrl-C.\n"
     )
     sys.stderr.flush()
-    scheduler.start()
-    # start() returns after shutdown(wait=False); wait for a job still running to finish.
-    with running:
-        log.warning("stopped")
+    try:
+        scheduler.start()
+    finally:
+        # start() returns after shutdown(wait=False); wait for a job still running to finish.
+        with running:
+            lock.release()
+            log.warning("stopped")
     return 0

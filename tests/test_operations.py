@@ -1,0 +1,138 @@
+"""Running unattended: reminders exactly once (a missed one late, once), alerts once per
+problem, and the operations lead's views, against the whole emulated agency."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from sync import reports
+from sync.alerts import after_run
+from sync.domain import System
+from sync.engine import RunResult
+from sync.ledger import Ledger
+from sync.wiring import build
+from tests.fixtures.sandbox import Agency
+
+OPS_LEAD = "digital-ops-lead@agency.example"
+
+
+def reminders(agency: Agency) -> list[tuple[str, str]]:
+    return [
+        (m.message["To"], m.message["Subject"])
+        for m in agency.outbox()
+        if str(m.message["Subject"]).startswith("Reminder:")
+    ]
+
+
+def run_with_alerts(agency: Agency, today: date) -> tuple[RunResult, list[str]]:
+    result = agency.run(today)
+    wired = build(agency.config, agency.routes, sleep=lambda _s: None)
+    try:
+        sent = after_run(agency.config, result, wired.connectors[System.EMAIL])
+    finally:
+        wired.close()
+    return result, sent
+
+
+class TestReminders:
+    def test_each_reminder_goes_out_once_on_its_day(self, agency: Agency) -> None:
+        # TR-00001 (Blue Ridge RV Center, TDA and SEO) is effective on 2026-12-05.
+        agency.run(date(2026, 11, 27))
+        assert not [s for _, s in reminders(agency) if "Blue Ridge" in s]
+        agency.run(date(2026, 11, 28))
+        week = [(to, s) for to, s in reminders(agency) if "Blue Ridge" in s]
+        assert sorted(to for to, _ in week) == [
+            "seo-team@agency.example",
+            "tda-team@agency.example",
+        ]
+        assert all("in 7 days" in s for _, s in week)
+        agency.run(date(2026, 11, 28))
+        agency.run(date(2026, 11, 30))
+        assert len([s for _, s in reminders(agency) if "Blue Ridge" in s]) == 2
+        agency.run(date(2026, 12, 4))
+        agency.run(date(2026, 12, 4))
+        blue = [s for _, s in reminders(agency) if "Blue Ridge" in s]
+        assert len(blue) == 4
+        assert sum("tomorrow" in s for s in blue) == 2
+
+    def test_a_missed_reminder_goes_out_late_once(self, agency: Agency) -> None:
+        # TR-00003 (Coastal Marine, a pause effective 2026-11-30): its 7-day reminder was due
+        # on 2026-11-23, before the sync first saw it.
+        agency.run(date(2026, 11, 25))
+        agency.run(date(2026, 11, 26))
+        coastal = [
+            m
+            for m in agency.outbox()
+            if "Coastal Marine" in str(m.message["Subject"])
+            and str(m.message["Subject"]).startswith("Reminder:")
+        ]
+        assert len(coastal) == 1
+        assert "late" in coastal[0].body
+        assert "November 23, 2026" in coastal[0].body
+
+    def test_runs_missed_until_the_last_day_send_one_reminder_not_two(self, agency: Agency) -> None:
+        agency.run(date(2026, 12, 4))  # first run ever: both the 7- and 1-day ones are due
+        blue = [s for _, s in reminders(agency) if "Blue Ridge" in s]
+        assert len(blue) == 2  # TDA and SEO, one each: the 1-day one supersedes the 7-day one
+        assert all("tomorrow" in s for s in blue)
+
+
+class TestAlerts:
+    def test_a_persisting_problem_is_alerted_once_and_resolved_when_fixed(
+        self, agency: Agency
+    ) -> None:
+        google = agency.emulators["google"]
+        google.set_cell("sandbox-planner", "Cancellations & Pauses", "C1", "Kind")
+        result, sent = run_with_alerts(agency, date(2026, 11, 25))
+        assert result.counts["failed"] > 0
+        assert sent
+        alerts = [m for m in agency.outbox() if m.message["To"] == OPS_LEAD]
+        assert len(alerts) == 1
+        assert "Type" in alerts[0].body  # names the missing header
+        assert "What to do" in alerts[0].body
+        _, again = run_with_alerts(agency, date(2026, 11, 25))
+        assert again == []
+        assert len([m for m in agency.outbox() if m.message["To"] == OPS_LEAD]) == 1
+        # Fixed: the next run applies the effects and the problem is resolved...
+        google.set_cell("sandbox-planner", "Cancellations & Pauses", "C1", "Type")
+        fixed, _ = run_with_alerts(agency, date(2026, 11, 25))
+        assert fixed.counts["failed"] == 0
+        ledger = Ledger(agency.config.state_path / "ledger.sqlite3")
+        try:
+            still_open = ledger.open_alerts()
+        finally:
+            ledger.close()
+        assert not [k for k in still_open if k.startswith("effect:")]
+        # Requests needing a person stay alerted (and are not re-sent) while they persist.
+        assert [k for k in still_open if k.startswith("finding:")]
+
+
+class TestViews:
+    def test_log_lists_runs_and_the_effects_of_one(self, agency: Agency) -> None:
+        agency.emulators["google"].set_cell(
+            "sandbox-planner", "Cancellations & Pauses", "C1", "Kind"
+        )
+        result = agency.run(date(2026, 11, 25))
+        out = io.StringIO()
+        assert reports.log_command(agency.config, None, failed=False, limit=5, out=out) == 0
+        assert result.run_id in out.getvalue()
+        out = io.StringIO()
+        reports.log_command(agency.config, result.run_id, failed=True, limit=5, out=out)
+        text = out.getvalue()
+        assert "FAILED" in text
+        assert "planner_add" in text
+        assert "Type" in text
+        assert "monthly_record" not in text  # only failures with --failed
+
+    def test_status_lists_open_requests_with_what_is_owed_and_needs_a_person(
+        self, agency: Agency
+    ) -> None:
+        agency.run(date(2026, 11, 25))
+        out = io.StringIO()
+        reports.status_command(agency.config, out=out)
+        text = out.getvalue()
+        assert "TR-00001 (Blue Ridge RV Center)" in text
+        assert "tracker_remove/ds_tracker: owed from 2026-12-05" in text
+        assert "Finance has not approved" in text  # TR-00007 needs a person
+        assert "TR-00004" not in text  # the contract change is complete
