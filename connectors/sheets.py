@@ -39,6 +39,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 import requests
@@ -53,7 +54,13 @@ from connectors.http import build_session, mount_routes
 from connectors.retry import RetryPolicy, retry_after_seconds
 from sync.config import Config, SheetConfig, secret_file, secret_from_env
 from sync.domain import Effect, EffectKind, Outcome, OutcomeStatus, RequestType, System
-from sync.errors import CredentialError, FatalError, RetriableError, SyncError
+from sync.errors import (
+    ConnectorError,
+    CredentialError,
+    FatalError,
+    RetriableError,
+    SyncError,
+)
 
 log = logging.getLogger("connectors.sheets")
 
@@ -251,6 +258,71 @@ class SheetsConnector:
 
     def close(self) -> None:
         self._session.close()  # type: ignore[no-untyped-call]
+
+    def check(self) -> list[str]:
+        """Read-only (`sync check`): every configured spreadsheet opens with this service
+        account, and each tab has every mapped header (one read per spreadsheet)."""
+        problems: list[str] = []
+        sheets = [(n, getattr(self._cfg.sheets, n)) for n in (*SHEET_NAMES, "sync_log")]
+        by_book: dict[str, list[tuple[str, SheetConfig]]] = {}
+        for name, sheet in sheets:
+            if sheet is not None:
+                by_book.setdefault(sheet.spreadsheet_id, []).append((name, sheet))
+        for sid, group in by_book.items():
+            try:
+                book = self._retry.call(partial(self._read, sid, None), what=f"read {sid}")
+            except ConnectorError as exc:
+                problems.append(str(exc))
+                continue
+            for name, sheet in group:
+                tab = _tab(book, sheet.tab)
+                if tab is None:
+                    problems.append(
+                        f"sheets.{name}: no tab '{sheet.tab}' in spreadsheet {sid} "
+                        f"(tabs: {', '.join(book)})"
+                    )
+                    continue
+                missing = [h for h in sheet.columns.values() if not tab.columns(h)]
+                if missing:
+                    problems.append(
+                        f"sheets.{name}: tab '{sheet.tab}' has no header(s) "
+                        f"{', '.join(repr(h) for h in missing)} in row 1"
+                    )
+                if sheet.removed_tab and _tab(book, sheet.removed_tab) is None:
+                    problems.append(
+                        f"note: sheets.{name}: tab '{sheet.removed_tab}' does not exist yet; "
+                        "the first removal creates it"
+                    )
+        return problems
+
+    def append_sync_log(self, values: Mapping[str, str]) -> None:
+        """One row per run in the optional "Sync Log" tab, by header, as text (2 calls)."""
+        sheet = self._cfg.sheets.sync_log
+        if sheet is None:
+            return
+        sid = sheet.spreadsheet_id
+        book = self._retry.call(lambda: self._read(sid, [sheet.tab]), what="read the sync log")
+        tab = _tab(book, sheet.tab)
+        if tab is None:
+            raise FatalError(SERVICE, f"sheets.sync_log: no tab '{sheet.tab}' in {sid}")
+        row = [""] * len(tab.headers)
+        for logical, header in sheet.columns.items():
+            cols = tab.columns(header)
+            if cols and logical in values:
+                row[cols[0]] = values[logical]
+        rng = "'" + tab.title.replace("'", "''") + "'!A1"
+        self._retry.call(
+            lambda: self._guard(
+                sid,
+                lambda: self._http.values_append(
+                    sid,
+                    rng,
+                    params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
+                    body={"values": [row]},
+                ),
+            ),
+            what="append to the sync log",
+        )
 
     # ----- the run --------------------------------------------------------------------------
     def apply(self, effects: Sequence[Effect], journal: Journal) -> Iterator[Outcome]:

@@ -14,6 +14,7 @@ from sync.alerts import after_run
 from sync.config import Config
 from sync.domain import System
 from sync.engine import RunResult, run_once
+from sync.errors import SyncError
 from sync.lock import RunLock
 
 log = logging.getLogger("sync.runner")
@@ -66,6 +67,35 @@ def unlocked_run(
             stop=stop,
         )
         after_run(cfg, result, wired.connectors.get(System.EMAIL))
+        if cfg.sheets.sync_log is not None:
+            _sync_log_row(result, wired.connectors.get(System.SHEETS))
     finally:
         wired.close()
     return result
+
+
+def _sync_log_row(result: RunResult, sheets: object) -> None:
+    """One row per run in the Planner spreadsheet's "Sync Log" tab, where the operations lead
+    already works. A failure here is logged, never fatal: the run log is the record."""
+    append = getattr(sheets, "append_sync_log", None)
+    if not callable(append):
+        return
+    c = result.counts
+    summary = (
+        f"{c['applied']} applied, {c['failed']} failed, {c['waiting']} waiting, "
+        f"{c['needs_person']} need a person, {c['skipped']} skipped"
+        + (f"; stopped: {result.fatal}" if result.fatal else "")
+    )
+    try:
+        append(
+            {
+                "run_id": result.run_id,
+                "started_at": result.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "finished_at": (result.finished_at or result.started_at).strftime(
+                    "%Y-%m-%d %H:%M:%S"
+                ),
+                "summary": summary,
+            }
+        )
+    except SyncError as exc:
+        log.warning("could not add the run to the Sync Log tab: %s", exc)

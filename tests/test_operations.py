@@ -8,9 +8,11 @@ from datetime import date
 
 from sync import reports
 from sync.alerts import after_run
+from sync.check import run_check
 from sync.domain import System
 from sync.engine import RunResult
 from sync.ledger import Ledger
+from sync.runner import unlocked_run
 from sync.wiring import build
 from tests.fixtures.sandbox import Agency
 
@@ -136,3 +138,25 @@ class TestViews:
         assert "tracker_remove/ds_tracker: owed from 2026-12-05" in text
         assert "Finance has not approved" in text  # TR-00007 needs a person
         assert "TR-00004" not in text  # the contract change is complete
+
+
+class TestCheckAndSyncLog:
+    def test_check_names_what_is_wrong_and_fails(self, agency: Agency) -> None:
+        out = io.StringIO()
+        assert run_check(agency.config, agency.routes, out=out) == 0
+        assert "all good" in out.getvalue()
+        agency.emulators["google"].set_cell("sandbox-ds-tracker", "Clients", "E1", "State")
+        out = io.StringIO()
+        assert run_check(agency.config, agency.routes, out=out) == 1
+        assert "sheets: PROBLEMS" in out.getvalue()
+        assert "tab 'Clients' has no header(s) 'Status' in row 1" in out.getvalue()
+        assert "salesforce: ok" in out.getvalue()
+
+    def test_each_run_adds_one_row_to_the_sync_log_tab(self, agency: Agency) -> None:
+        first = unlocked_run(agency.config, agency.routes, today=date(2026, 11, 25))
+        unlocked_run(agency.config, agency.routes, today=date(2026, 11, 25))
+        rows = agency.emulators["google"].rows("sandbox-planner", "Sync Log")
+        assert len(rows) == 3  # the header and one row per run
+        assert rows[1][0] == first.run_id
+        assert rows[1][3].startswith(f"{first.counts['applied']} applied, 0 failed")
+        assert rows[2][3].startswith("0 applied")

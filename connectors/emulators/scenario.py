@@ -312,7 +312,8 @@ def build_agency(
                         "",
                         "done in January",
                     ],
-                ]
+                ],
+                "Sync Log": [["Run", "Started (UTC)", "Finished (UTC)", "Summary"]],
             },
         },
         "sandbox-monthly": {
