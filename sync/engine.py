@@ -141,7 +141,7 @@ def run_once(
         _apply(result, ledger, runlog, connectors, now, on_effect, stop)
         ledger.replace_findings([r.id for r in requests], result.plan.findings)
         for f in result.plan.findings:
-            runlog.finding(run_id, f.request_id, f.code, f.message, _iso(now()))
+            runlog.finding(run_id, f.request_id, f.code, f.message, _iso(now()), f.label)
         _advance_watermark(ledger, fetch, result, only, full=full)
     except SyncError as exc:
         result.fatal = str(exc)

@@ -314,9 +314,9 @@ _TARGET_WORDS: Mapping[str, str] = {
 def _describe(e: Effect) -> str:
     if e.kind is EffectKind.REMINDER:
         team = e.params.get("team", "")
-        return (
-            f"{_TARGET_WORDS.get(team, team)} reminded ({e.params.get('offset_days')} days before)"
-        )
+        days = e.params.get("offset_days", "?")
+        unit = "day" if days == "1" else "days"
+        return f"{_TARGET_WORDS.get(team, team)} reminded ({days} {unit} before)"
     return _DESCRIPTIONS[e.kind].format(target=_TARGET_WORDS.get(e.target, e.target))
 
 

@@ -6,12 +6,15 @@ form of a plan (for machines) is built in one place.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sync.domain import Effect, Finding, OutcomeStatus, TakedownRequest
 from sync.engine import RunResult
 from sync.planner import Plan, describe
+
+WIDTH = 100
 
 
 def table(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None) -> str:
@@ -69,17 +72,28 @@ def plan_text(plan: Plan) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def wrap(text: str, indent: str = "  ") -> str:
+    """Long lines read badly in a terminal and in the cron mail: wrap them under their bullet."""
+    return textwrap.fill(
+        text,
+        width=WIDTH,
+        initial_indent=indent,
+        subsequent_indent=indent + "    ",
+        break_on_hyphens=False,
+    )
+
+
 def findings_text(findings: Iterable[Finding]) -> list[str]:
     person = [f for f in findings if f.needs_person]
     notes = [f for f in findings if not f.needs_person]
     out: list[str] = []
     if person:
         out.append("Needs a person:")
-        out.extend(f"  {f.label or f.request_id}: {f.message}" for f in person)
+        out.extend(wrap(f"{f.label or f.request_id}: {f.message}") for f in person)
         out.append("")
     if notes:
         out.append("Notes:")
-        out.extend(f"  {f.label or f.request_id}: {f.message}" for f in notes)
+        out.extend(wrap(f"{f.label or f.request_id}: {f.message}") for f in notes)
         out.append("")
     return out
 
@@ -139,7 +153,8 @@ def run_text(result: RunResult) -> str:
             problems.append([f"  {word}", e.request.label, f"{e.kind} -> {e.target}: {o.message}"])
     if done:
         out.append("Done:")
-        out.extend(f"  {labels[rid]}: {', '.join(items)}" for rid, items in done.items())
+        for rid, items in done.items():
+            out.append(wrap(f"{labels[rid]}: {', '.join(items)}"))
     if problems:
         out.append("Problems:")
         out.append(table(problems))

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from sync.config import Config
 from sync.domain import FINAL_STATES, EffectState
 from sync.ledger import Ledger
-from sync.render import table
+from sync.render import table, wrap
 from sync.runlog import RunLog
 
 EXIT_NOT_FOUND = 2
@@ -126,7 +126,7 @@ def log_command(cfg: Config, run_id: str | None, *, failed: bool, limit: int, ou
     if findings:
         out.write("\nNeeds a person / notes:\n")
         for f in findings:
-            out.write(f"  {f['request_id']}: {f['message']}\n")
+            out.write(wrap(f"{f.get('request') or f['request_id']}: {f['message']}") + "\n")
     return 0
 
 
@@ -167,15 +167,12 @@ def status_command(cfg: Config, *, out: TextIO) -> int:
             done = [r for r in rows if r.state in FINAL_STATES]
             owed = [r for r in rows if r.state not in FINAL_STATES]
             if done:
-                out.write(
-                    "  done: "
-                    + ", ".join(
-                        f"{r.kind}/{r.target}"
-                        + (" (skipped)" if r.state is EffectState.SKIPPED else "")
-                        for r in done
-                    )
-                    + "\n"
+                names = ", ".join(
+                    f"{r.kind}/{r.target}"
+                    + (" (skipped)" if r.state is EffectState.SKIPPED else "")
+                    for r in done
                 )
+                out.write(wrap(f"done: {names}") + "\n")
             for r in owed:
                 word = {
                     EffectState.PLANNED: f"owed from {r.not_before}",
@@ -184,9 +181,9 @@ def status_command(cfg: Config, *, out: TextIO) -> int:
                     EffectState.SENDING: "unconfirmed send: check the mailbox, then "
                     f"`python -m sync resolve {r.key} --sent` or `--resend`",
                 }.get(r.state, str(r.state))
-                out.write(f"  {r.kind}/{r.target}: {word}\n")
+                out.write(wrap(f"{r.kind}/{r.target}: {word}") + "\n")
             for f in findings.get(rid, []):
-                out.write(f"  needs a person: {f.message}\n")
+                out.write(wrap(f"needs a person: {f.message}") + "\n")
         return 0
     finally:
         ledger.close()

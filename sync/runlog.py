@@ -57,13 +57,16 @@ class RunLog:
             }
         )
 
-    def finding(self, run_id: str, request_id: str, code: str, message: str, at: str) -> None:
+    def finding(
+        self, run_id: str, request_id: str, code: str, message: str, at: str, label: str = ""
+    ) -> None:
         self._append(
             {
                 "type": "finding",
                 "run_id": run_id,
                 "at": at,
                 "request_id": request_id,
+                "request": label,
                 "code": code,
                 "message": message,
             }
