@@ -323,4 +323,4 @@ def _run_record(result: RunResult) -> dict[str, object]:
 
 
 def _iso(d: datetime) -> str:
-    return d.astimezone(UTC).isoformat(timespec="seconds")
+    return d.astimezone(UTC).isoformat(timespec="milliseconds")

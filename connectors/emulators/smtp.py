@@ -257,7 +257,9 @@ class SmtpEmulator:
             path: Path | None = None
             if self.outbox is not None:
                 msg_id = _message_id(data)
-                path = self.outbox / f"{len(self.messages) + 1:04d}-{msg_id}.eml"
+                # Number on from what the folder already holds (a sandbox kept between runs).
+                number = len(list(self.outbox.glob("*.eml"))) + 1
+                path = self.outbox / f"{number:04d}-{msg_id}.eml"
                 path.write_bytes(data)
             delivered = Delivered(
                 mail_from=str(envelope.mail_from or ""),
