@@ -133,8 +133,11 @@ def setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.set_name("offboarding-sync")
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace only our own handler (a second main() in one process, e.g. tests), keep others.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != "offboarding-sync"]
+    root.addHandler(handler)
     root.setLevel(level)
     if verbose < 2:
         for noisy in ("urllib3", "google", "mail.log", "asyncio"):
