@@ -57,6 +57,9 @@ class RunResult:
     fatal: str = ""
     fetch: FetchResult | None = None
     stopped: bool = False  # a shutdown was asked for; the rest waits for the next run
+    # Salesforce REST calls of the whole run (poll and write-back) and the org's usage after it.
+    api_calls: int = 0
+    api_usage: tuple[int, int] | None = None
 
     @property
     def counts(self) -> Counter[str]:
@@ -148,6 +151,10 @@ def run_once(
         log.error("run %s stopped: %s", run_id, exc)
     finally:
         result.finished_at = now()
+        if result.fetch is not None:
+            # The source may count its own calls across poll and write-back.
+            result.api_calls = int(getattr(source, "api_calls", result.fetch.api_calls))
+            result.api_usage = getattr(source, "usage", None) or result.fetch.api_usage
         if not dry_run:
             runlog.run(_run_record(result))
         if ledger is not None:
@@ -315,9 +322,9 @@ def _run_record(result: RunResult) -> dict[str, object]:
         "stopped_early": result.stopped,
     }
     if result.fetch is not None:
-        record["salesforce_api_calls"] = result.fetch.api_calls
-        if result.fetch.api_usage is not None:
-            used, limit = result.fetch.api_usage
+        record["salesforce_api_calls"] = result.api_calls
+        if result.api_usage is not None:
+            used, limit = result.api_usage
             record["salesforce_api_usage"] = {"used": used, "limit": limit}
     return record
 

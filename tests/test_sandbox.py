@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from sync.domain import OutcomeStatus
+from sync.runlog import RunLog
 from tests.fixtures.sandbox import SEEDED_ON, Agency
 
 FAR = date(2099, 1, 1)
@@ -42,3 +43,12 @@ def test_pause_never_offboards(agency: Agency) -> None:
     applied = [o for k, o in result.outcomes.items() if k.startswith(pause)]
     assert applied
     assert all(o.status is OutcomeStatus.APPLIED for o in applied)
+
+
+def test_run_log_records_salesforce_api_use_of_the_whole_run(agency: Agency) -> None:
+    result = agency.run(FAR)
+    run = RunLog.in_state_dir(agency.config.state_path).runs()[-1]
+    assert run["run_id"] == result.run_id
+    # One poll query and one sObject Collections write-back (the login is not a REST call).
+    assert run["salesforce_api_calls"] == 2
+    assert run["salesforce_api_usage"]["limit"] == 15000
