@@ -52,7 +52,6 @@ def build(
     from connectors.email import EmailConnector
     from connectors.salesforce import SalesforceConnector
     from connectors.sheets import SheetsConnector
-
     from connectors.trello import TrelloConnector
 
     salesforce = SalesforceConnector(cfg, routes=routes, retry=retry_policy(cfg, sleep))
