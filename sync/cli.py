@@ -16,11 +16,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sync.config import Config, load
-from sync.engine import EXIT_FATAL, EXIT_LOCKED, EXIT_USAGE
 from sync.errors import ConfigError, LockHeldError, SyncError
+from sync.exitcodes import EXIT_FATAL, EXIT_LOCKED, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from sync.config import Config
 
 DEFAULT_CONFIG = "config/config.toml"
 EXIT_CODES = """exit codes:
@@ -163,6 +166,8 @@ def environment(args: argparse.Namespace) -> Iterator[tuple[Config, Mapping[str,
             f"no config file at {path}. Copy config/example.toml there and fill it in, pass "
             "--config PATH, or try the sandbox: python -m sync --sandbox"
         )
+    from sync.config import load
+
     yield load(path), None
 
 

@@ -27,6 +27,7 @@ from sync.domain import (
     System,
 )
 from sync.errors import SyncError
+from sync.exitcodes import EXIT_EFFECTS_FAILED, EXIT_FATAL, EXIT_OK
 from sync.ledger import Ledger
 from sync.planner import Plan, PlanRules, plan
 from sync.runlog import RunLog
@@ -36,12 +37,6 @@ log = logging.getLogger("sync.engine")
 APPLY_ORDER = (System.SHEETS, System.TRELLO, System.EMAIL, System.SALESFORCE)
 WATERMARK = "watermark"
 LAST_FULL = "last_full_reconcile"
-
-EXIT_OK = 0
-EXIT_EFFECTS_FAILED = 1
-EXIT_USAGE = 2
-EXIT_FATAL = 3
-EXIT_LOCKED = 4
 
 
 @dataclass
