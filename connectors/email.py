@@ -163,12 +163,7 @@ class EmailConnector:
             name: Template.load(folder, name)
             for name in ("simplifi_notice", "manager_digest", "reminder", "alert")
         }
-        r = cfg.retry
-        self._retry = retry or RetryPolicy(
-            max_attempts=r.max_attempts,
-            max_wait_seconds=r.max_wait_seconds,
-            initial_wait_seconds=r.initial_wait_seconds,
-        )
+        self._retry = retry or RetryPolicy.from_config(cfg.retry)
         self._smtp: smtplib.SMTP | None = None
         self._connect_error = ""
 

@@ -23,6 +23,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from sync.config import RetryConfig
 from sync.errors import RetriableError
 
 T = TypeVar("T")
@@ -37,6 +38,14 @@ class RetryPolicy:
     # Tests and replay swap this for a no-op; production sleeps for real.
     sleep: Callable[[float], None] = field(default=time.sleep)
     retries: int = 0  # retries made under this policy so far (all calls)
+
+    @classmethod
+    def from_config(cls, cfg: RetryConfig) -> RetryPolicy:
+        return cls(
+            max_attempts=cfg.max_attempts,
+            max_wait_seconds=cfg.max_wait_seconds,
+            initial_wait_seconds=cfg.initial_wait_seconds,
+        )
 
     def call(self, fn: Callable[[], T], *, what: str) -> T:
         """Run `fn`, retrying RetriableError; re-raise the last error when the bound is hit."""

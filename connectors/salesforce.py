@@ -76,11 +76,7 @@ class SalesforceConnector:
     ) -> None:
         self._cfg = cfg
         self._sf_cfg = cfg.salesforce
-        self._retry = retry or RetryPolicy(
-            max_attempts=cfg.retry.max_attempts,
-            max_wait_seconds=cfg.retry.max_wait_seconds,
-            initial_wait_seconds=cfg.retry.initial_wait_seconds,
-        )
+        self._retry = retry or RetryPolicy.from_config(cfg.retry)
         self._session = build_session(routes)
         self._session.hooks["response"].append(self._count_call)
         self._sf: Salesforce | None = None

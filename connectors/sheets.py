@@ -222,11 +222,7 @@ class SheetsConnector:
         retry: RetryPolicy | None = None,
     ) -> None:
         self._cfg = cfg
-        self._retry = retry or RetryPolicy(
-            max_attempts=cfg.retry.max_attempts,
-            max_wait_seconds=cfg.retry.max_wait_seconds,
-            initial_wait_seconds=cfg.retry.initial_wait_seconds,
-        )
+        self._retry = retry or RetryPolicy.from_config(cfg.retry)
         sheets = cfg.sheets
         if sheets.service_account_file:
             name, key = sheets.service_account_file, "sheets.service_account_file"

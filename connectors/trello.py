@@ -116,12 +116,7 @@ class TrelloConnector:
             mount_routes(self._session, routes)
         self._session.hooks["response"].append(self._remember_retry_after)
         self._client = TrelloClient(key, token=token, http_service=self._session)
-        r = cfg.retry
-        self._retry = retry or RetryPolicy(
-            max_attempts=r.max_attempts,
-            max_wait_seconds=r.max_wait_seconds,
-            initial_wait_seconds=r.initial_wait_seconds,
-        )
+        self._retry = retry or RetryPolicy.from_config(cfg.retry)
         self._retry_after: float | None = None
 
     def close(self) -> None:

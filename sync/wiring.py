@@ -33,11 +33,7 @@ class Wiring:
 
 
 def retry_policy(cfg: Config, sleep: Callable[[float], None] | None = None) -> RetryPolicy:
-    policy = RetryPolicy(
-        max_attempts=cfg.retry.max_attempts,
-        max_wait_seconds=cfg.retry.max_wait_seconds,
-        initial_wait_seconds=cfg.retry.initial_wait_seconds,
-    )
+    policy = RetryPolicy.from_config(cfg.retry)
     if sleep is not None:
         policy.sleep = sleep
     return policy
