@@ -34,9 +34,9 @@ described above.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -796,7 +796,7 @@ def _requests(plan: _Plan) -> list[dict[str, Any]]:
     deletes: list[dict[str, Any]] = []
     for title, w in plan.writes.items():
         if w.tab is None:
-            sheet_id = _new_sheet_id(plan.sheet_ids)
+            sheet_id = _new_sheet_id(plan.sheet_ids, title)
             grid = {"rowCount": 1000, "columnCount": max(26, len(w.headers))}
             adds.append(
                 {
@@ -849,13 +849,17 @@ def _requests(plan: _Plan) -> list[dict[str, Any]]:
     return [*adds, *grows, *headers, *cells, *appends, *deletes]
 
 
-def _new_sheet_id(taken: set[int]) -> int:
-    """A random id no tab has (the ones a read showed): later requests of the batch use it."""
-    while True:
-        candidate = 1_000_000 + secrets.randbelow(2_000_000_000)
-        if candidate not in taken:
-            taken.add(candidate)
-            return candidate
+def _new_sheet_id(taken: set[int], title: str) -> int:
+    """An id no tab has (the ones a read showed), for later requests of the same batch.
+
+    Derived from the title, not random, so the same run sends the same request every time
+    (recorded HTTP stays byte-identical); steps past ids already taken."""
+    digest = hashlib.sha256(title.encode("utf-8")).digest()
+    candidate = 1_000_000 + int.from_bytes(digest[:4], "big") % 2_000_000_000
+    while candidate in taken:
+        candidate += 1
+    taken.add(candidate)
+    return candidate
 
 
 def _update(sheet_id: int, row: int, col: int, values: list[str]) -> dict[str, Any]:

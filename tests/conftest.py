@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.trello",
     "tests.fixtures.smtp",
     "tests.fixtures.sandbox",
+    "tests.cassette_support",
 ]
