@@ -240,7 +240,7 @@ def build_agency(
             client,
             rtype,
             full,
-            Effective_Date__c=f"{{today+{(k % 20) - 5}}}",
+            Effective_Date__c=f"{{today{(k % 20) - 5:+d}}}",
             New_Package_Or_Budget__c="Budget change" if rtype == "Contract Change" else "",
         )
 
