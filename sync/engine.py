@@ -12,6 +12,7 @@ import secrets
 import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -55,6 +56,9 @@ class RunResult:
     # Salesforce REST calls of the whole run (poll and write-back) and the org's usage after it.
     api_calls: int = 0
     api_usage: tuple[int, int] | None = None
+    # Retries the connectors made in this run (poll included), each counted once; None when no
+    # connector counts them (then the outcomes' sum stands in).
+    retries_made: int | None = None
 
     @property
     def counts(self) -> Counter[str]:
@@ -68,6 +72,10 @@ class RunResult:
 
     @property
     def retries(self) -> int:
+        """Retries of outside calls. Effects that share a call (one batchUpdate per spreadsheet,
+        one digest message) each show its retries, so their sum would count it several times."""
+        if self.retries_made is not None:
+            return self.retries_made
         return sum(o.retries for o in self.outcomes.values())
 
     @property
@@ -133,9 +141,10 @@ def run_once(
         assert ledger is not None
         ledger.remember_requests(requests)
         ledger.record_planned([*result.plan.due, *result.plan.waiting], run_id)
-        for effect, reason in result.plan.skips:
-            ledger.skip(effect, reason, run_id)
-            runlog.effect(run_id, effect, "skipped", error=reason, attempts=0, at=_iso(now()))
+        with ledger.transaction():
+            for effect, reason in result.plan.skips:
+                ledger.skip(effect, reason, run_id)
+                runlog.effect(run_id, effect, "skipped", error=reason, attempts=0, at=_iso(now()))
         _apply(result, ledger, runlog, connectors, now, on_effect, stop)
         ledger.replace_findings([r.id for r in requests], result.plan.findings)
         for f in result.plan.findings:
@@ -146,6 +155,7 @@ def run_once(
         log.error("run %s stopped: %s", run_id, exc)
     finally:
         result.finished_at = now()
+        result.retries_made = _retries_made(source, connectors)
         if result.fetch is not None:
             # The source may count its own calls across poll and write-back.
             result.api_calls = int(getattr(source, "api_calls", result.fetch.api_calls))
@@ -155,6 +165,13 @@ def run_once(
         if ledger is not None:
             ledger.close()
     return result
+
+
+def _retries_made(source: RequestSource, connectors: Mapping[System, Connector]) -> int | None:
+    """The connectors count from zero for each run (wiring builds them per run)."""
+    counts = {id(c): getattr(c, "retries", None) for c in (source, *connectors.values())}
+    made = [n for n in counts.values() if isinstance(n, int)]
+    return sum(made) if made else None
 
 
 def _fetch(
@@ -198,38 +215,60 @@ def _apply(
             continue
         pending = {e.key: e for e in effects}
         connector = connectors.get(system)
-        try:
-            if connector is None:
-                raise SyncError(f"{system}: no connector is configured")
-            for outcome in connector.apply(effects, journal):
-                effect = pending.pop(outcome.key, None)
-                if effect is None:
-                    log.warning("%s returned an outcome for an unknown key %s", system, outcome.key)
-                    continue
-                _record(result, ledger, runlog, effect, outcome, now)
-                if on_effect is not None:
-                    on_effect(effect, outcome)
-                if stop():
-                    # Abandon the rest cleanly: they stay planned, the next run does them.
-                    result.stopped = True
-                    return
-        except SyncError as exc:
-            message = str(exc)
-            log.error("%s stopped: %s", system, message)
-        except Exception as exc:  # a bug must not lose the other systems' work
-            message = f"internal error in the {system} connector: {type(exc).__name__}: {exc}"
-            log.error("%s\n%s", message, traceback.format_exc())
-        else:
-            message = f"the {system} connector returned no outcome for this effect"
-        for effect in pending.values():
-            _record(
-                result,
-                ledger,
-                runlog,
-                effect,
-                Outcome(effect.key, OutcomeStatus.FAILED, message),
-                now,
+        # Effects a connector checks by key at write time are committed once per batch: after a
+        # crash mid-batch the next run finds them already done in the target. Email cannot be
+        # checked, so each message is committed on its own ("sending", then "applied").
+        batch: AbstractContextManager[None] = (
+            nullcontext() if system is System.EMAIL else ledger.transaction()
+        )
+        with batch:
+            message = _apply_batch(
+                result, ledger, runlog, connector, system, pending, journal, now, on_effect, stop
             )
+            if message is None:
+                return
+            for effect in pending.values():
+                failed = Outcome(effect.key, OutcomeStatus.FAILED, message)
+                _record(result, ledger, runlog, effect, failed, now)
+
+
+def _apply_batch(
+    result: RunResult,
+    ledger: Ledger,
+    runlog: RunLog,
+    connector: Connector | None,
+    system: System,
+    pending: dict[str, Effect],
+    journal: _Journal,
+    now: Callable[[], datetime],
+    on_effect: Callable[[Effect, Outcome], None] | None,
+    stop: Callable[[], bool],
+) -> str | None:
+    """Run one connector's batch; return why the effects it left without an outcome failed, or
+    None when a shutdown was asked for (they stay owed)."""
+    try:
+        if connector is None:
+            raise SyncError(f"{system}: no connector is configured")
+        for outcome in connector.apply(list(pending.values()), journal):
+            effect = pending.pop(outcome.key, None)
+            if effect is None:
+                log.warning("%s returned an outcome for an unknown key %s", system, outcome.key)
+                continue
+            _record(result, ledger, runlog, effect, outcome, now)
+            if on_effect is not None:
+                on_effect(effect, outcome)
+            if stop():
+                # Abandon the rest cleanly: they stay planned, the next run does them.
+                result.stopped = True
+                return None
+    except SyncError as exc:
+        log.error("%s stopped: %s", system, exc)
+        return str(exc)
+    except Exception as exc:  # a bug must not lose the other systems' work
+        message = f"internal error in the {system} connector: {type(exc).__name__}: {exc}"
+        log.error("%s\n%s", message, traceback.format_exc())
+        return message
+    return f"the {system} connector returned no outcome for this effect"
 
 
 def _record(

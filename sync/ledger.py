@@ -1,10 +1,12 @@
 """The exactly-once ledger: one SQLite file in the state directory.
 
 Each effect key has a state (planned, sending, applied, skipped, failed, needs_person), its
-attempts, last error and timestamps. Every change is committed at once (autocommit), so the
-ledger records an effect as applied in the same step that confirms it. An effect recorded as
-applied or skipped is final and is never planned again. Uncheckable effects (email) are recorded
-as "sending" *before* the send, so a crash can neither lose nor double them silently.
+attempts, last error and timestamps. An effect recorded as applied or skipped is final and is
+never planned again. Effects a connector checks by key at write time (sheets, boards,
+Salesforce) are committed together once their connector's batch is confirmed: if a crash loses
+that commit, the next run finds them already done in the target. Uncheckable effects (email)
+are committed one by one, as "sending" *before* the send and "applied" right after, so a crash
+can neither lose nor double them silently.
 
 It also keeps the poller's watermark, the findings that wait for a person, a short snapshot of
 each request (for `sync status`) and which problems were already alerted.
