@@ -424,7 +424,7 @@ class Timers:
             (EmailConnector, "email"),
         ):
             self.wrap_generator(cls, "apply", name)
-        self.wrap(trello_mod, "_match", "trello card matching (in trello)")
+        self.wrap(trello_mod._CardSet, "match", "trello card matching (in trello)")
         for attr in (
             "record_planned",
             "record_outcome",
