@@ -186,6 +186,11 @@ class EmailConnector:
         finally:
             self._disconnect()
 
+    @property
+    def retries(self) -> int:
+        """Retries made so far by this connector's calls, for the run log."""
+        return self._retry.retries
+
     def close(self) -> None:
         self._disconnect()
 
@@ -240,8 +245,10 @@ class EmailConnector:
             return Outcome(effect.key, OutcomeStatus.FAILED, _text(exc))
         msg = self._message(to, subject, body, message_id(f"effect:{effect.key}", self._from),
                             [effect.key])  # fmt: skip
+        before = self._retry.retries
         status, text = self._deliver(msg, to, [effect], journal)
-        return Outcome(effect.key, status, text)
+        retries = self._retry.retries - before
+        return Outcome(effect.key, status, text, 1 + retries, retries)
 
     def _digest(self, effects: list[Effect], journal: Journal) -> Iterator[Outcome]:
         """ONE message for every digest effect of this run; a bad one fails alone."""
@@ -282,9 +289,11 @@ class EmailConnector:
         keys = sorted(e.key for e in good)
         msg = self._message(to, subject, body, message_id("digest:" + "\n".join(keys), self._from),
                             keys)  # fmt: skip
+        before = self._retry.retries
         status, text = self._deliver(msg, to, good, journal)
+        retries = self._retry.retries - before
         for effect in good:
-            yield Outcome(effect.key, status, text)
+            yield Outcome(effect.key, status, text, 1 + retries, retries)
 
     def _values(self, effect: Effect, *, need_reason: bool) -> dict[str, str]:
         req = effect.request

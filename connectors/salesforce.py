@@ -28,7 +28,7 @@ from simple_salesforce.exceptions import (
 from connectors import soql
 from connectors.base import FetchResult, Journal
 from connectors.http import build_session, sanitize_url
-from connectors.retry import RetryPolicy
+from connectors.retry import RetryPolicy, retry_after_seconds
 from sync import approval
 from sync.config import Config, secret_file, secret_from_env
 from sync.domain import (
@@ -82,6 +82,7 @@ class SalesforceConnector:
         self._sf: Salesforce | None = None
         self.api_calls = 0  # REST calls made (each counts against the org's allocation)
         self.usage: tuple[int, int] | None = None  # (used, allocation), from Sforce-Limit-Info
+        self._retry_after: float | None = None  # the last answer's Retry-After, if any
         values = self._sf_cfg
         self._types = {v.casefold(): RequestType(k) for k, v in values.type_values.items()}
         self._platforms = {v.casefold(): Platform(k) for k, v in values.platform_values.items()}
@@ -301,12 +302,12 @@ class SalesforceConnector:
         p = effect.params
         out: dict[tuple[str, str], dict[str, str]] = {}
         values = {
-            name: p.get(param, "")
+            name: p[param]
             for name, param in (
                 (sf.fields.sync_status, "sync_status"),
                 (sf.fields.sync_message, "sync_message"),
             )
-            if name
+            if name and param in p
         }
         if values:
             out[(sf.object, effect.request_id)] = values
@@ -365,7 +366,11 @@ class SalesforceConnector:
                 )
                 continue
             p = effect.params
-            done = f"sync status set to '{p.get('sync_status', '')}'"
+            done = (
+                f"sync status set to '{p['sync_status']}'"
+                if "sync_status" in p
+                else "sync status left as the later write-back set it"
+            )
             if (self._sf_cfg.account.object, effect.request.account_id) in mine:
                 done += f"; account status set to '{p.get('account_status', '')}'"
             yield Outcome(effect.key, OutcomeStatus.APPLIED, done, retries + 1, retries)
@@ -393,7 +398,7 @@ class SalesforceConnector:
                     renewed = True
                     self._sf = None
                 except (SalesforceError, requests.RequestException) as exc:
-                    raise _translate(exc, what) from None
+                    raise _translate(exc, what, self._retry_after) from None
                 finally:
                     self._note_usage()
 
@@ -404,7 +409,7 @@ class SalesforceConnector:
             try:
                 self._sf = self._login()
             except (SalesforceError, requests.RequestException) as exc:
-                raise _translate(exc, "log in") from None
+                raise _translate(exc, "log in", self._retry_after) from None
             log.info("logged in to Salesforce (%s)", self._sf.sf_instance)
         return self._sf
 
@@ -468,7 +473,13 @@ class SalesforceConnector:
             return f"; put a fresh session id in {self._sf_cfg.session_id_env}"
         return ""
 
+    @property
+    def retries(self) -> int:
+        """Retries made so far (the poll's and the write-backs'), for the run log."""
+        return self._retry.retries
+
     def _count_call(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         if urlsplit(response.url).path.startswith(REST_PATH):
             self.api_calls += 1
 
@@ -517,7 +528,7 @@ def _composite_update(
     return run
 
 
-def _translate(exc: Exception, what: str) -> SyncError:
+def _translate(exc: Exception, what: str, retry_after: float | None = None) -> SyncError:
     """simple-salesforce's and requests' exceptions, as our error tree (no secrets)."""
     if isinstance(exc, requests.RequestException):
         return RetriableError(
@@ -526,7 +537,12 @@ def _translate(exc: Exception, what: str) -> SyncError:
     if isinstance(exc, SalesforceAuthenticationFailed):
         code = exc.code
         if isinstance(code, int) and (code == 429 or code >= 500):
-            return RetriableError(SERVICE, f"{what}: login answered HTTP {code}", status=code)
+            return RetriableError(
+                SERVICE,
+                f"{what}: login answered HTTP {code}",
+                status=code,
+                retry_after=retry_after,
+            )
         return FatalError(
             SERVICE,
             f"login failed ({code}): {exc.auth_message}; check the credentials the "
@@ -537,7 +553,9 @@ def _translate(exc: Exception, what: str) -> SyncError:
     status, detail = exc.status, _error_text(exc.content)
     codes = _error_codes(exc.content)
     if status == 429 or status >= 500:
-        return RetriableError(SERVICE, f"{what}: HTTP {status}: {detail}", status=status)
+        return RetriableError(
+            SERVICE, f"{what}: HTTP {status}: {detail}", status=status, retry_after=retry_after
+        )
     if "REQUEST_LIMIT_EXCEEDED" in codes:
         return FatalError(
             SERVICE,

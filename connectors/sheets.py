@@ -252,6 +252,11 @@ class SheetsConnector:
         self._http = HTTPClient(credentials, session=self._session)
         self._http.set_timeout(TIMEOUT_SECONDS)
 
+    @property
+    def retries(self) -> int:
+        """Retries made so far by this connector's calls, for the run log."""
+        return self._retry.retries
+
     def close(self) -> None:
         self._session.close()  # type: ignore[no-untyped-call]
 

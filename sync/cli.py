@@ -132,10 +132,28 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {value!r}") from None
 
 
+class _HideSecrets(logging.Filter):
+    """No credential in a log line, whoever wrote it: at -vv urllib3 logs every request line
+    and oauthlib the Trello key and token it signs with."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from connectors.http import sanitize_url  # only once something is logged: --help stays fast
+        from sync.config import secrets_read
+
+        message = record.getMessage()
+        clean = sanitize_url(message)
+        for secret in secrets_read():
+            clean = clean.replace(secret, "***")
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
 def setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_HideSecrets())
     handler.set_name("offboarding-sync")
     root = logging.getLogger()
     # Replace only our own handler (a second main() in one process, e.g. tests), keep others.
@@ -145,6 +163,9 @@ def setup_logging(verbose: int) -> None:
     if verbose < 2:
         for noisy in ("urllib3", "google", "mail.log", "asyncio"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    # They log the credentials they sign with at debug level; the filter is the second line.
+    for signer in ("oauthlib", "requests_oauthlib"):
+        logging.getLogger(signer).setLevel(logging.INFO)
 
 
 @contextmanager
@@ -238,8 +259,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         result = locked_run(cfg, routes, today=today, only=args.only)
         print(run_text(result), end="")
-        for f in result.plan.needs_person:
-            print(f"needs a person: {f.label or f.request_id}: {f.message}", file=sys.stderr)
+        for f in result.plan.findings:
+            what = "needs a person" if f.needs_person else "note"
+            print(f"{what}: {f.label or f.request_id}: {f.message}", file=sys.stderr)
         if result.fatal:
             print(f"error: {result.fatal}", file=sys.stderr)
         return result.exit_code

@@ -316,12 +316,21 @@ def _sheets(cfg: Config) -> list[tuple[str, SheetConfig]]:
     return out
 
 
+_SECRETS_READ: set[str] = set()
+
+
 def secret_from_env(var: str, *, what: str, key: str) -> str:
     """Read a secret from the environment variable the config names."""
     value = os.environ.get(var, "")
     if not value:
         raise CredentialError(f"{what} is not set: export {var}=... (named by config key '{key}')")
+    _SECRETS_READ.add(value)
     return value
+
+
+def secrets_read() -> frozenset[str]:
+    """Every secret read so far, so the log filter can hide it whatever library logs it."""
+    return frozenset(_SECRETS_READ)
 
 
 def secret_file(cfg: Config, value: str, *, what: str, key: str) -> Path:

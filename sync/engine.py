@@ -286,7 +286,8 @@ def _record(
         result.run_id,
         effect,
         str(outcome.status),
-        error="" if state in FINAL_STATES else outcome.message,
+        # A skip keeps its reason (no card on a board), as the planner's skips do.
+        error="" if state is EffectState.APPLIED else outcome.message,
         attempts=row.attempts if row else outcome.attempts,
         retries=outcome.retries,
         at=_iso(now()),

@@ -9,7 +9,7 @@ sheet after a crash) is checked by the connectors at write time, when it is stil
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Literal
 
@@ -98,6 +98,7 @@ def plan(
     by_request: dict[str, dict[str, EffectState]] = {}
     for key, state in ledger.items():
         by_request.setdefault(key.split("/", 1)[0], {})[key] = state
+    superseded = _superseded_pauses(requests)
 
     for req in sorted(requests, key=_order):
         seen = by_request.get(req.id, {})
@@ -119,8 +120,30 @@ def plan(
                     label=req.label,
                 )
             )
-        _plan_request(req, seen, today, rules, result)
+        _plan_request(req, seen, today, rules, result, superseded.get(req.id))
     return result
+
+
+def _superseded_pauses(requests: Sequence[TakedownRequest]) -> dict[str, TakedownRequest]:
+    """A pause followed by a cancellation of the same client, effective no later than the pause:
+    pause id -> that cancellation. The pause's reminders would announce a pause that never
+    comes; everything else of both requests still happens, in approval order."""
+    ordered = [r for r in sorted(requests, key=_order) if r.approved and r.account_id]
+    out: dict[str, TakedownRequest] = {}
+    for i, pause in enumerate(ordered):
+        if pause.type is not RequestType.PAUSE or pause.effective_date is None:
+            continue
+        for later in ordered[i + 1 :]:
+            if (
+                later.type is RequestType.CANCELLATION
+                and later.account_id == pause.account_id
+                and _input_problem(later) is None
+                and later.effective_date is not None
+                and later.effective_date <= pause.effective_date
+            ):
+                out[pause.id] = later
+                break
+    return out
 
 
 def _order(req: TakedownRequest) -> tuple[datetime, str]:
@@ -331,6 +354,7 @@ def _plan_request(
     today: date,
     rules: PlanRules,
     result: Plan,
+    superseded_by: TakedownRequest | None = None,
 ) -> None:
     effects = effects_for(req, rules, today)
     open_effects = [e for e in effects if seen.get(e.key) not in FINAL_STATES]
@@ -350,6 +374,9 @@ def _plan_request(
                 )
             )
             continue
+        if e.kind is EffectKind.REMINDER and superseded_by is not None:
+            result.skips.append((e, f"superseded by the cancellation {superseded_by.label}"))
+            continue
         if e.kind is EffectKind.REMINDER:
             reminders.append(e)
             continue
@@ -361,14 +388,37 @@ def _plan_request(
             result.due.append(e)
             due_keys.add(e.key)
     _plan_reminders(req, reminders, today, result)
+    dropped = [e for e in open_effects if e.kind is EffectKind.REMINDER and superseded_by]
+    if superseded_by is not None and dropped:
+        eff = superseded_by.effective_date
+        result.findings.append(
+            Finding(
+                req.id,
+                "pause_superseded",
+                f"a cancellation of the same client ({superseded_by.label}, effective "
+                f"{eff:%Y-%m-%d}) was approved after this pause: both are carried out in that "
+                "order (the tracker ends 'cancelled'), and the pause's reminders are not sent",
+                needs_person=False,
+                label=req.label,
+            )
+        )
     for e in open_effects:
         if e.kind is not EffectKind.SALESFORCE_WRITEBACK:
             continue
         deps_ready = all(seen.get(k) in FINAL_STATES or k in due_keys for k in e.after)
         if e.not_before <= today and deps_ready:
-            result.due.append(e)
+            result.due.append(_no_status_regression(e, seen))
         else:
             result.waiting.append(e)
+
+
+def _no_status_regression(e: Effect, seen: Mapping[str, EffectState]) -> Effect:
+    """The approval write-back may go out after the offboarding one (its email waited for a
+    person): then it sets only the account status, never the request's sync status back."""
+    later = effect_key(e.request_id, EffectKind.SALESFORCE_WRITEBACK, "offboarded")
+    if e.target != "approval" or seen.get(later) is not EffectState.APPLIED:
+        return e
+    return replace(e, params={"account_status": e.params.get("account_status", "")})
 
 
 def _plan_reminders(

@@ -57,6 +57,6 @@ def build(
             System.SALESFORCE: salesforce,
             System.SHEETS: SheetsConnector(cfg, routes=routes, retry=retry_policy(cfg, sleep)),
             System.TRELLO: TrelloConnector(cfg, routes=routes, retry=retry_policy(cfg, sleep)),
-            System.EMAIL: EmailConnector(cfg),
+            System.EMAIL: EmailConnector(cfg, retry=retry_policy(cfg, sleep)),
         },
     )
