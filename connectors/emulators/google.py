@@ -51,20 +51,20 @@ cells and rows trimmed; the long tab form is used only when a grid's size or id 
 "A person edits the sheet": `insert_rows`, `delete_row`, `sort_tab`, `set_cell`, `add_column`,
 `rename_tab`; combine with the base's `on_request` hook to run them between a client's requests.
 `lose_response()` applies a request and then answers 500, as when a write's answer is lost.
+
+The spreadsheet model lives in `sheets_grid` (A1 text in `a1`), `fields` masks in `field_mask`
+and key files in `google_keys`; this module keeps the routes, auth, seed/snapshot and edits.
 """
 
 from __future__ import annotations
 
-import ast
 import base64
 import json
-import operator
 import re
 import secrets
 import time
-import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -73,6 +73,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from connectors.emulators.a1 import col_index, col_letter, parse_ref, quote_title
 from connectors.emulators.base import (
     Emulator,
     EmulatorError,
@@ -81,8 +82,54 @@ from connectors.emulators.base import (
     json_response,
     route,
 )
+from connectors.emulators.field_mask import Mask, parse_fields, prune, sub_mask
+from connectors.emulators.google_keys import (
+    TOKEN_URI,
+    ServiceAccountKey,
+    public_key_of,
+    write_service_account_file,
+)
+from connectors.emulators.sheets_grid import (
+    DEFAULT_COLS,
+    DEFAULT_ROWS,
+    NUMBER,
+    Cell,
+    Formula,
+    Region,
+    Sheet,
+    Spreadsheet,
+    evaluate,
+    from_cell_data,
+    seed_cell,
+    text_of,
+    user_entered,
+)
 
-TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL, not a secret)
+# This module's public names plus those that moved to a1, sheets_grid, field_mask and google_keys,
+# re-exported so imports from here keep working.
+__all__ = [
+    "DEFAULT_COLS",
+    "DEFAULT_ROWS",
+    "JWT_GRANT",
+    "SHEETS_SCOPE",
+    "TOKEN_URI",
+    "Cell",
+    "Formula",
+    "GoogleEmulator",
+    "Mask",
+    "Region",
+    "ServiceAccountKey",
+    "Sheet",
+    "Spreadsheet",
+    "col_index",
+    "col_letter",
+    "parse_fields",
+    "prune",
+    "public_key_of",
+    "quote_title",
+    "write_service_account_file",
+]
+
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 SHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 _WRITE_SCOPES = (SHEETS_SCOPE, "https://www.googleapis.com/auth/drive")
@@ -91,8 +138,6 @@ _READ_SCOPES = (
     f"{SHEETS_SCOPE}.readonly",
     "https://www.googleapis.com/auth/drive.readonly",
 )
-DEFAULT_ROWS = 1000
-DEFAULT_COLS = 26
 _SID = r"(?P<sid>[^/:]+)"
 
 _STATUS = {
@@ -110,502 +155,6 @@ _QUOTA_TEXT = (
     "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per user' of "
     "service 'sheets.googleapis.com'."
 )
-
-
-# ----- cells ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Formula:
-    """A cell holding a formula (as opposed to text that merely starts with '=')."""
-
-    text: str
-
-
-Cell = str | Formula
-
-
-def _text_of(value: Any) -> str:
-    """JSON scalars as Sheets shows them."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
-
-
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-
-
-def _user_entered(value: Any) -> Cell:
-    """USER_ENTERED: what typing `value` into the Sheets UI would store."""
-    if not isinstance(value, str):
-        return _text_of(value)
-    if value.startswith("="):
-        return Formula(value)
-    if value.startswith("'"):
-        return value[1:]
-    if value[:1] in "+-" and len(value) > 1:
-        if _NUMBER.match(value):
-            return (
-                _text_of(float(value)) if "." in value or "e" in value.lower() else str(int(value))
-            )
-        return Formula("=" + value)
-    return value
-
-
-def _from_cell_data(cell: dict[str, Any]) -> Cell:
-    """A CellData's userEnteredValue (updateCells/appendCells)."""
-    uev = cell.get("userEnteredValue")
-    if not uev:
-        return ""
-    if "formulaValue" in uev:
-        return Formula(str(uev["formulaValue"]))
-    if "stringValue" in uev:
-        return str(uev["stringValue"])
-    if "numberValue" in uev:
-        return _text_of(float(uev["numberValue"]))
-    if "boolValue" in uev:
-        return _text_of(bool(uev["boolValue"]))
-    raise EmulatorError(400, f"Invalid value: {json.dumps(uev)}")
-
-
-def _seed_cell(value: Any) -> Cell:
-    if isinstance(value, dict):
-        if "formula" not in value:
-            raise ValueError(f"a seed cell object needs 'formula': {value!r}")
-        return Formula(str(value["formula"]))
-    return _text_of(value)
-
-
-# ----- A1 notation ---------------------------------------------------------------------------
-def col_letter(index: int) -> str:
-    """0 -> A, 26 -> AA."""
-    out = ""
-    n = index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
-def col_index(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n - 1
-
-
-def quote_title(title: str) -> str:
-    """Quote a tab title in a range as Google does."""
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", title) and not re.fullmatch(
-        r"[A-Za-z]{1,3}\d+", title
-    ):
-        return title
-    return "'" + title.replace("'", "''") + "'"
-
-
-_REF = re.compile(r"^\$?([A-Za-z]{0,3})\$?(\d*)$")
-
-
-@dataclass
-class Region:
-    """A rectangle of one tab; ends exclusive, None = to the grid's end."""
-
-    sheet: Sheet
-    r0: int
-    c0: int
-    r1: int | None
-    c1: int | None
-
-    def rows_end(self) -> int:
-        return self.sheet.row_count if self.r1 is None else min(self.r1, self.sheet.row_count)
-
-    def cols_end(self) -> int:
-        return self.sheet.col_count if self.c1 is None else min(self.c1, self.sheet.col_count)
-
-    def a1(self) -> str:
-        r1, c1 = self.rows_end(), self.cols_end()
-        start = f"{col_letter(self.c0)}{self.r0 + 1}"
-        end = f"{col_letter(max(c1 - 1, self.c0))}{max(r1, self.r0 + 1)}"
-        body = start if start == end else f"{start}:{end}"
-        return f"{quote_title(self.sheet.title)}!{body}"
-
-
-def _parse_ref(ref: str, text: str) -> tuple[int | None, int | None]:
-    m = _REF.match(ref)
-    if not m or (not m.group(1) and not m.group(2)):
-        raise EmulatorError(400, f"Unable to parse range: {text}")
-    col = col_index(m.group(1)) if m.group(1) else None
-    row = int(m.group(2)) - 1 if m.group(2) else None
-    if row is not None and row < 0:
-        raise EmulatorError(400, f"Unable to parse range: {text}")
-    return row, col
-
-
-def _split_tab(text: str) -> tuple[str | None, str]:
-    """'It''s'!A1 -> ("It's", "A1"); Tab!A1 -> ("Tab", "A1"); A1 -> (None, "A1")."""
-    if text.startswith("'"):
-        i, name = 1, []
-        while i < len(text):
-            if text[i] == "'":
-                if text[i + 1 : i + 2] == "'":
-                    name.append("'")
-                    i += 2
-                    continue
-                rest = text[i + 1 :]
-                if rest and not rest.startswith("!"):
-                    raise EmulatorError(400, f"Unable to parse range: {text}")
-                return "".join(name), rest[1:]
-            name.append(text[i])
-            i += 1
-        raise EmulatorError(400, f"Unable to parse range: {text}")
-    if "!" in text:
-        tab, _, cells = text.rpartition("!")
-        return tab, cells
-    return None, text
-
-
-# ----- formulas ------------------------------------------------------------------------------
-_BINOPS: dict[type[ast.operator], Callable[[float, float], float]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-}
-
-
-def _evaluate(sheet: Sheet, formula: str, depth: int = 0) -> str:
-    """The displayed value of a (small subset of) Sheets formulas."""
-    if depth > 20:
-        return "#REF!"
-    try:
-        node = ast.parse(formula[1:].strip(), mode="eval").body
-        return _text_of(_eval_node(sheet, node, depth))
-    except ZeroDivisionError:
-        return "#DIV/0!"
-    except Exception:
-        return "#NAME?"
-
-
-def _eval_node(sheet: Sheet, node: ast.expr, depth: int) -> Any:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str | int | float):
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-        v = float(_eval_node(sheet, node.operand, depth))
-        return -v if isinstance(node.op, ast.USub) else v
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        left = float(_eval_node(sheet, node.left, depth))
-        return _BINOPS[type(node.op)](left, float(_eval_node(sheet, node.right, depth)))
-    if isinstance(node, ast.Name):
-        row, col = _parse_ref(node.id, node.id)
-        if row is None or col is None:
-            raise ValueError(node.id)
-        shown = sheet.display(row, col, depth + 1)
-        return float(shown) if _NUMBER.match(shown) else shown
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id.upper() == "HYPERLINK"
-        and 1 <= len(node.args) <= 2
-    ):
-        args = [_eval_node(sheet, a, depth) for a in node.args]
-        return args[-1]
-    raise ValueError("unsupported formula")
-
-
-# ----- data model ----------------------------------------------------------------------------
-@dataclass
-class Sheet:
-    sheet_id: int
-    title: str
-    rows: list[list[Cell]] = field(default_factory=list)
-    row_count: int = DEFAULT_ROWS
-    col_count: int = DEFAULT_COLS
-    sized: bool = False  # seeded with an explicit grid size or id (kept in snapshots)
-
-    def copy(self) -> Sheet:
-        return Sheet(
-            self.sheet_id,
-            self.title,
-            [r[:] for r in self.rows],
-            self.row_count,
-            self.col_count,
-            self.sized,
-        )
-
-    def get(self, r: int, c: int) -> Cell:
-        if r < len(self.rows):
-            row = self.rows[r]
-            if c < len(row):
-                return row[c]
-        return ""
-
-    def display(self, r: int, c: int, depth: int = 0) -> str:
-        cell = self.get(r, c)
-        return _evaluate(self, cell.text, depth) if isinstance(cell, Formula) else cell
-
-    def put(self, r: int, c: int, value: Cell) -> None:
-        if r >= self.row_count or c >= self.col_count:
-            raise EmulatorError(
-                400,
-                f"Range ({quote_title(self.title)}!{col_letter(c)}{r + 1}) exceeds grid limits. "
-                f"Max rows: {self.row_count}, max columns: {self.col_count}",
-            )
-        while len(self.rows) <= r:
-            self.rows.append([])
-        row = self.rows[r]
-        if len(row) <= c:
-            if value == "":
-                return
-            row.extend([""] * (c + 1 - len(row)))
-        row[c] = value
-
-    def last_data_row(self, c0: int = 0, c1: int | None = None) -> int:
-        """Index of the last row with a value in columns [c0, c1), or -1."""
-        for r in range(len(self.rows) - 1, -1, -1):
-            if any(v != "" for v in self.rows[r][c0:c1]):
-                return r
-        return -1
-
-    def insert_rows(self, at: int, n: int) -> None:
-        if at < len(self.rows):
-            self.rows[at:at] = [[] for _ in range(n)]
-        self.row_count += n
-
-    def delete_rows(self, start: int, end: int) -> None:
-        del self.rows[start:end]
-        self.row_count -= end - start
-
-    def insert_cols(self, at: int, n: int) -> None:
-        for row in self.rows:
-            if at < len(row):
-                row[at:at] = [""] * n
-        self.col_count += n
-
-    def delete_cols(self, start: int, end: int) -> None:
-        for row in self.rows:
-            del row[start:end]
-        self.col_count -= end - start
-
-    def properties(self, index: int) -> dict[str, Any]:
-        return {
-            "sheetId": self.sheet_id,
-            "title": self.title,
-            "index": index,
-            "sheetType": "GRID",
-            "gridProperties": {"rowCount": self.row_count, "columnCount": self.col_count},
-        }
-
-
-@dataclass
-class Spreadsheet:
-    id: str
-    title: str
-    sheets: list[Sheet] = field(default_factory=list)
-
-    def by_title(self, title: str) -> Sheet | None:
-        for s in self.sheets:
-            if s.title == title:
-                return s
-        for s in self.sheets:  # Google matches tab names case-insensitively
-            if s.title.lower() == title.lower():
-                return s
-        return None
-
-    def by_id(self, sheet_id: Any, where: str) -> Sheet:
-        for s in self.sheets:
-            if s.sheet_id == sheet_id:
-                return s
-        raise EmulatorError(400, f"Invalid {where}: No grid with id: {sheet_id}")
-
-    def new_sheet_id(self, title: str) -> int:
-        taken = {s.sheet_id for s in self.sheets}
-        if not self.sheets:
-            return 0
-        n = zlib.crc32(f"{self.id}/{title}".encode()) % 2_000_000_000 + 1
-        while n in taken:
-            n += 1
-        return n
-
-    def region(self, text: str) -> Region:
-        """Parse an A1 range (or a bare tab name) against this spreadsheet."""
-        tab, cells = _split_tab(text)
-        if tab is None:
-            sheet = self.by_title(text) if text else None
-            if sheet is not None:
-                return Region(sheet, 0, 0, None, None)
-            if not self.sheets:
-                raise EmulatorError(400, f"Unable to parse range: {text}")
-            sheet = self.sheets[0]
-        else:
-            found = self.by_title(tab)
-            if found is None:
-                raise EmulatorError(400, f"Unable to parse range: {text}")
-            sheet = found
-        if not cells:
-            return Region(sheet, 0, 0, None, None)
-        start, _, end = cells.partition(":")
-        r0, c0 = _parse_ref(start, text)
-        if not end:
-            if r0 is None or c0 is None:
-                raise EmulatorError(400, f"Unable to parse range: {text}")
-            return Region(sheet, r0, c0, r0 + 1, c0 + 1)
-        r1, c1 = _parse_ref(end, text)
-        if (c0 is None) != (c1 is None) and r0 is None:
-            raise EmulatorError(400, f"Unable to parse range: {text}")
-        if r0 is not None and r1 is not None and r1 < r0:
-            r0, r1 = r1, r0
-        if c0 is not None and c1 is not None and c1 < c0:
-            c0, c1 = c1, c0
-        return Region(
-            sheet,
-            r0 or 0,
-            c0 or 0,
-            None if r1 is None else r1 + 1,
-            None if c1 is None else c1 + 1,
-        )
-
-    def copy(self) -> Spreadsheet:
-        return Spreadsheet(self.id, self.title, [s.copy() for s in self.sheets])
-
-
-# ----- field masks ---------------------------------------------------------------------------
-Mask = dict[str, "Mask | None"]  # None: the whole subtree
-
-
-def parse_fields(text: str) -> Mask:
-    """`a.b,c(d,e.f)` -> {"a": {"b": None}, "c": {"d": None, "e": {"f": None}}}."""
-    pos = 0
-
-    def items() -> Mask:
-        nonlocal pos
-        out: Mask = {}
-        while pos < len(text):
-            m = re.compile(r"\s*([\w*]+(?:\.[\w*]+)*)\s*").match(text, pos)
-            if m is None:
-                raise EmulatorError(400, f"Invalid field selection {text}")
-            pos = m.end()
-            sub: Mask | None = None
-            if text[pos : pos + 1] == "(":
-                pos += 1
-                sub = items()
-                if text[pos : pos + 1] != ")":
-                    raise EmulatorError(400, f"Invalid field selection {text}")
-                pos += 1
-            path = m.group(1).split(".")
-            node: Mask | None = sub
-            for name in reversed(path[1:]):
-                node = {name: node}
-            _merge(out, path[0], node)
-            if text[pos : pos + 1] == ",":
-                pos += 1
-                continue
-            break
-        return out
-
-    tree = items()
-    if pos != len(text):
-        raise EmulatorError(400, f"Invalid field selection {text}")
-    return tree
-
-
-def _merge(into: Mask, key: str, node: Mask | None) -> None:
-    if key in into:
-        old = into[key]
-        if old is None or node is None:
-            into[key] = None
-            return
-        for k, v in node.items():
-            _merge(old, k, v)
-        return
-    into[key] = node
-
-
-def prune(value: Any, mask: Mask | None) -> Any:
-    if mask is None:
-        return value
-    if isinstance(value, list):
-        return [prune(v, mask) for v in value]
-    if isinstance(value, dict):
-        if "*" in mask:
-            return value
-        return {k: prune(v, mask[k]) for k, v in value.items() if k in mask}
-    return value
-
-
-def _sub(mask: Mask | None, *path: str) -> tuple[bool, Mask | None]:
-    """Is `path` selected by `mask`, and with which sub-mask?"""
-    node = mask
-    for name in path:
-        if node is None:
-            return True, None
-        if "*" in node:
-            return True, None
-        if name not in node:
-            return False, None
-        node = node[name]
-    return True, node
-
-
-# ----- service accounts ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class ServiceAccountKey:
-    client_email: str
-    public_key_pem: str
-    path: Path
-
-
-def write_service_account_file(
-    path: str | Path,
-    *,
-    client_email: str = "offboarding-sync@sandbox-project.iam.gserviceaccount.com",
-    project_id: str = "sandbox-project",
-) -> ServiceAccountKey:
-    """Write a fresh service-account key file (a new RSA key each time) for tests and the sandbox.
-
-    Never commit one: the emulator trusts it only once its public key is seeded.
-    """
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode("ascii")
-    public_pem = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode("ascii")
-    )
-    info = {
-        "type": "service_account",
-        "project_id": project_id,
-        "private_key_id": secrets.token_hex(20),
-        "private_key": private_pem,
-        "client_email": client_email,
-        "client_id": str(100000000000000000000 + secrets.randbelow(10**20)),
-        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-        "token_uri": TOKEN_URI,
-        "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
-        "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/"
-        + client_email.replace("@", "%40"),
-        "universe_domain": "googleapis.com",
-    }
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(info, indent=2), encoding="utf-8")
-    p.chmod(0o600)
-    return ServiceAccountKey(client_email, public_pem, p)
-
-
-def public_key_of(key_file: str | Path) -> tuple[str, str]:
-    """(client_email, public key PEM) of a service-account key file."""
-    info = json.loads(Path(key_file).read_text(encoding="utf-8"))
-    private = serialization.load_pem_private_key(info["private_key"].encode(), password=None)
-    pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return str(info["client_email"]), pem.decode("ascii")
 
 
 def _b64decode(part: str) -> bytes:
@@ -664,7 +213,7 @@ class GoogleEmulator(Emulator):
     def _seed_sheet(self, book: Spreadsheet, title: str, tab: Any) -> Sheet:
         long_form = isinstance(tab, dict)
         spec = tab if long_form else {"rows": tab}
-        rows = [[_seed_cell(v) for v in row] for row in spec.get("rows") or []]
+        rows = [[seed_cell(v) for v in row] for row in spec.get("rows") or []]
         width = max((len(r) for r in rows), default=0)
         sheet_id = spec.get("sheet_id")
         return Sheet(
@@ -728,7 +277,7 @@ class GoogleEmulator(Emulator):
         """One cell as the snapshot shows it: text, or {"formula": ...}."""
         with self.lock:
             s = self.sheet(spreadsheet_id, tab)
-            r, c = _parse_ref(a1, a1)
+            r, c = parse_ref(a1, a1)
             return _snap_cell(s.get(r or 0, c or 0))
 
     def insert_rows(
@@ -736,7 +285,7 @@ class GoogleEmulator(Emulator):
     ) -> None:
         with self.lock:
             s = self.sheet(spreadsheet_id, tab)
-            new = [[_text_of(v) for v in row] for row in rows]
+            new = [[text_of(v) for v in row] for row in rows]
             at = before_row - 1
             s.insert_rows(at, len(new))
             for i, row in enumerate(new):
@@ -762,7 +311,7 @@ class GoogleEmulator(Emulator):
     ) -> None:
         with self.lock:
             s = self.sheet(spreadsheet_id, tab)
-            r, c = _parse_ref(a1, a1)
+            r, c = parse_ref(a1, a1)
             s.put(r or 0, c or 0, Formula(value) if formula else value)
 
     def add_column(
@@ -886,7 +435,7 @@ class GoogleEmulator(Emulator):
             with_data = (req.arg("includeGridData") or "").lower() == "true"
             cell_mask: Mask | None = None
         else:
-            with_data, cell_mask = _sub(mask, "sheets", "data", "rowData", "values")
+            with_data, cell_mask = sub_mask(mask, "sheets", "data", "rowData", "values")
         ranges = [book.region(r) for r in req.query.get("ranges", [])]
         sheets: list[dict[str, Any]] = []
         for index, s in enumerate(book.sheets):
@@ -1086,8 +635,8 @@ def _render(s: Sheet, r: int, c: int, render: str) -> Any:
     if isinstance(cell, Formula):
         if render == "FORMULA":
             return cell.text
-        shown = _evaluate(s, cell.text)
-        if render == "UNFORMATTED_VALUE" and _NUMBER.match(shown):
+        shown = evaluate(s, cell.text)
+        if render == "UNFORMATTED_VALUE" and NUMBER.match(shown):
             return float(shown) if "." in shown else int(shown)
         return shown
     return cell
@@ -1139,7 +688,7 @@ def _write(
         for j, v in enumerate(row):
             if v is None:  # null leaves the cell as it is
                 continue
-            cell = _user_entered(v) if option == "USER_ENTERED" else _text_of(v)
+            cell = user_entered(v) if option == "USER_ENTERED" else text_of(v)
             s.put(region.r0 + i, region.c0 + j, cell)
             cells += 1
     done = Region(s, region.r0, region.c0, region.r0 + max(height, 1), region.c0 + max(width, 1))
@@ -1189,7 +738,7 @@ def _cell_data(s: Sheet, r: int, c: int, want: set[str] | None) -> dict[str, Any
     if cell == "":
         return {}
     if isinstance(cell, Formula):
-        shown = _evaluate(s, cell.text)
+        shown = evaluate(s, cell.text)
         entered: dict[str, Any] = {"formulaValue": cell.text}
     else:
         shown = cell
@@ -1200,7 +749,7 @@ def _cell_data(s: Sheet, r: int, c: int, want: set[str] | None) -> dict[str, Any
     if want is None or "effectiveValue" in want:
         out["effectiveValue"] = (
             {"numberValue": float(shown)}
-            if isinstance(cell, Formula) and _NUMBER.match(shown)
+            if isinstance(cell, Formula) and NUMBER.match(shown)
             else {"stringValue": shown}
         )
     if want is None or "formattedValue" in want:
@@ -1215,7 +764,7 @@ def _sort_rows(s: Sheet, start: int, end: int, specs: list[tuple[int, bool]]) ->
         def k(row: list[Cell]) -> tuple[int, Any]:
             v = row[col] if col < len(row) else ""
             text = v.text if isinstance(v, Formula) else v
-            if _NUMBER.match(text):
+            if NUMBER.match(text):
                 return (0, float(text))
             return (1, text.lower())
 
@@ -1355,7 +904,7 @@ def _put_rows(s: Sheet, r0: int, c0: int, rows: list[Any], fields: str, where: s
         return  # formats only: values untouched
     for i, row in enumerate(rows):
         for j, cell in enumerate((row or {}).get("values") or []):
-            s.put(r0 + i, c0 + j, _from_cell_data(cell or {}))
+            s.put(r0 + i, c0 + j, from_cell_data(cell or {}))
 
 
 def _update_cells(book: Spreadsheet, spec: dict[str, Any], where: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ OAuth 2.0 JWT bearer flow, REST `query`/`queryAll` with paging (2,000 records a 
 `nextRecordsUrl`), `sobjects/<Object>/<Id>` GET and PATCH, sObject Collections
 (`composite/sobjects` PATCH) and `limits`; every REST answer carries `Sforce-Limit-Info`, and
 errors have Salesforce's shape `[{"message": ..., "errorCode": ...}]`. Queries run on a SOQL
-subset big enough for the connector (the parser at the end of this module): relationship
+subset big enough for the connector (parsed and evaluated by `soql_engine`): relationship
 fields (`Account__r.Name`), the `ProcessSteps` child subquery, WHERE with = != <> < > <= >=
 IN / NOT IN, LIKE, AND / OR / NOT, parentheses, NULL, TRUE / FALSE, date and
 dateTime literals, ORDER BY (ASC/DESC, NULLS FIRST/LAST), LIMIT and OFFSET. Like the real
@@ -38,17 +38,15 @@ from __future__ import annotations
 
 import copy
 import itertools
-import re
 import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import jwt
 
+from connectors.emulators import soql_engine as soql
 from connectors.emulators.base import (
     Emulator,
     EmulatorError,
@@ -76,7 +74,6 @@ _CODES = {
     "METHOD": "METHOD_NOT_ALLOWED",
 }
 _ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
 
 
 def sf_datetime(value: datetime) -> str:
@@ -361,7 +358,7 @@ class SalesforceEmulator(Emulator):
         text = req.arg("q") or ""
         if not text.strip():
             raise EmulatorError(400, "A query string has to be specified", "MALFORMED_QUERY")
-        query = _Parser(text).parse()
+        query = soql.parse(text)
         rows = self._execute(query, version, include_deleted=endpoint == "queryAll")
         return self._page(rows, version, endpoint, "", 0)
 
@@ -472,7 +469,7 @@ class SalesforceEmulator(Emulator):
         return str(step["Id"])
 
     def _find(self, rid: object) -> tuple[str, dict[str, Any]] | None:
-        if not isinstance(rid, str) or not _ID.match(rid):
+        if not isinstance(rid, str) or not soql.ID_PATTERN.match(rid):
             return None
         hit = self._by_id.get(rid[:15])
         if hit is None:
@@ -497,7 +494,7 @@ class SalesforceEmulator(Emulator):
     def _update_problem(self, obj: str, rid: str, values: dict[str, Any]) -> dict[str, Any] | None:
         found = self._find(rid)
         if found is None or found[0].lower() != obj.lower():
-            if not _ID.match(rid):
+            if not soql.ID_PATTERN.match(rid):
                 return _item_error(
                     "MALFORMED_ID", f"{obj} ID: id value of incorrect type: {rid}", ["Id"]
                 )
@@ -523,7 +520,7 @@ class SalesforceEmulator(Emulator):
         assert found is not None
         rec = found[1]
         for key, value in values.items():
-            rec[_key_of(rec, key) or key] = value
+            rec[soql.key_of(rec, key) or key] = value
         now = sf_datetime(self.clock())
         rec["SystemModstamp"] = rec["LastModifiedDate"] = now
         return str(rec["Id"])
@@ -546,7 +543,9 @@ class SalesforceEmulator(Emulator):
         return json_response(out)
 
     # ----- query execution ---------------------------------------------------------------
-    def _execute(self, q: _Query, version: str, *, include_deleted: bool) -> list[dict[str, Any]]:
+    def _execute(
+        self, q: soql.Query, version: str, *, include_deleted: bool
+    ) -> list[dict[str, Any]]:
         obj = next((o for o in self.records if o.lower() == q.obj.lower()), None)
         if obj is None:
             raise EmulatorError(
@@ -566,29 +565,20 @@ class SalesforceEmulator(Emulator):
             r
             for r in self.records[obj].values()
             if (include_deleted or not r.get("IsDeleted"))
-            and (q.where is None or self._eval(q.where, r))
+            and (q.where is None or soql.matches(q.where, r, self._find))
         ]
-        rows = self._select_rows(rows, q)
+        rows = soql.select_rows(rows, q, self._find)
         return [self._project(r, obj, q, version) for r in rows]
 
-    def _select_rows(self, rows: list[dict[str, Any]], q: _Query) -> list[dict[str, Any]]:
-        for path, desc, nulls_first in reversed(q.order):
-            nulls = [r for r in rows if _is_null(self._get(r, path))]
-            rest = [r for r in rows if not _is_null(self._get(r, path))]
-            keys = {id(r): _sort_key(self._get(r, path)) for r in rest}
-            rest.sort(key=lambda r: keys[id(r)], reverse=desc)
-            first = (not desc) if nulls_first is None else nulls_first
-            rows = nulls + rest if first else rest + nulls
-        rows = rows[q.offset :]
-        return rows[: q.limit] if q.limit is not None else rows
-
-    def _project(self, rec: dict[str, Any], obj: str, q: _Query, version: str) -> dict[str, Any]:
+    def _project(
+        self, rec: dict[str, Any], obj: str, q: soql.Query, version: str
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {"attributes": _attributes(obj, rec.get("Id", ""), version)}
         for path in q.fields:
             *rels, last = path.split(".")
             target, cur = out, rec
             for rel in rels:
-                related = self._related(cur, rel)
+                related = soql.related(cur, rel, self._find)
                 if related is None:
                     target[rel] = None
                     break
@@ -599,12 +589,12 @@ class SalesforceEmulator(Emulator):
                     target[rel] = node
                 target, cur = node, rel_rec
             else:
-                key = _key_of(cur, last) or last
+                key = soql.key_of(cur, last) or last
                 target[key] = copy.deepcopy(cur.get(key))
         for sub in q.subqueries:
             steps = self.approvals.get(str(rec.get("Id", "")), [])
-            rows = [s for s in steps if sub.where is None or self._eval(sub.where, s)]
-            rows = self._select_rows(rows, sub)
+            rows = [s for s in steps if sub.where is None or soql.matches(sub.where, s, self._find)]
+            rows = soql.select_rows(rows, sub, self._find)
             out["ProcessSteps"] = (
                 {
                     "totalSize": len(rows),
@@ -616,361 +606,8 @@ class SalesforceEmulator(Emulator):
             )
         return out
 
-    def _related(self, rec: dict[str, Any], rel: str) -> tuple[str, dict[str, Any]] | None:
-        """The record behind a relationship name: via its lookup id, else an inline value."""
-        lookup = rel[:-3] + "__c" if rel.lower().endswith("__r") else rel + "Id"
-        found = self._find(rec.get(_key_of(rec, lookup) or lookup))
-        if found is not None:
-            return found
-        inline = rec.get(_key_of(rec, rel) or rel)
-        return ("Name", inline) if isinstance(inline, dict) else None
 
-    def _get(self, rec: dict[str, Any], path: str) -> Any:
-        *rels, last = path.split(".")
-        cur = rec
-        for rel in rels:
-            related = self._related(cur, rel)
-            if related is None:
-                return None
-            cur = related[1]
-        return cur.get(_key_of(cur, last) or last)
-
-    def _eval(self, cond: _Cond, rec: dict[str, Any]) -> bool:
-        if cond.op == "and":
-            return all(self._eval(c, rec) for c in cond.parts)
-        if cond.op == "or":
-            return any(self._eval(c, rec) for c in cond.parts)
-        if cond.op == "not":
-            return not self._eval(cond.parts[0], rec)
-        value = self._get(rec, cond.path)
-        if cond.op in ("in", "not in"):
-            hit = any(_compare(value, "=", v) for v in cond.values)
-            return hit if cond.op == "in" else not hit
-        if cond.op == "like":
-            return not _is_null(value) and bool(_like(str(cond.values[0])).fullmatch(str(value)))
-        return _compare(value, cond.op, cond.values[0])
-
-
-# ----- SOQL parsing ------------------------------------------------------------------------
-@dataclass
-class _Cond:
-    op: str  # and | or | not | in | not in | like | = | != | < | > | <= | >=
-    parts: list[_Cond] = field(default_factory=list)
-    path: str = ""
-    values: list[Any] = field(default_factory=list)
-
-
-@dataclass
-class _Query:
-    obj: str = ""
-    fields: list[str] = field(default_factory=list)
-    subqueries: list[_Query] = field(default_factory=list)
-    where: _Cond | None = None
-    order: list[tuple[str, bool, bool | None]] = field(default_factory=list)
-    limit: int | None = None
-    offset: int = 0
-
-
-_TOKEN = re.compile(
-    r"""(?P<ws>\s+)
-    |(?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))
-    |(?P<date>\d{4}-\d{2}-\d{2})
-    |(?P<num>-?\d+(?:\.\d+)?)
-    |(?P<ident>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
-    |(?P<op><=|>=|!=|<>|=|<|>)
-    |(?P<punct>[(),])""",
-    re.X,
-)
-_STRING_ESCAPES = {
-    "n": "\n",
-    "r": "\r",
-    "t": "\t",
-    "b": "\b",
-    "f": "\f",
-    '"': '"',
-    "'": "'",
-    "\\": "\\",
-    "_": "\\_",
-    "%": "\\%",
-}
-
-
-@dataclass(frozen=True)
-class _Tok:
-    kind: str  # str | datetime | date | num | ident | op | punct | eof
-    text: str
-    value: Any = None
-
-
-def _malformed(message: str) -> EmulatorError:
-    return EmulatorError(400, message, "MALFORMED_QUERY")
-
-
-def _tokenize(text: str) -> list[_Tok]:
-    toks: list[_Tok] = []
-    pos = 0
-    while pos < len(text):
-        if text[pos] == "'":
-            out, pos = [], pos + 1
-            while True:
-                if pos >= len(text):
-                    raise _malformed("line 1:0 mismatched character '<EOF>' expecting '''")
-                ch = text[pos]
-                if ch == "'":
-                    pos += 1
-                    break
-                if ch == "\\":
-                    nxt = text[pos + 1 : pos + 2]
-                    if nxt not in _STRING_ESCAPES:
-                        raise _malformed(f"Invalid string literal: illegal escape sequence \\{nxt}")
-                    out.append(_STRING_ESCAPES[nxt])
-                    pos += 2
-                    continue
-                out.append(ch)
-                pos += 1
-            toks.append(_Tok("str", "'", "".join(out)))
-            continue
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            raise _malformed(f"unexpected token: '{text[pos : pos + 10]}'")
-        pos = m.end()
-        kind = m.lastgroup or ""
-        if kind == "ws":
-            continue
-        toks.append(_Tok(kind, m.group()))
-    toks.append(_Tok("eof", "<EOF>"))
-    return toks
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.toks = _tokenize(text)
-        self.i = 0
-
-    def parse(self) -> _Query:
-        q = self._query()
-        if self._peek().kind != "eof":
-            raise _malformed(f"unexpected token: '{self._peek().text}'")
-        return q
-
-    def _peek(self) -> _Tok:
-        return self.toks[self.i]
-
-    def _next(self) -> _Tok:
-        tok = self.toks[self.i]
-        self.i = min(self.i + 1, len(self.toks) - 1)
-        return tok
-
-    def _is_kw(self, word: str) -> bool:
-        tok = self._peek()
-        return tok.kind == "ident" and tok.text.upper() == word
-
-    def _kw(self, word: str) -> None:
-        if not self._is_kw(word):
-            raise _malformed(f"unexpected token: '{self._peek().text}' (expected {word})")
-        self._next()
-
-    def _punct(self, ch: str) -> None:
-        tok = self._next()
-        if tok.text != ch:
-            raise _malformed(f"unexpected token: '{tok.text}' (expected '{ch}')")
-
-    def _ident(self) -> str:
-        tok = self._next()
-        if tok.kind != "ident":
-            raise _malformed(f"unexpected token: '{tok.text}'")
-        return tok.text
-
-    def _int(self) -> int:
-        tok = self._next()
-        if tok.kind != "num" or not tok.text.isdigit():
-            raise _malformed(f"unexpected token: '{tok.text}' (expected a whole number)")
-        return int(tok.text)
-
-    def _query(self) -> _Query:
-        q = _Query()
-        self._kw("SELECT")
-        while True:
-            if self._peek().text == "(":
-                self._next()
-                q.subqueries.append(self._query())
-                self._punct(")")
-            else:
-                q.fields.append(self._ident())
-            if self._peek().text != ",":
-                break
-            self._next()
-        self._kw("FROM")
-        q.obj = self._ident()
-        if self._is_kw("WHERE"):
-            self._next()
-            q.where = self._condition()
-        if self._is_kw("ORDER"):
-            self._next()
-            self._kw("BY")
-            while True:
-                path, desc, nulls = self._ident(), False, None
-                if self._is_kw("ASC") or self._is_kw("DESC"):
-                    desc = self._next().text.upper() == "DESC"
-                if self._is_kw("NULLS"):
-                    self._next()
-                    if not (self._is_kw("FIRST") or self._is_kw("LAST")):
-                        raise _malformed(f"unexpected token: '{self._peek().text}'")
-                    nulls = self._next().text.upper() == "FIRST"
-                q.order.append((path, desc, nulls))
-                if self._peek().text != ",":
-                    break
-                self._next()
-        if self._is_kw("LIMIT"):
-            self._next()
-            q.limit = self._int()
-        if self._is_kw("OFFSET"):
-            self._next()
-            q.offset = self._int()
-        return q
-
-    def _condition(self) -> _Cond:
-        parts = [self._unary()]
-        joiner = ""
-        while self._is_kw("AND") or self._is_kw("OR"):
-            word = self._peek().text.upper()
-            if joiner and word != joiner:
-                raise _malformed(f"unexpected token: '{word}'")
-            joiner = word
-            self._next()
-            parts.append(self._unary())
-        return _Cond(joiner.lower(), parts) if joiner else parts[0]
-
-    def _unary(self) -> _Cond:
-        if self._is_kw("NOT"):
-            self._next()
-            return _Cond("not", [self._unary()])
-        if self._peek().text == "(":
-            self._next()
-            cond = self._condition()
-            self._punct(")")
-            return cond
-        path = self._ident()
-        if self._is_kw("NOT") or self._is_kw("IN"):
-            negate = self._is_kw("NOT")
-            if negate:
-                self._next()
-            self._kw("IN")
-            self._punct("(")
-            values = [self._value()]
-            while self._peek().text == ",":
-                self._next()
-                values.append(self._value())
-            self._punct(")")
-            return _Cond("not in" if negate else "in", path=path, values=values)
-        if self._is_kw("LIKE"):
-            self._next()
-            tok = self._next()
-            if tok.kind != "str":
-                raise _malformed(f"unexpected token: '{tok.text}' (LIKE needs a string)")
-            return _Cond("like", path=path, values=[tok.value])
-        tok = self._next()
-        if tok.kind != "op":
-            raise _malformed(f"unexpected token: '{tok.text}'")
-        return _Cond("!=" if tok.text == "<>" else tok.text, path=path, values=[self._value()])
-
-    def _value(self) -> Any:
-        tok = self._next()
-        if tok.kind == "str":
-            return tok.value
-        if tok.kind == "datetime":
-            return datetime.fromisoformat(tok.text.replace("Z", "+00:00"))
-        if tok.kind == "date":
-            return date.fromisoformat(tok.text)
-        if tok.kind == "num":
-            return Decimal(tok.text)
-        if tok.kind == "ident" and tok.text.upper() in ("NULL", "TRUE", "FALSE"):
-            return {"NULL": None, "TRUE": True, "FALSE": False}[tok.text.upper()]
-        raise _malformed(f"unexpected token: '{tok.text}'")
-
-
-# ----- values ------------------------------------------------------------------------------
-def _is_null(value: Any) -> bool:
-    return value is None or value == ""
-
-
-def _parse_dt(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _coerce(value: Any, lit: Any) -> tuple[Any, Any] | None:
-    """Field value and literal as two comparable values, or None if they cannot be."""
-    if isinstance(lit, bool):
-        return (value if isinstance(value, bool) else str(value).lower() == "true"), lit
-    if isinstance(lit, datetime):
-        dt = _parse_dt(value)
-        return (dt, lit) if dt else None
-    if isinstance(lit, date):
-        dt = _parse_dt(value)
-        return (dt.date(), lit) if dt else None
-    if isinstance(lit, Decimal):
-        try:
-            return Decimal(str(value)), lit
-        except InvalidOperation:
-            return None
-    text, lit_text = str(value), str(lit)
-    if _ID.match(text) and _ID.match(lit_text):
-        return text[:15], lit_text[:15]
-    return text.casefold(), lit_text.casefold()
-
-
-def _compare(value: Any, op: str, lit: Any) -> bool:
-    if lit is None:
-        return _is_null(value) if op == "=" else (op == "!=" and not _is_null(value))
-    if _is_null(value):
-        return op == "!="
-    pair = _coerce(value, lit)
-    if pair is None:
-        return op == "!="
-    a, b = pair
-    ops: dict[str, Callable[[Any, Any], bool]] = {
-        "=": lambda x, y: bool(x == y),
-        "!=": lambda x, y: bool(x != y),
-        "<": lambda x, y: bool(x < y),
-        ">": lambda x, y: bool(x > y),
-        "<=": lambda x, y: bool(x <= y),
-        ">=": lambda x, y: bool(x >= y),
-    }
-    return ops[op](a, b)
-
-
-def _sort_key(value: Any) -> tuple[int, float, str]:
-    if isinstance(value, bool):
-        return (1, float(value), "")
-    if isinstance(value, int | float | Decimal):
-        return (1, float(value), "")
-    dt = _parse_dt(value)
-    if dt is not None:
-        return (1, dt.timestamp(), "")
-    return (2, 0.0, str(value).casefold())
-
-
-def _like(pattern: str) -> re.Pattern[str]:
-    out = []
-    for part in re.split(r"(\\[%_]|%|_)", pattern):
-        out.append({"%": ".*", "_": ".", "\\%": "%", "\\_": "_"}.get(part, re.escape(part)))
-    return re.compile("".join(out), re.I | re.S)
-
-
-def _key_of(rec: dict[str, Any], name: str) -> str | None:
-    """The record's own spelling of a field name: SOQL names are case-insensitive."""
-    if name in rec:
-        return name
-    low = name.lower()
-    return next((k for k in rec if k.lower() == low), None)
-
-
+# ----- wire-format helpers ------------------------------------------------------------------
 def _attributes(obj: str, rid: Any, version: str) -> dict[str, str]:
     kind = "User" if obj == "Name" else obj
     return {"type": obj, "url": f"/services/data/v{version}/sobjects/{kind}/{rid}"}
