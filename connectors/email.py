@@ -13,137 +13,60 @@ person decide. A 5xx reply fails with the server's own text.
 
 Messages come from the ops lead's template files (see config/templates/*.txt for the format and
 placeholders). Every value is checked before anything is sent, and values are made single-line
-before they reach the Subject, so no request field can add a header.
+before they reach the Subject, so no request field can add a header; that part lives in
+`connectors.email_templates`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 import smtplib
 import ssl
-import string
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate
-from pathlib import Path
 from typing import Any, NoReturn
 
 from connectors.base import Journal
+from connectors.email_templates import (
+    PLACEHOLDERS,
+    Template,
+    block,
+    human_date,
+    message_id,
+    one_line,
+)
 from connectors.retry import RetryPolicy
 from sync.config import Config, secret_from_env
 from sync.domain import Effect, EffectKind, Outcome, OutcomeStatus, RequestType, System
-from sync.errors import ConfigError, ConnectorError, FatalError, RetriableError
+from sync.errors import ConnectorError, FatalError, RetriableError
+
+# Re-exported: tests and older callers import these from here.
+__all__ = [
+    "PLACEHOLDERS",
+    "POLICY",
+    "SERVICE",
+    "TEAM_NAMES",
+    "EmailConnector",
+    "Template",
+    "human_date",
+    "message_id",
+    "one_line",
+]
 
 log = logging.getLogger("connectors.email")
 
 SERVICE = "email"
-ITEM_MARKER = "--- each request ---"
-_REQUEST_VALUES = frozenset(
-    {
-        "client", "effective_date", "effective_date_iso", "reason", "request_type",
-        "request_name", "account_id", "link", "platform",
-    }
-)  # fmt: skip
-PLACEHOLDERS: Mapping[str, frozenset[str]] = {
-    "simplifi_notice": _REQUEST_VALUES,
-    "manager_digest": frozenset({"count", "run_date", "requests"}),
-    "manager_digest.item": _REQUEST_VALUES
-    | {"product_change_notes", "new_package", "credit_amount"},
-    "reminder": _REQUEST_VALUES
-    | {"days_left", "days_left_text", "late_note", "due_on", "offset_days", "team"},
-    "alert": frozenset({"subject", "body", "problem_key"}),
-}
 TEAM_NAMES = {"tda_team": "TDA", "seo_team": "SEO"}
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 # RFC 5322's hard limit: a Subject is folded only when it must be (the 78-column default moves a
 # whole subject that just misses the first line onto a continuation line, read back with a space).
 POLICY = SMTP.clone(max_line_length=998)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 
 
 class _UnconfirmedError(ConnectorError):
     """The connection broke while the message was handed over: it may have been delivered."""
-
-
-@dataclass(frozen=True)
-class Template:
-    """One template file: a Subject line, a body, and (digest only) a per-request block."""
-
-    name: str
-    subject: string.Template
-    body: string.Template
-    item: string.Template | None = None
-
-    @classmethod
-    def load(cls, folder: Path, name: str) -> Template:
-        path = folder / f"{name}.txt"
-        try:
-            text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot read email template: {exc.strerror}", path=str(path)
-            ) from None
-        lines = text.split("\n")
-        while lines and lines[0].startswith("#"):
-            lines.pop(0)
-        if not lines or not lines[0].startswith("Subject:"):
-            raise ConfigError(
-                "the first line after the '#' notes must be 'Subject: ...'", path=str(path)
-            )
-        if len(lines) < 2 or lines[1].strip():
-            raise ConfigError("the Subject line must be followed by a blank line", path=str(path))
-        subject = lines[0].removeprefix("Subject:").strip()
-        body = "\n".join(lines[2:])
-        item = None
-        if name == "manager_digest":
-            body, sep, item_text = body.partition(f"\n{ITEM_MARKER}\n")
-            if not sep:
-                raise ConfigError(f"missing the line '{ITEM_MARKER}'", path=str(path))
-            item = string.Template(item_text.rstrip() + "\n")
-            _check(path, item, PLACEHOLDERS["manager_digest.item"])
-        tpl = cls(name, string.Template(subject), string.Template(body.rstrip() + "\n"), item)
-        _check(path, tpl.subject, PLACEHOLDERS[name])
-        _check(path, tpl.body, PLACEHOLDERS[name])
-        return tpl
-
-    def render(self, values: Mapping[str, str]) -> tuple[str, str]:
-        subject = one_line(self.subject.substitute(values))
-        return subject, self.body.substitute(values)
-
-
-def _check(path: Path, tpl: string.Template, allowed: frozenset[str]) -> None:
-    if not tpl.is_valid():
-        raise ConfigError("a '$' that is not ${name} (write $$ for a dollar sign)", path=str(path))
-    unknown = sorted(set(tpl.get_identifiers()) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"unknown placeholder(s) {', '.join('${' + u + '}' for u in unknown)}; "
-            f"known: {', '.join(sorted(allowed))}",
-            path=str(path),
-        )
-
-
-def one_line(value: str) -> str:
-    """No CR, LF or other control character survives: a value can never start a header."""
-    return " ".join(_CONTROL.sub(" ", value).split())
-
-
-def human_date(d: date) -> str:
-    return f"{_MONTHS[d.month - 1]} {d.day}, {d.year}"
-
-
-def message_id(seed: str, from_address: str) -> str:
-    """The same effect (or digest, or problem) always gets the same Message-ID."""
-    domain = re.sub(r"[^A-Za-z0-9.-]", "", from_address.rpartition("@")[2]) or "offboarding.sync"
-    return f"<{hashlib.sha256(seed.encode('utf-8')).hexdigest()[:32]}.offboarding-sync@{domain}>"
 
 
 class EmailConnector:
@@ -261,7 +184,7 @@ class EmailConnector:
             try:
                 values = self._values(effect, need_reason=True)
                 req = effect.request
-                values["product_change_notes"] = _block(req.product_change_notes)
+                values["product_change_notes"] = block(req.product_change_notes)
                 values["new_package"] = one_line(req.new_package) or "(none)"
                 values["credit_amount"] = (
                     f"{req.credit_amount:.2f}" if req.credit_amount else "(none)"
@@ -498,13 +421,6 @@ def _by_date(effect: Effect) -> tuple[date, str]:
 
 def _refuse(message: str) -> NoReturn:
     raise FatalError(SERVICE, message)
-
-
-def _block(text: str) -> str:
-    """A multi-line value inside an indented list item."""
-    lines = [_CONTROL.sub(" ", line).rstrip() for line in text.replace("\r\n", "\n").split("\n")]
-    lines = [line for line in lines if line.strip()]
-    return "\n    ".join(lines) if lines else "(none)"
 
 
 def _decode(reply: Any) -> str:

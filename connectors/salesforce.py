@@ -5,61 +5,41 @@ reached the same way. One poll is one SOQL query (approval history included as a
 subquery); write-backs go out as sObject Collections, 200 records a call. Every call passes
 through one guard that maps the library's exceptions onto our error tree, retries transient
 ones, renews an expired session once and keeps an eye on the org's daily API allocation.
+
+Mapping a record to a request lives in `connectors.salesforce_records`, translating errors in
+`connectors.salesforce_errors`; both are pure.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import (
-    SalesforceAuthenticationFailed,
-    SalesforceError,
-    SalesforceExpiredSession,
-)
+from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 
 from connectors import soql
 from connectors.base import FetchResult, Journal
-from connectors.http import build_session, sanitize_url
+from connectors.http import build_session
 from connectors.retry import RetryPolicy, retry_after_seconds
+from connectors.salesforce_errors import SERVICE, error_text, translate
+from connectors.salesforce_records import RecordMapper
 from sync import approval
 from sync.config import Config, secret_file, secret_from_env
-from sync.domain import (
-    Effect,
-    EffectKind,
-    Finding,
-    Outcome,
-    OutcomeStatus,
-    Platform,
-    RequestType,
-    System,
-    TakedownRequest,
-)
-from sync.errors import (
-    BudgetExceededError,
-    ConfigError,
-    FatalError,
-    RetriableError,
-    SyncError,
-)
+from sync.domain import Effect, EffectKind, Finding, Outcome, OutcomeStatus, System
+from sync.errors import BudgetExceededError, ConfigError, FatalError, SyncError
 
 T = TypeVar("T")
 log = logging.getLogger("connectors.salesforce")
 
-SERVICE = "salesforce"
 COMPOSITE_SOBJECTS = "composite/sobjects"  # sObject Collections, relative to /services/data/vXX/
 COLLECTION_LIMIT = 200  # records per sObject Collections call (Salesforce's maximum)
 REST_PATH = "/services/data/"  # calls under it count against the daily API allocation
 TIMEOUT_SECONDS = 60.0
-QUERY_ERRORS = frozenset({"MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE"})
-_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
 
 
 class SalesforceConnector:
@@ -83,9 +63,7 @@ class SalesforceConnector:
         self.api_calls = 0  # REST calls made (each counts against the org's allocation)
         self.usage: tuple[int, int] | None = None  # (used, allocation), from Sforce-Limit-Info
         self._retry_after: float | None = None  # the last answer's Retry-After, if any
-        values = self._sf_cfg
-        self._types = {v.casefold(): RequestType(k) for k, v in values.type_values.items()}
-        self._platforms = {v.casefold(): Platform(k) for k, v in values.platform_values.items()}
+        self._records = RecordMapper(self._sf_cfg)
 
     # ----- RequestSource -----------------------------------------------------------------
     def fetch(
@@ -106,7 +84,7 @@ class SalesforceConnector:
             for rec in self._run("query Takedown Requests", _query_all(text)):
                 seen[str(rec["Id"])] = rec
         instance = self._client().sf_instance
-        found = [self._to_request(rec, instance) for rec in seen.values()]
+        found = [self._records.to_request(rec, instance) for rec in seen.values()]
         stamps = [r.modified_at for r in found if r.modified_at is not None]
         high = min(max(stamps), run_started) if stamps else None
         short_ids = {rid[:15] for rid in seen}
@@ -186,7 +164,7 @@ class SalesforceConnector:
         self._session.close()
         self._sf = None
 
-    # ----- queries and mapping -----------------------------------------------------------
+    # ----- queries -----------------------------------------------------------------------
     def _queries(self, since: datetime | None, open_ids: Sequence[str], full: bool) -> list[str]:
         sf = self._sf_cfg
         f = sf.fields
@@ -240,61 +218,6 @@ class SalesforceConnector:
         except soql.SoqlNameError as exc:
             raise ConfigError(str(exc), path=self._cfg.source, key="salesforce") from None
 
-    def _to_request(self, rec: Mapping[str, Any], instance: str) -> TakedownRequest:
-        sf = self._sf_cfg
-        f = sf.fields
-
-        def text(path: str) -> str:
-            value = _get(rec, path) if path else None
-            return "" if value is None else str(value).strip()
-
-        rid = str(rec["Id"])
-        raw_type, raw_platform, raw_date = text(f.type), text(f.platform), text(f.effective_date)
-        status = text(f.status)
-        approved = status == sf.approved_status
-        credit, credit_problem = _decimal(_get(rec, f.credit_amount) if f.credit_amount else None)
-        if sf.approval.source == "fields":
-            steps = approval.steps_from_fields(lambda p: _get(rec, p), sf.approval)
-        else:
-            history = rec.get("ProcessSteps")
-            steps = list(history.get("records") or []) if isinstance(history, Mapping) else []
-        problem = None
-        if approved:
-            problem = credit_problem or approval.check_chain(steps, sf.approval, credit)
-        leaving = _get(rec, f.leaving_platform) if f.leaving_platform else None
-        return TakedownRequest(
-            id=rid,
-            name=text(f.name),
-            account_id=text(f.account),
-            client_name=text(f.account_name),
-            type=self._types.get(raw_type.casefold()),
-            raw_type=raw_type,
-            status=status,
-            approved=approved,
-            effective_date=_date(raw_date),
-            raw_effective_date=raw_date,
-            reason=text(f.reason),
-            platform=self._platforms.get(raw_platform.casefold()),
-            raw_platform=raw_platform,
-            leaving_platform=leaving is True or str(leaving).lower() in ("true", "1", "yes"),
-            credit_amount=credit,
-            product_change_notes=text(f.product_change_notes),
-            new_package=text(f.new_package),
-            services=tuple(s.strip() for s in text(f.services).split(";") if s.strip()),
-            link=self._link(instance, rid),
-            modified_at=approval.parse_datetime(_get(rec, f.modified)),
-            approved_at=approval.approved_at(steps),
-            approval_problem=problem,
-        )
-
-    def _link(self, instance: str, rid: str) -> str:
-        try:
-            return self._sf_cfg.request_link.format(
-                instance=instance, object=self._sf_cfg.object, id=rid
-            )
-        except (KeyError, IndexError, ValueError):
-            return ""
-
     # ----- write-back --------------------------------------------------------------------
     def _records_for(self, effect: Effect) -> dict[tuple[str, str], dict[str, str]]:
         """The records one write-back touches: the request and, if asked, its account."""
@@ -346,7 +269,7 @@ class SalesforceConnector:
         for key, result in zip(keys, results or [], strict=False):
             if not (isinstance(result, Mapping) and result.get("success")):
                 items = result.get("errors") if isinstance(result, Mapping) else None
-                errors[key] = _error_text(items) or "not updated (no reason given)"
+                errors[key] = error_text(items) or "not updated (no reason given)"
         for effect in batch:
             mine = self._records_for(effect)
             if results is None:
@@ -390,7 +313,7 @@ class SalesforceConnector:
                         raise FatalError(
                             SERVICE,
                             f"{what}: the session was refused even after logging in again "
-                            f"({_error_text(exc.content)})" + self._session_hint(),
+                            f"({error_text(exc.content)})" + self._session_hint(),
                             status=401,
                         ) from None
                     # Password and JWT log in again; session auth re-reads its variable.
@@ -398,7 +321,7 @@ class SalesforceConnector:
                     renewed = True
                     self._sf = None
                 except (SalesforceError, requests.RequestException) as exc:
-                    raise _translate(exc, what, self._retry_after) from None
+                    raise translate(exc, what, self._retry_after) from None
                 finally:
                     self._note_usage()
 
@@ -409,7 +332,7 @@ class SalesforceConnector:
             try:
                 self._sf = self._login()
             except (SalesforceError, requests.RequestException) as exc:
-                raise _translate(exc, "log in", self._retry_after) from None
+                raise translate(exc, "log in", self._retry_after) from None
             log.info("logged in to Salesforce (%s)", self._sf.sf_instance)
         return self._sf
 
@@ -526,102 +449,3 @@ def _composite_update(
         return sf.restful(COMPOSITE_SOBJECTS, method="PATCH", json=body, timeout=TIMEOUT_SECONDS)
 
     return run
-
-
-def _translate(exc: Exception, what: str, retry_after: float | None = None) -> SyncError:
-    """simple-salesforce's and requests' exceptions, as our error tree (no secrets)."""
-    if isinstance(exc, requests.RequestException):
-        return RetriableError(
-            SERVICE, f"{what}: no answer ({type(exc).__name__}: {sanitize_url(str(exc))})"
-        )
-    if isinstance(exc, SalesforceAuthenticationFailed):
-        code = exc.code
-        if isinstance(code, int) and (code == 429 or code >= 500):
-            return RetriableError(
-                SERVICE,
-                f"{what}: login answered HTTP {code}",
-                status=code,
-                retry_after=retry_after,
-            )
-        return FatalError(
-            SERVICE,
-            f"login failed ({code}): {exc.auth_message}; check the credentials the "
-            "[salesforce] config names",
-            status=401,
-        )
-    assert isinstance(exc, SalesforceError)
-    status, detail = exc.status, _error_text(exc.content)
-    codes = _error_codes(exc.content)
-    if status == 429 or status >= 500:
-        return RetriableError(
-            SERVICE, f"{what}: HTTP {status}: {detail}", status=status, retry_after=retry_after
-        )
-    if "REQUEST_LIMIT_EXCEEDED" in codes:
-        return FatalError(
-            SERVICE,
-            f"the org's API request limit is used up ({detail}); Salesforce refuses every call "
-            "until the 24-hour allocation frees up, and the next run tries again",
-            status=status,
-        )
-    if codes & QUERY_ERRORS:
-        return FatalError(
-            SERVICE,
-            f"{what}: Salesforce refused the query ({detail}); check the object and field "
-            "names under [salesforce] in the config",
-            status=status,
-        )
-    return FatalError(SERVICE, f"{what}: HTTP {status}: {detail}", status=status)
-
-
-def _error_items(content: Any) -> list[Mapping[str, Any]]:
-    items = content if isinstance(content, list) else [content]
-    return [i for i in items if isinstance(i, Mapping)]
-
-
-def _error_codes(content: Any) -> set[str]:
-    return {str(i.get("errorCode") or i.get("statusCode") or "") for i in _error_items(content)}
-
-
-def _error_text(content: Any) -> str:
-    """Salesforce's own words: `CODE: message` per error item."""
-    items = _error_items(content)
-    if not items:
-        return sanitize_url(str(content or ""))[:500]
-    return "; ".join(
-        f"{i.get('errorCode') or i.get('statusCode') or 'ERROR'}: {i.get('message', '')}"
-        for i in items
-    )
-
-
-def _get(rec: Mapping[str, Any], path: str) -> Any:
-    """A (dotted) field of a query result, relationship by relationship; names ignore case."""
-    cur: Any = rec
-    for part in path.split("."):
-        if not isinstance(cur, Mapping):
-            return None
-        if part in cur:
-            cur = cur[part]
-        else:
-            low = part.lower()
-            cur = next((v for k, v in cur.items() if k.lower() == low), None)
-    return cur
-
-
-def _date(raw: str) -> date | None:
-    m = _DATE.match(raw)
-    if m is None:
-        return None
-    try:
-        return date.fromisoformat(m.group(1))
-    except ValueError:
-        return None
-
-
-def _decimal(value: Any) -> tuple[Decimal, str | None]:
-    """A currency value; text that is not a number is a problem, not a zero credit."""
-    if value is None or value == "":
-        return Decimal(0), None
-    try:
-        return Decimal(str(value)), None
-    except InvalidOperation:
-        return Decimal(0), f"the credit amount '{value}' is not a number"

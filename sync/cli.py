@@ -270,22 +270,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _dry_run(
     cfg: Config, routes: Mapping[str, str] | None, today: date, args: argparse.Namespace
 ) -> int:
-    from sync import wiring
-    from sync.engine import run_once
     from sync.render import plan_json, plan_text
+    from sync.runner import unlocked_run
 
-    wired = wiring.build(cfg, routes)
-    try:
-        result = run_once(
-            cfg,
-            source=wired.source,
-            connectors=wired.connectors,
-            today=today,
-            dry_run=True,
-            only=args.only,
-        )
-    finally:
-        wired.close()
+    result = unlocked_run(cfg, routes, today=today, only=args.only, dry_run=True)
     if result.fatal:
         print(f"error: {result.fatal}", file=sys.stderr)
         return EXIT_FATAL

@@ -54,8 +54,10 @@ def unlocked_run(
     today: date,
     only: str | None = None,
     stop: Callable[[], bool] = lambda: False,
+    dry_run: bool = False,
 ) -> RunResult:
-    """A run for a caller that already holds the lock (`serve` holds it for its whole life)."""
+    """A run for a caller that already holds the lock (`serve` holds it for its whole life),
+    or a dry run, which needs no lock: it writes nothing anywhere."""
     wired = wiring.build(cfg, routes)
     try:
         result = run_once(
@@ -65,7 +67,10 @@ def unlocked_run(
             today=today,
             only=only,
             stop=stop,
+            dry_run=dry_run,
         )
+        if dry_run:
+            return result
         after_run(cfg, result, wired.connectors.get(System.EMAIL))
         if cfg.sheets.sync_log is not None:
             _sync_log_row(result, wired.connectors.get(System.SHEETS))

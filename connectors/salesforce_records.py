@@ -1,0 +1,118 @@
+"""Salesforce records as the sync's `TakedownRequest`: pure mapping, no network.
+
+Split from `connectors.salesforce` so the mapping (dotted field paths, dates, currency values,
+the configured type and platform values, the request link) can be tested on a plain dict, and
+the connector keeps only login, calls and write-backs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sync import approval
+from sync.config import SalesforceConfig
+from sync.domain import Platform, RequestType, TakedownRequest
+
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
+
+
+class RecordMapper:
+    """Maps query records to requests; the config's value maps are built once."""
+
+    def __init__(self, sf: SalesforceConfig) -> None:
+        self._sf_cfg = sf
+        self._types = {v.casefold(): RequestType(k) for k, v in sf.type_values.items()}
+        self._platforms = {v.casefold(): Platform(k) for k, v in sf.platform_values.items()}
+
+    def to_request(self, rec: Mapping[str, Any], instance: str) -> TakedownRequest:
+        sf = self._sf_cfg
+        f = sf.fields
+
+        def text(path: str) -> str:
+            value = _get(rec, path) if path else None
+            return "" if value is None else str(value).strip()
+
+        rid = str(rec["Id"])
+        raw_type, raw_platform, raw_date = text(f.type), text(f.platform), text(f.effective_date)
+        status = text(f.status)
+        approved = status == sf.approved_status
+        credit, credit_problem = _decimal(_get(rec, f.credit_amount) if f.credit_amount else None)
+        if sf.approval.source == "fields":
+            steps = approval.steps_from_fields(lambda p: _get(rec, p), sf.approval)
+        else:
+            history = rec.get("ProcessSteps")
+            steps = list(history.get("records") or []) if isinstance(history, Mapping) else []
+        problem = None
+        if approved:
+            problem = credit_problem or approval.check_chain(steps, sf.approval, credit)
+        leaving = _get(rec, f.leaving_platform) if f.leaving_platform else None
+        return TakedownRequest(
+            id=rid,
+            name=text(f.name),
+            account_id=text(f.account),
+            client_name=text(f.account_name),
+            type=self._types.get(raw_type.casefold()),
+            raw_type=raw_type,
+            status=status,
+            approved=approved,
+            effective_date=_date(raw_date),
+            raw_effective_date=raw_date,
+            reason=text(f.reason),
+            platform=self._platforms.get(raw_platform.casefold()),
+            raw_platform=raw_platform,
+            leaving_platform=leaving is True or str(leaving).lower() in ("true", "1", "yes"),
+            credit_amount=credit,
+            product_change_notes=text(f.product_change_notes),
+            new_package=text(f.new_package),
+            services=tuple(s.strip() for s in text(f.services).split(";") if s.strip()),
+            link=self._link(instance, rid),
+            modified_at=approval.parse_datetime(_get(rec, f.modified)),
+            approved_at=approval.approved_at(steps),
+            approval_problem=problem,
+        )
+
+    def _link(self, instance: str, rid: str) -> str:
+        try:
+            return self._sf_cfg.request_link.format(
+                instance=instance, object=self._sf_cfg.object, id=rid
+            )
+        except (KeyError, IndexError, ValueError):
+            return ""
+
+
+def _get(rec: Mapping[str, Any], path: str) -> Any:
+    """A (dotted) field of a query result, relationship by relationship; names ignore case."""
+    cur: Any = rec
+    for part in path.split("."):
+        if not isinstance(cur, Mapping):
+            return None
+        if part in cur:
+            cur = cur[part]
+        else:
+            low = part.lower()
+            cur = next((v for k, v in cur.items() if k.lower() == low), None)
+    return cur
+
+
+def _date(raw: str) -> date | None:
+    m = _DATE.match(raw)
+    if m is None:
+        return None
+    try:
+        return date.fromisoformat(m.group(1))
+    except ValueError:
+        return None
+
+
+def _decimal(value: Any) -> tuple[Decimal, str | None]:
+    """A currency value; text that is not a number is a problem, not a zero credit."""
+    if value is None or value == "":
+        return Decimal(0), None
+    try:
+        return Decimal(str(value)), None
+    except InvalidOperation:
+        return Decimal(0), f"the credit amount '{value}' is not a number"
