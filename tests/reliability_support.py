@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from connectors.emulators.scenario import account_id, build_agency, chain, request_id
+from connectors.emulators.scenario import build_agency, chain, takedown
 from connectors.http import EmulatorRoutingAdapter
 from sync import cli, wiring
 from sync.engine import RunResult, run_once
@@ -54,28 +54,6 @@ KEYED_TABS = {
 
 
 # ----- scenarios ---------------------------------------------------------------------------------
-def takedown(n: int, client: int, rtype: str, **fields: Any) -> dict[str, Any]:
-    """A Takedown Request of the bundled agency's client `client` (fully approved by default)."""
-    platform = "DS" if client % 3 else "ARI"
-    rec: dict[str, Any] = {
-        "Id": request_id(n),
-        "Name": f"TR-{n:05d}",
-        "Account__c": account_id(client),
-        "Request_Type__c": rtype,
-        "Status__c": "Approved",
-        "Effective_Date__c": "{today+10}",
-        "Reason__c": "reducing marketing budget",
-        "Platform__c": platform,
-        "Leaving_Platform__c": False,
-        "Credit_Amount__c": 0,
-        "Product_Change_Notes__c": "",
-        "New_Package_Or_Budget__c": "",
-        "Services__c": "TDA",
-        "Sync_Status__c": None,
-        "Sync_Message__c": None,
-    }
-    rec.update(fields)
-    return rec
 
 
 def scenario(

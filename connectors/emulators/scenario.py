@@ -87,6 +87,35 @@ def request_id(n: int) -> str:
     return f"a0T50000{n:07d}AAA"
 
 
+def platform_of(client: int) -> str:
+    """The agency's clients alternate between the two platforms: every third one is on ARI."""
+    return "DS" if client % 3 else "ARI"
+
+
+def takedown(n: int, client: int, rtype: str, **fields: Any) -> dict[str, Any]:
+    """One Takedown Request record for client number `client`, approved, effective in ten
+    days; `fields` override any of it (by the sandbox config's field names)."""
+    rec: dict[str, Any] = {
+        "Id": request_id(n),
+        "Name": f"TR-{n:05d}",
+        "Account__c": account_id(client),
+        "Request_Type__c": rtype,
+        "Status__c": "Approved",
+        "Effective_Date__c": "{today+10}",
+        "Reason__c": "reducing marketing budget",
+        "Platform__c": platform_of(client),
+        "Leaving_Platform__c": False,
+        "Credit_Amount__c": 0,
+        "Product_Change_Notes__c": "",
+        "New_Package_Or_Budget__c": "",
+        "Services__c": "TDA",
+        "Sync_Status__c": None,
+        "Sync_Message__c": None,
+    }
+    rec.update(fields)
+    return rec
+
+
 def _step(who: str, status: str, when: str) -> dict[str, Any]:
     uid, name = APPROVERS[who]
     return {
@@ -118,7 +147,7 @@ def build_agency(
         DEALERS[i % len(DEALERS)] + (f" #{i // len(DEALERS) + 1}" if i >= len(DEALERS) else "")
         for i in range(clients)
     ]
-    platform = ["DS" if i % 3 else "ARI" for i in range(clients)]
+    platform = [platform_of(i) for i in range(clients)]
     accounts = [
         {
             "Id": account_id(i),
@@ -134,28 +163,10 @@ def build_agency(
     def add(
         n: int, client: int, rtype: str, steps: list[dict[str, Any]] | None, **fields: Any
     ) -> None:
-        rid = request_id(n)
-        rec = {
-            "Id": rid,
-            "Name": f"TR-{n:05d}",
-            "Account__c": account_id(client),
-            "Request_Type__c": rtype,
-            "Status__c": "Approved",
-            "Effective_Date__c": "{today+10}",
-            "Reason__c": "reducing marketing budget",
-            "Platform__c": platform[client],
-            "Leaving_Platform__c": False,
-            "Credit_Amount__c": 0,
-            "Product_Change_Notes__c": "",
-            "New_Package_Or_Budget__c": "",
-            "Services__c": "TDA",
-            "Sync_Status__c": None,
-            "Sync_Message__c": None,
-        }
-        rec.update(fields)
+        rec = takedown(n, client, rtype, **fields)
         requests.append(rec)
         if steps is not None:
-            approvals[rid] = steps
+            approvals[rec["Id"]] = steps
 
     full = chain("jeremy", "dustin")
     add(
