@@ -25,11 +25,14 @@ A 429, a 5xx or a dropped connection on the write repeats steps 2-3 (bounded by 
 fresh read shows what the failed attempt did, so a retried append never doubles a row.
 
 The race window that remains: a person's edit that lands between the verification read and the
-batchUpdate (usually well under a second) is not seen; Sheets offers no conditional write to
-close it. Such an edit can shift rows so that a cell update or a row deletion hits the row now
-at the old position (appended rows are safe: appendCells finds the end itself). Edits between
-the first read and the verification read (a second or more with large tabs) are handled as
-described above.
+batchUpdate (usually well under a second) cannot be prevented; Sheets offers no conditional
+write. Such an edit can shift rows so that a cell update or a row deletion hits the row now at
+the old position (appended rows are safe: appendCells finds the end itself). It is *detected*:
+the batchUpdate asks for the written tabs in its own answer (no extra call), and any row that is
+not what the re-check plus our write should give makes the effects on that tab NEEDS_PERSON,
+naming the rows, instead of "applied"; the next run re-checks those effects by key. Edits
+between the first read and the verification read (a second or more with large tabs) are handled
+as described above.
 
 This module does the I/O (auth, reads, the write, retries); what to write is decided without a
 network in `connectors.sheets_plan`.
@@ -52,7 +55,16 @@ from gspread.http_client import HTTPClient
 from connectors.base import Journal
 from connectors.http import build_session, mount_routes
 from connectors.retry import RetryPolicy, retry_after_seconds
-from connectors.sheets_plan import ORDER, Plan, Tab, batch_requests, find_tab, parse_book, plan_book
+from connectors.sheets_plan import (
+    ORDER,
+    Plan,
+    Tab,
+    batch_requests,
+    find_tab,
+    parse_book,
+    plan_book,
+    rows_not_as_written,
+)
 from sync.config import Config, SheetConfig, secret_file, secret_from_env
 from sync.domain import Effect, Outcome, OutcomeStatus, System
 from sync.errors import (
@@ -215,6 +227,7 @@ class SheetsConnector:
         attempts = 0
         attempted: set[str] = set()
         last: Plan | None = None
+        moved: dict[str, list[int]] = {}
         try:
             base = self._retry.call(lambda: self._read(sid, None), what=f"read {sid}")
             first = plan_book(self._cfg, group, base, None, journal, attempted)
@@ -224,7 +237,7 @@ class SheetsConnector:
                 known = [t.title for name in tabs if (t := find_tab(base, name)) is not None]
 
                 def cycle() -> Plan:
-                    nonlocal attempts, last
+                    nonlocal attempts, last, moved
                     attempts += 1
                     # After a failed write, read everything: it may have added a tab.
                     fresh = self._read(sid, known if attempts == 1 else None)
@@ -232,7 +245,8 @@ class SheetsConnector:
                     last = plan
                     if plan.writes:
                         attempted.update(plan.pending)
-                        self._write(sid, plan)
+                        after = self._write(sid, plan)
+                        moved = rows_not_as_written(plan, fresh, after)
                     return plan
 
                 last = self._retry.call(cycle, what=f"write {sid}")
@@ -251,8 +265,21 @@ class SheetsConnector:
             return
         retries = self._retry.retries - retries_before
         assert last is not None
-        for effect, _name, _sheet in group:
-            if effect.key in last.pending:
+        for effect, _name, sheet in group:
+            shifted = [(t, moved[t]) for t in (sheet.tab, sheet.removed_tab) if t in moved]
+            if effect.key in last.pending and shifted:
+                where = "; ".join(f"tab '{t}' rows {_rows(r)}" for t, r in shifted)
+                log.warning("spreadsheet %s changed while the sync wrote: %s", sid, where)
+                yield Outcome(
+                    effect.key,
+                    OutcomeStatus.NEEDS_PERSON,
+                    f"written, but the sheet changed at that very moment ({where} are not what "
+                    "the sync wrote: did someone insert, sort or delete rows?). Check those rows "
+                    "by hand; the next run re-checks this effect by its key.",
+                    attempts,
+                    retries,
+                )
+            elif effect.key in last.pending:
                 yield Outcome(
                     effect.key, OutcomeStatus.APPLIED, last.pending[effect.key], attempts, retries
                 )
@@ -276,9 +303,16 @@ class SheetsConnector:
         body = self._guard(sid, lambda: self._http.spreadsheets_get(sid, params=params))
         return parse_book(body)
 
-    def _write(self, sid: str, plan: Plan) -> None:
-        body = {"requests": batch_requests(plan)}
-        self._guard(sid, lambda: self._http.batch_update(sid, body))
+    def _write(self, sid: str, plan: Plan) -> dict[str, Tab]:
+        """One atomic batchUpdate; its answer carries the written tabs as they are after it."""
+        body = {
+            "requests": batch_requests(plan),
+            "includeSpreadsheetInResponse": True,
+            "responseIncludeGridData": True,
+            "responseRanges": ["'" + t.replace("'", "''") + "'" for t in plan.writes],
+        }
+        answer = self._guard(sid, lambda: self._http.batch_update(sid, body))
+        return parse_book((answer or {}).get("updatedSpreadsheet") or {})
 
     def _guard(self, sid: str, fn: Callable[[], T]) -> T:
         """Call the API; translate every failure into the sync's error tree."""
@@ -302,3 +336,8 @@ class SheetsConnector:
             raise error(SERVICE, f"Google refused the service account: {exc}") from None
         except (auth_exceptions.TransportError, requests.RequestException) as exc:
             raise RetriableError(SERVICE, f"spreadsheet {sid}: {type(exc).__name__}") from None
+
+
+def _rows(numbers: list[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:10])
+    return shown + (f" and {len(numbers) - 10} more" if len(numbers) > 10 else "")

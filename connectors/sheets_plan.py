@@ -595,3 +595,70 @@ def _update(sheet_id: int, row: int, col: int, values: list[str]) -> dict[str, A
             "fields": "userEnteredValue",
         }
     }
+
+
+# ----- checking the write against the sheet as it is after it ------------------------------------
+def expected_rows(w: TabWrites, before: list[list[str]]) -> list[list[str]]:
+    """The tab as it must look after our batch, from the rows the re-check read just before it:
+    header cells, cells, rows appended after the last row with data, then deletions."""
+    rows = [list(r) for r in before] if w.tab is not None else []
+
+    def put(r: int, c: int, value: str) -> None:
+        while len(rows) <= r:
+            rows.append([])
+        while len(rows[r]) <= c:
+            rows[r].append("")
+        rows[r][c] = value
+
+    for c in range(w.header_from, len(w.headers)):
+        put(0, c, w.headers[c])
+    for (r, c), value in w.cells.items():
+        put(r, c, value)
+    rows = _trim(rows)
+    for cells in w.appends:
+        row = [""] * (max(cells) + 1 if cells else 0)
+        for c, value in cells.items():
+            row[c] = value
+        rows.append(row)
+    for r in sorted(w.deletes, reverse=True):
+        if r < len(rows):
+            del rows[r]
+    return _trim(rows)
+
+
+def rows_not_as_written(
+    plan: Plan, before: Mapping[str, Tab], after: Mapping[str, Tab]
+) -> dict[str, list[int]]:
+    """Tab title -> 1-based rows that differ from what our write should have left.
+
+    Sheets has no conditional write: a person who inserts, sorts or deletes rows in the instant
+    between the re-check and the write shifts the rows under it. This cannot prevent that, but
+    it sees it in the write's own answer, at no extra call, so the run reports it instead of
+    calling the effect done."""
+    out: dict[str, list[int]] = {}
+    for title, w in plan.writes.items():
+        now = find_tab(after, title)
+        if now is None:
+            out[title] = [1]
+            continue
+        was = find_tab(before, title)
+        want = expected_rows(w, was.rows if was is not None else [])
+        got = _trim([list(r) for r in now.rows])
+        bad = [
+            i + 1
+            for i in range(max(len(want), len(got)))
+            if (want[i] if i < len(want) else []) != (got[i] if i < len(got) else [])
+        ]
+        if bad:
+            out[title] = bad
+    return out
+
+
+def _trim(rows: list[list[str]]) -> list[list[str]]:
+    out = [list(r) for r in rows]
+    for r in out:
+        while r and r[-1] == "":
+            r.pop()
+    while out and not out[-1]:
+        out.pop()
+    return out

@@ -437,31 +437,10 @@ class GoogleEmulator(Emulator):
         else:
             with_data, cell_mask = sub_mask(mask, "sheets", "data", "rowData", "values")
         ranges = [book.region(r) for r in req.query.get("ranges", [])]
-        sheets: list[dict[str, Any]] = []
-        for index, s in enumerate(book.sheets):
-            regions = (
-                [g for g in ranges if g.sheet is s] if ranges else [Region(s, 0, 0, None, None)]
-            )
-            if not regions:
-                continue
-            entry: dict[str, Any] = {"properties": s.properties(index)}
-            if with_data:
-                entry["data"] = [_grid_data(g, cell_mask) for g in regions]
-            sheets.append(entry)
-        body = {
-            "spreadsheetId": book.id,
-            "properties": {
-                "title": book.title,
-                "locale": "en_US",
-                "autoRecalc": "ON_CHANGE",
-                "timeZone": "Etc/GMT",
-            },
-            "sheets": sheets,
-            "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{book.id}/edit",
-        }
-        return json_response(prune(body, mask))
+        return json_response(prune(_book_body(book, ranges, with_data, cell_mask), mask))
 
     # ----- values ------------------------------------------------------------------------
+
     @route("GET", rf"/v4/spreadsheets/{_SID}/values:batchGet")
     def values_batch_get(self, req: Request, sid: str) -> Response:
         self._auth(req, write=False)
@@ -608,10 +587,42 @@ class GoogleEmulator(Emulator):
                 )
             replies.append(handler(work, spec or {}, f"requests[{i}].{kind}"))
         self.spreadsheets[book.id] = work
-        return json_response({"spreadsheetId": book.id, "replies": replies})
+        answer: dict[str, Any] = {"spreadsheetId": book.id, "replies": replies}
+        if body.get("includeSpreadsheetInResponse"):
+            # The book as it is after the update, as Google returns it (grid data only on ask).
+            ranges = [work.region(r) for r in body.get("responseRanges") or []]
+            with_data = bool(body.get("responseIncludeGridData"))
+            answer["updatedSpreadsheet"] = _book_body(work, ranges, with_data, None)
+        return json_response(answer)
 
 
 # ----- helpers of the routes -----------------------------------------------------------------
+def _book_body(
+    book: Spreadsheet, ranges: list[Region], with_data: bool, cell_mask: Mask | None
+) -> dict[str, Any]:
+    """A Spreadsheet resource: spreadsheets.get and a batchUpdate's updatedSpreadsheet."""
+    sheets: list[dict[str, Any]] = []
+    for index, s in enumerate(book.sheets):
+        regions = [g for g in ranges if g.sheet is s] if ranges else [Region(s, 0, 0, None, None)]
+        if not regions:
+            continue
+        entry: dict[str, Any] = {"properties": s.properties(index)}
+        if with_data:
+            entry["data"] = [_grid_data(g, cell_mask) for g in regions]
+        sheets.append(entry)
+    return {
+        "spreadsheetId": book.id,
+        "properties": {
+            "title": book.title,
+            "locale": "en_US",
+            "autoRecalc": "ON_CHANGE",
+            "timeZone": "Etc/GMT",
+        },
+        "sheets": sheets,
+        "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{book.id}/edit",
+    }
+
+
 def _oauth_error(error: str, description: str) -> Response:
     return json_response({"error": error, "error_description": description}, 400)
 
