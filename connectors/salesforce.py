@@ -27,7 +27,7 @@ from connectors.base import FetchResult, Journal
 from connectors.http import build_session
 from connectors.retry import RetryPolicy, retry_after_seconds
 from connectors.salesforce_errors import SERVICE, error_text, translate
-from connectors.salesforce_records import RecordMapper
+from connectors.salesforce_records import RecordMapper, request_fields
 from sync import approval
 from sync.config import Config, secret_file, secret_from_env
 from sync.domain import Effect, EffectKind, Finding, Outcome, OutcomeStatus, System
@@ -180,23 +180,7 @@ class SalesforceConnector:
             ]
             wheres = [soql.any_of(approved, chunks[0] if chunks else ""), *chunks[1:]]
             subqueries: list[str] = []
-            fields = [
-                "Id",
-                f.name,
-                f.account,
-                f.account_name,
-                f.type,
-                f.status,
-                f.effective_date,
-                f.reason,
-                f.platform,
-                f.leaving_platform,
-                f.credit_amount,
-                f.product_change_notes,
-                f.new_package,
-                f.services,
-                f.modified,
-            ]
+            fields = request_fields(f)
             if sf.approval.source == "fields":
                 fields += approval.fields_needed(sf.approval)
             else:
@@ -207,7 +191,7 @@ class SalesforceConnector:
                 )
             return [
                 soql.select(
-                    [x for x in fields if x],
+                    [x for x in fields if x],  # approval fields may be unmapped too
                     sf.object,
                     where=where,
                     subqueries=subqueries,

@@ -14,10 +14,33 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sync import approval
-from sync.config import SalesforceConfig
+from sync.config import SalesforceConfig, SalesforceFields
 from sync.domain import Platform, RequestType, TakedownRequest
 
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
+
+
+def request_fields(fields: SalesforceFields) -> list[str]:
+    """The fields a Takedown Request query must select for RecordMapper to map it (the
+    org's API names, from config); unmapped ones are left out."""
+    names = [
+        "Id",
+        fields.name,
+        fields.account,
+        fields.account_name,
+        fields.type,
+        fields.status,
+        fields.effective_date,
+        fields.reason,
+        fields.platform,
+        fields.leaving_platform,
+        fields.credit_amount,
+        fields.product_change_notes,
+        fields.new_package,
+        fields.services,
+        fields.modified,
+    ]
+    return [n for n in names if n]
 
 
 class RecordMapper:

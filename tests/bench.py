@@ -78,6 +78,7 @@ from trello import TrelloClient
 
 from connectors.emulators.scenario import account_id, build_agency, request_id
 from connectors.http import build_session, mount_routes
+from connectors.salesforce_records import request_fields
 from sync.config import Config, load, secret_from_env
 from sync.domain import (
     Effect,
@@ -486,23 +487,8 @@ class PerRecord:
     # -- Salesforce: the polling trigger, then per record
     def poll(self) -> list[TakedownRequest]:
         sf, f = self.cfg.salesforce, self.cfg.salesforce.fields
-        cols = [
-            "Id",
-            f.name,
-            f.account,
-            f.account_name,
-            f.type,
-            f.status,
-            f.effective_date,
-            f.reason,
-            f.platform,
-            f.leaving_platform,
-            f.new_package,
-            f.product_change_notes,
-            f.services,
-        ]
         soql = (
-            f"SELECT {', '.join(c for c in cols if c)} FROM {sf.object} "
+            f"SELECT {', '.join(request_fields(f))} FROM {sf.object} "
             f"WHERE {f.status} = '{sf.approved_status}' AND {f.sync_status} = null"
         )
         with self.timers.timed("salesforce"):

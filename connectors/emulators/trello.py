@@ -397,23 +397,13 @@ class TrelloEmulator(Emulator):
     def _get_board(self, board_id: str) -> _Board:
         board = self._boards.get(board_id)
         if board is None:
-            raise EmulatorError(
-                404 if _looks_like_id(board_id) else 400,
-                "The requested resource was not found."
-                if _looks_like_id(board_id)
-                else "invalid id",
-            )
+            raise _not_found(board_id)
         return board
 
     def _get_card(self, card_id: str) -> _Card:
         card = self._cards.get(card_id)
         if card is None:
-            raise EmulatorError(
-                404 if _looks_like_id(card_id) else 400,
-                "The requested resource was not found."
-                if _looks_like_id(card_id)
-                else "invalid id",
-            )
+            raise _not_found(card_id)
         return card
 
     def _comment_action(
@@ -645,6 +635,13 @@ class TrelloEmulator(Emulator):
 
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "card"
+
+
+def _not_found(ident: str) -> EmulatorError:
+    """Trello answers 404 for a well-formed id it does not know, 400 for a malformed one."""
+    if _looks_like_id(ident):
+        return EmulatorError(404, "The requested resource was not found.")
+    return EmulatorError(400, "invalid id")
 
 
 def _looks_like_id(value: str) -> bool:
