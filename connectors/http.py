@@ -16,11 +16,6 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-# Real hosts each emulator stands in for (suffix match on the host name).
-SALESFORCE_HOSTS = ("salesforce.com", "force.com")
-GOOGLE_HOSTS = ("sheets.googleapis.com", "oauth2.googleapis.com", "www.googleapis.com")
-TRELLO_HOSTS = ("api.trello.com", "trello.com")
-
 _SECRET_PARAMS = re.compile(
     r"(?i)\b(token|key|api_key|password|access_token|client_secret|assertion|sid)=([^&\s]+)"
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 # Largest IN list we send: keeps the query text and the GET URL far below Salesforce's limits.
 MAX_IN_VALUES = 200
@@ -55,10 +55,6 @@ def datetime_literal(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("SOQL datetimes must be timezone-aware")
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def date_literal(value: date) -> str:
-    return value.strftime("%Y-%m-%d")
 
 
 def in_list(values: Iterable[str]) -> str:

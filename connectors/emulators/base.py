@@ -21,7 +21,6 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlsplit
 
 FaultKind = Literal["429", "500", "503", "drop", "delay", "expired"]
-FAULT_KINDS: tuple[FaultKind, ...] = ("429", "500", "503", "drop", "delay", "expired")
 
 
 @dataclass
@@ -265,9 +264,6 @@ class Emulator:
 
     def expire_sessions(self) -> None:
         """Invalidate every issued token (the 'expired' fault); default: nothing to expire."""
-
-    def is_write(self, req: Request) -> bool:
-        return req.method not in ("GET", "HEAD")
 
     # ----- internals -------------------------------------------------------------------
     def _serve_http(self, h: BaseHTTPRequestHandler) -> None:
