@@ -8,7 +8,13 @@ same step that confirms it.
 Every connector checks its target *by key at write time* before writing (a row with this request
 id already in the Planner sheet, a card already archived): that is what makes a re-run after a
 crash harmless for everything that can be checked. For what cannot be checked (email), the
-connector calls `journal.sending(effect)` just before the send.
+connector calls `journal.sending(effects, message_id)` once per message, just before the send,
+with every effect that message carries: they are marked together, so a crash leaves all or none
+of them "sending", and one `resolve` settles the message. Every effect of one message gets the
+same outcome (the message went, or it did not).
+
+The counters (`retries`, `api_calls`, `usage`) are part of the protocol: the engine reads them
+after each run for the run log, and a connector that makes no outside calls reports zero.
 """
 
 from __future__ import annotations
@@ -27,12 +33,18 @@ class Journal(Protocol):
     run_id: str
     today: date  # the run's date (`--as-of` may set it): "removed on", "in N days"
 
-    def sending(self, effect: Effect) -> None:
-        """Record that an unverifiable side effect is about to happen."""
+    def sending(self, effects: Sequence[Effect], message_id: str) -> None:
+        """Record, in one step, that one unverifiable message carrying `effects` is about to
+        be handed over (raises if any of them is already done: sending again would double it)."""
 
 
 class Connector(Protocol):
     system: System
+
+    @property
+    def retries(self) -> int:
+        """Retries of outside calls made so far (connectors are built afresh for each run)."""
+        ...
 
     def apply(self, effects: Sequence[Effect], journal: Journal) -> Iterator[Outcome]:
         """Apply the effects; yield one Outcome per effect, in any order."""
@@ -58,6 +70,21 @@ class FetchResult:
 class RequestSource(Protocol):
     """The poller: finds requests the sync must look at."""
 
+    @property
+    def retries(self) -> int:
+        """Retries of outside calls made so far, poll and write-back together."""
+        ...
+
+    @property
+    def api_calls(self) -> int:
+        """Salesforce REST calls made so far (each counts against the org's allocation)."""
+        ...
+
+    @property
+    def usage(self) -> tuple[int, int] | None:
+        """(used, allocation) of the org's daily API calls after the last answer, if known."""
+        ...
+
     def fetch(
         self,
         *,
@@ -68,4 +95,9 @@ class RequestSource(Protocol):
     ) -> FetchResult:
         """Approved requests changed since `since` (minus the look-back window), plus every id in
         `open_ids` whatever its status (so withdrawn ones are seen). `full` ignores `since`."""
+        ...
+
+    def find(self, id_or_name: str) -> list[TakedownRequest]:
+        """The requests whose record Id or Name is `id_or_name`, whatever their status
+        (`--only`); an empty list when there is none."""
         ...

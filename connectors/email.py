@@ -1,10 +1,10 @@
 """Send the sync's emails (Simpli.fi notice, manager digest, team reminders, ops alerts) by SMTP.
 
 Email cannot be checked afterwards, so exactly-once rests on two things: the journal records
-"sending" for every effect in a message immediately before the message is handed to SMTP (a crash
-after that leaves a visible "sending", never a silent double), and every message carries a
-Message-ID derived from its effect key(s), so a person (or a mail system) can tell a resend of
-the same message from a new one.
+"sending" for every effect in a message, together, immediately before the message is handed to
+SMTP (a crash after that leaves a visible "sending", never a silent double), and every message
+carries a Message-ID derived from its effect key(s), so a person (or a mail system) can tell a
+resend of the same message from a new one.
 
 Only a definite refusal is retried in the run: a 4xx reply means the server did not take the
 message. A connection lost while the message was being handed over is not retried, because the
@@ -308,17 +308,18 @@ class EmailConnector:
         except ConnectorError as exc:
             self._connect_error = f"nothing sent: {_text(exc)}"
             return OutcomeStatus.FAILED, self._connect_error
-        for effect in effects:
-            journal.sending(effect)  # a crash from here on leaves "sending" for a person
         mid = str(msg["Message-ID"])
+        # All of the message's effects at once: a crash from here on leaves every one of them
+        # "sending" for a person (never some of them), and one `resolve` settles them all.
+        journal.sending(effects, mid)
         try:
             refused = self._retry.call(lambda: self._send(msg, to), what=f"send {mid}")
         except _UnconfirmedError as exc:
             # Not FAILED: a failed effect is retried, and this message may already be out.
-            log.warning("%s: %s", mid, exc)
+            log.info("%s: %s", mid, exc)
             return OutcomeStatus.UNCONFIRMED, _text(exc)
         except ConnectorError as exc:
-            log.warning("%s not accepted: %s", mid, exc)
+            log.info("%s not accepted: %s", mid, exc)
             return OutcomeStatus.FAILED, f"not accepted by the server: {_text(exc)}"
         text = f"sent to {', '.join(to)} (Message-ID {mid})"
         if refused:

@@ -13,6 +13,7 @@ Mapping a record to a request lives in `connectors.salesforce_records`, translat
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -30,11 +31,22 @@ from connectors.salesforce_errors import SERVICE, error_text, translate
 from connectors.salesforce_records import RecordMapper, request_fields
 from sync import approval
 from sync.config import Config, secret_file, secret_from_env
-from sync.domain import Effect, EffectKind, Finding, Outcome, OutcomeStatus, System
+from sync.domain import (
+    NOT_IN_SALESFORCE,
+    Effect,
+    EffectKind,
+    Finding,
+    Outcome,
+    OutcomeStatus,
+    System,
+    TakedownRequest,
+)
 from sync.errors import BudgetExceededError, ConfigError, FatalError, SyncError
 
 T = TypeVar("T")
 log = logging.getLogger("connectors.salesforce")
+
+_RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 
 COMPOSITE_SOBJECTS = "composite/sobjects"  # sObject Collections, relative to /services/data/vXX/
 COLLECTION_LIMIT = 200  # records per sObject Collections call (Salesforce's maximum)
@@ -64,6 +76,9 @@ class SalesforceConnector:
         self.usage: tuple[int, int] | None = None  # (used, allocation), from Sforce-Limit-Info
         self._retry_after: float | None = None  # the last answer's Retry-After, if any
         self._records = RecordMapper(self._sf_cfg)
+        # Read now as well as at each login: a missing credential is a configuration error that
+        # stops the run before any I/O, as for every other system.
+        self._credentials()
 
     # ----- RequestSource -----------------------------------------------------------------
     def fetch(
@@ -91,7 +106,7 @@ class SalesforceConnector:
         findings = [
             Finding(
                 rid,
-                "not_in_salesforce",
+                NOT_IN_SALESFORCE,
                 "the request is no longer in Salesforce (deleted, or the sync user cannot see "
                 "it); its remaining steps are not done",
             )
@@ -114,6 +129,23 @@ class SalesforceConnector:
             full_reconcile=full,
         )
 
+    def find(self, id_or_name: str) -> list[TakedownRequest]:
+        """The request(s) `--only` names, by record Id (15 or 18 characters) or by Name
+        (`TR-00042`), whatever their status: one query."""
+        f = self._sf_cfg.fields
+        try:
+            where = f"{soql.name(f.name)} = {soql.quote(id_or_name)}"
+        except soql.SoqlNameError as exc:
+            raise ConfigError(str(exc), path=self._cfg.source, key="salesforce") from None
+        if _RECORD_ID.match(id_or_name):  # `Id = 'TR-1'` is an error in Salesforce, not a miss
+            where = soql.any_of(f"Id = {soql.quote(id_or_name)}", where)
+        text = self._queries(None, [], True, where=where)[0]
+        instance = self._client().sf_instance
+        return [
+            self._records.to_request(rec, instance)
+            for rec in self._run("find the --only request", _query_all(text))
+        ]
+
     # ----- Connector ---------------------------------------------------------------------
     def apply(self, effects: Sequence[Effect], journal: Journal) -> Iterator[Outcome]:
         """Write-backs as sObject Collections PATCHes (idempotent: a re-run rewrites the same
@@ -135,7 +167,7 @@ class SalesforceConnector:
                 self._check_budget()
                 answer = self._run("update Salesforce records", _composite_update(records))
             except SyncError as exc:
-                log.warning("Salesforce write-back stopped: %s", exc)
+                log.info("Salesforce write-back stopped: %s", exc)
                 for later, _records in batches[i:]:
                     for effect in later:
                         yield Outcome(effect.key, OutcomeStatus.FAILED, str(exc))
@@ -165,7 +197,9 @@ class SalesforceConnector:
         self._sf = None
 
     # ----- queries -----------------------------------------------------------------------
-    def _queries(self, since: datetime | None, open_ids: Sequence[str], full: bool) -> list[str]:
+    def _queries(
+        self, since: datetime | None, open_ids: Sequence[str], full: bool, *, where: str = ""
+    ) -> list[str]:
         sf = self._sf_cfg
         f = sf.fields
         try:
@@ -179,6 +213,8 @@ class SalesforceConnector:
                 f"Id IN {soql.in_list(c)}" for c in soql.chunks(list(dict.fromkeys(open_ids)))
             ]
             wheres = [soql.any_of(approved, chunks[0] if chunks else ""), *chunks[1:]]
+            if where:
+                wheres = [where]
             subqueries: list[str] = []
             fields = request_fields(f)
             if sf.approval.source == "fields":
@@ -327,6 +363,12 @@ class SalesforceConnector:
             "version": sf.api_version,
             "domain": sf.domain,
         }
+        # Read again: a renewal after an expired session picks up a fresher session id.
+        return Salesforce(**self._credentials(), **common)
+
+    def _credentials(self) -> dict[str, Any]:
+        """simple-salesforce's login arguments for the configured auth; no I/O."""
+        sf = self._sf_cfg
         if sf.auth == "session":
             token = secret_from_env(
                 sf.session_id_env, what="Salesforce session id", key="salesforce.session_id_env"
@@ -338,8 +380,8 @@ class SalesforceConnector:
                     key="salesforce.instance_url",
                 )
             if "://" in sf.instance_url:
-                return Salesforce(session_id=token, instance_url=sf.instance_url, **common)
-            return Salesforce(session_id=token, instance=sf.instance_url, **common)
+                return {"session_id": token, "instance_url": sf.instance_url}
+            return {"session_id": token, "instance": sf.instance_url}
         username = secret_from_env(
             sf.username_env, what="Salesforce username", key="salesforce.username_env"
         )
@@ -355,12 +397,11 @@ class SalesforceConnector:
                 what="Salesforce JWT private key",
                 key="salesforce.private_key_file",
             )
-            return Salesforce(
-                username=username,
-                consumer_key=consumer_key,
-                privatekey_file=str(key_file),
-                **common,
-            )
+            return {
+                "username": username,
+                "consumer_key": consumer_key,
+                "privatekey_file": str(key_file),
+            }
         password = secret_from_env(
             sf.password_env, what="Salesforce password", key="salesforce.password_env"
         )
@@ -373,7 +414,7 @@ class SalesforceConnector:
             if sf.security_token_env
             else ""
         )
-        return Salesforce(username=username, password=password, security_token=token, **common)
+        return {"username": username, "password": password, "security_token": token}
 
     def _session_hint(self) -> str:
         if self._sf_cfg.auth == "session":

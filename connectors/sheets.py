@@ -252,7 +252,7 @@ class SheetsConnector:
                 last = self._retry.call(cycle, what=f"write {sid}")
         except SyncError as exc:
             message = str(exc)
-            log.warning("spreadsheet %s: %s", sid, message, extra={"spreadsheet": sid})
+            log.info("spreadsheet %s: %s", sid, message, extra={"spreadsheet": sid})
             retries = self._retry.retries - retries_before
             for effect, _name, _sheet in group:
                 decided = last.decided.get(effect.key) if last else None
@@ -269,7 +269,7 @@ class SheetsConnector:
             shifted = [(t, moved[t]) for t in (sheet.tab, sheet.removed_tab) if t in moved]
             if effect.key in last.pending and shifted:
                 where = "; ".join(f"tab '{t}' rows {_rows(r)}" for t, r in shifted)
-                log.warning("spreadsheet %s changed while the sync wrote: %s", sid, where)
+                log.info("spreadsheet %s changed while the sync wrote: %s", sid, where)
                 yield Outcome(
                     effect.key,
                     OutcomeStatus.NEEDS_PERSON,

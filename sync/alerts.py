@@ -4,6 +4,11 @@ A problem is a failed effect, an effect or request that needs a person, or a run
 start. Its key is stable (the effect key, the request id + finding code), so the ledger's alerts
 table tells which problems she already heard about; a problem that goes away is marked resolved
 and would be alerted again if it came back.
+
+An alert's Message-ID is derived from its problems *and their occurrence* (when each was last
+alerted before): an alert that could not be sent and is tried again on the next run keeps its
+Message-ID, while a problem that was fixed and came back gets a new one, so no mail system
+drops it as a duplicate of the first.
 """
 
 from __future__ import annotations
@@ -92,7 +97,7 @@ def after_run(cfg: Config, result: RunResult, email: object | None) -> list[str]
             f"Offboarding sync: {len(new)} new problem(s) need attention (run {result.run_id})"
         )
         body = _body(new, result)
-        digest = hashlib.sha256("|".join(sorted(p.key for p in new)).encode()).hexdigest()[:24]
+        digest = occurrence_digest(new, ledger.last_alerted([p.key for p in new]))
         try:
             send(f"alert-{digest}", subject, body)
         except Exception as exc:  # an alert failing must not fail the run's own result
@@ -103,6 +108,12 @@ def after_run(cfg: Config, result: RunResult, email: object | None) -> list[str]
         return [p.key for p in new]
     finally:
         ledger.close()
+
+
+def occurrence_digest(problems: list[Problem], last_alerted: Mapping[str, str]) -> str:
+    """Stable for the same occurrences (a resend), new when any problem is a new occurrence."""
+    seeds = sorted(f"{p.key}@{last_alerted.get(p.key, '')}" for p in problems)
+    return hashlib.sha256("|".join(seeds).encode()).hexdigest()[:24]
 
 
 def _resolve_gone(

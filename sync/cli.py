@@ -19,29 +19,33 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sync.errors import ConfigError, LockHeldError, SyncError
-from sync.exitcodes import EXIT_FATAL, EXIT_LOCKED, EXIT_USAGE
+from sync.errors import ConfigError, LockHeldError, SyncError, UnknownRequestError
+from sync.exitcodes import EXIT_FATAL, EXIT_LOCKED, EXIT_PIPE, EXIT_USAGE
 
 if TYPE_CHECKING:
     from sync.config import Config
 
 DEFAULT_CONFIG = "config/config.toml"
 EXIT_CODES = """exit codes:
-  0  every effect of the run succeeded (or there was nothing to do)
-  1  at least one effect failed or needs a person (see the summary and the run log)
-  2  usage or configuration error (nothing was done)
-  3  the run could not start or stopped early (credentials, a service unreachable)
-  4  another run holds the lock (nothing was done)"""
+  0    every effect of the run succeeded (or there was nothing to do)
+  1    an effect failed, needs a person, or is unconfirmed (see the summary and `log --failed`)
+  2    usage or configuration error, a missing credential included (nothing was done)
+  3    the run could not finish: a service failed it, or SIGTERM stopped it early
+  4    another run holds the lock (nothing was done)
+  141  the reader of the output went away (e.g. `| head`)"""
+RUN_ONLY = ("as_of", "dry_run", "json", "only")  # options of a run, meaningless elsewhere
 
 
 def _common(p: argparse.ArgumentParser, *, suppress: bool) -> None:
-    """Options valid before or after a subcommand."""
+    """Options valid before or after a subcommand, for every command."""
     d = argparse.SUPPRESS if suppress else None
     p.add_argument(
         "--config",
         metavar="PATH",
         default=d,
-        help=f"config file (default: $OFFBOARDING_SYNC_CONFIG or {DEFAULT_CONFIG})",
+        help=f"config file (default: $OFFBOARDING_SYNC_CONFIG or {DEFAULT_CONFIG}); with "
+        "--sandbox or `sandbox show`, the config the emulated agency runs with "
+        "(default: config/sandbox.toml)",
     )
     p.add_argument(
         "--sandbox",
@@ -53,17 +57,13 @@ def _common(p: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--sandbox-dir",
         metavar="DIR",
         default=d,
-        help="where the sandbox keeps its state (default: .sandbox)",
+        help="with --sandbox or `sandbox`: where the sandbox keeps its state (default: .sandbox)",
     )
     p.add_argument(
-        "--scenario", metavar="FILE", default=d, help="seed a new sandbox from this scenario file"
-    )
-    p.add_argument(
-        "--as-of",
-        metavar="YYYY-MM-DD",
-        type=_date,
+        "--scenario",
+        metavar="FILE",
         default=d,
-        help="plan as if today were this date (previews and tests)",
+        help="with --sandbox or `sandbox show`: seed a new sandbox from this scenario file",
     )
     p.add_argument(
         "-v",
@@ -71,6 +71,38 @@ def _common(p: argparse.ArgumentParser, *, suppress: bool) -> None:
         action="count",
         default=d or 0,
         help="more detail on stderr (-vv for debug)",
+    )
+
+
+def _run_options(p: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Options of one run (the default command, or `run`)."""
+    d = argparse.SUPPRESS if suppress else None
+    p.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        type=_date,
+        default=d,
+        help="plan and run as if today were this date (previews and tests)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=d or False,
+        help="print the plan (every effect per request: due, waiting and from when, skipped and "
+        "why; what needs a person) and change nothing anywhere, the ledger included",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        default=d or False,
+        help="with --dry-run: the plan as a JSON list of effects",
+    )
+    p.add_argument(
+        "--only",
+        metavar="REQUEST",
+        default=d,
+        help="act on one request, named by its Salesforce record id or its name (TR-00042); "
+        "the poller's watermark stays put. An unknown one is a usage error (exit 2)",
     )
 
 
@@ -83,17 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(parser, suppress=False)
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="print the plan and change nothing anywhere (ledger included)",
-    )
-    parser.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
-    parser.add_argument(
-        "--only",
-        metavar="REQUEST_ID",
-        help="act on one request (its id or name); the watermark stays put",
-    )
+    _run_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, help_: str) -> argparse.ArgumentParser:
@@ -101,28 +123,71 @@ def build_parser() -> argparse.ArgumentParser:
         _common(p, suppress=True)
         return p
 
-    add("run", "one run: plan, then apply (the default)")
-    add("serve", "stay up and run on the configured schedule")
+    run_p = add("run", "one run: poll, plan, apply what is due, log, alert (the default)")
+    _run_options(run_p, suppress=True)
+    add("serve", "stay up and run on the configured schedule ([schedule] in the config)")
     log_p = add("log", "the last runs, or the effects of one run")
     log_p.add_argument("run_id", nargs="?", help="a run id from `log` (or 'last')")
     log_p.add_argument(
-        "--failed", action="store_true", help="only failures and what needs a person"
+        "--failed",
+        action="store_true",
+        help="the effects of a run (default: the last) that failed, need a person or are "
+        "unconfirmed",
     )
-    log_p.add_argument("--limit", type=int, default=20, help="how many runs to list (default 20)")
+    log_p.add_argument(
+        "--limit", type=_positive, default=20, help="how many runs to list (default 20)"
+    )
     add("status", "every open request: done, owed (from when), needs a person")
-    add("check", "validate config, credentials, sheets, tabs, headers and boards (read-only)")
-    resolve_p = add("resolve", "settle a message a crash left unconfirmed")
-    resolve_p.add_argument("key", help="the effect key named in the report")
+    add("check", "validate config, credentials, sheets, tabs, headers, boards and the mail relay")
+    resolve_p = add(
+        "resolve",
+        "settle a message a crash left unconfirmed; every effect the message carried (a digest "
+        "covers several requests) is settled at once",
+    )
+    resolve_p.add_argument(
+        "key",
+        metavar="KEY_OR_MESSAGE_ID",
+        help="any effect key of the message, as the report names it, or the message's Message-ID",
+    )
     how = resolve_p.add_mutually_exclusive_group(required=True)
     how.add_argument("--sent", action="store_true", help="it went out: record it as done")
     how.add_argument("--resend", action="store_true", help="it did not: send it on the next run")
-    sandbox_p = add("sandbox", "inspect the sandbox")
-    sandbox_p.add_argument("what", choices=["show", "reset"], help="show: sheets, boards, outbox")
-    for p in (sub.choices["run"],):
-        p.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS)
-        p.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-        p.add_argument("--only", metavar="REQUEST_ID", default=argparse.SUPPRESS)
+    sandbox_p = add("sandbox", "show or reset the sandbox (see --sandbox)")
+    sandbox_p.add_argument(
+        "what",
+        choices=["show", "reset"],
+        help="show: its sheets, boards, outbox and requests as tables; reset: delete it, so the "
+        "next --sandbox run seeds it afresh",
+    )
     return parser
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {value!r}")
+    return n
+
+
+def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace, command: str) -> None:
+    """Every option given must mean something for the command it was given to."""
+    if command != "run":
+        given = [f"--{n.replace('_', '-')}" for n in RUN_ONLY if getattr(args, n, None)]
+        if given:
+            parser.error(f"{', '.join(given)} goes with a run, not with `{command}`")
+    elif args.json and not args.dry_run:
+        parser.error("--json goes with --dry-run")
+    sandbox_only = [
+        f"--{n.replace('_', '-')}" for n in ("sandbox_dir", "scenario") if getattr(args, n, None)
+    ]
+    if sandbox_only and not args.sandbox and command != "sandbox":
+        parser.error(f"{', '.join(sandbox_only)} goes with --sandbox")
+    if command == "sandbox" and args.what == "reset" and (args.config or args.scenario):
+        parser.error("`sandbox reset` only deletes the sandbox folder: --config and --scenario "
+                     "go with `sandbox show` or a --sandbox run")  # fmt: skip
 
 
 def _date(value: str) -> date:
@@ -203,38 +268,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     command = args.command or "run"
-    if args.json and not args.dry_run:
-        parser.error("--json goes with --dry-run")
+    _check_usage(parser, args, command)
     try:
-        if command == "run":
-            return cmd_run(args)
-        if command == "serve":
-            from sync.scheduler import serve
-
-            with environment(args) as (cfg, routes):
-                return serve(cfg, routes)
-        if command == "check":
-            from sync.check import run_check
-
-            with environment(args) as (cfg, routes):
-                return run_check(cfg, routes, out=sys.stdout)
-        if command == "sandbox":
-            from sync.sandbox import sandbox_command
-
-            return sandbox_command(args)
-        from sync import reports
-
-        with environment(args) as (cfg, _routes):
-            if command == "log":
-                return reports.log_command(
-                    cfg, args.run_id, failed=args.failed, limit=args.limit, out=sys.stdout
-                )
-            if command == "status":
-                return reports.status_command(cfg, out=sys.stdout)
-            if command == "resolve":
-                return reports.resolve_command(cfg, args.key, sent=args.sent, out=sys.stdout)
+        code = _dispatch(command, args)
+        sys.stdout.flush()  # a reader gone away surfaces here, not at interpreter exit
+        return code
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except UnknownRequestError as exc:
+        print(f"usage error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except LockHeldError as exc:
         print(f"not started: {exc}", file=sys.stderr)
@@ -242,11 +285,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SyncError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FATAL
+    except BrokenPipeError:
+        # `status | head -3`: the reader has all it wanted. Python's documented recipe: point
+        # stdout at devnull so the interpreter's last flush does not fail again, exit quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PIPE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    parser.error(f"unknown command {command}")
-    return EXIT_USAGE  # pragma: no cover - parser.error exits
+
+
+def _dispatch(command: str, args: argparse.Namespace) -> int:
+    if command == "run":
+        return cmd_run(args)
+    if command == "serve":
+        from sync.scheduler import serve
+
+        with environment(args) as (cfg, routes):
+            return serve(cfg, routes)
+    if command == "check":
+        from sync.check import run_check
+
+        with environment(args) as (cfg, routes):
+            return run_check(cfg, routes, out=sys.stdout)
+    if command == "sandbox":
+        from sync.sandbox import sandbox_command
+
+        return sandbox_command(args)
+    from sync import reports
+
+    with environment(args) as (cfg, _routes):
+        if command == "log":
+            return reports.log_command(
+                cfg, args.run_id, failed=args.failed, limit=args.limit, out=sys.stdout
+            )
+        if command == "status":
+            return reports.status_command(cfg, out=sys.stdout)
+        return reports.resolve_command(cfg, args.key, sent=args.sent, out=sys.stdout)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -254,16 +330,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         today = today_for(cfg, args.as_of)
         if args.dry_run:
             return _dry_run(cfg, routes, today, args)
-        from sync.render import run_text
+        from sync.render import print_run
         from sync.runner import locked_run
 
         result = locked_run(cfg, routes, today=today, only=args.only)
-        print(run_text(result), end="")
-        for f in result.plan.findings:
-            what = "needs a person" if f.needs_person else "note"
-            print(f"{what}: {f.label or f.request_id}: {f.message}", file=sys.stderr)
-        if result.fatal:
-            print(f"error: {result.fatal}", file=sys.stderr)
+        print_run(result, sys.stdout, sys.stderr)
         return result.exit_code
 
 
@@ -277,6 +348,7 @@ def _dry_run(
     if result.fatal:
         print(f"error: {result.fatal}", file=sys.stderr)
         return EXIT_FATAL
+    # Each thing said once: the plan on stdout; with --json, what needs a person on stderr.
     if args.json:
         print(json.dumps(plan_json(result.plan), indent=2))
         for f in result.plan.needs_person:

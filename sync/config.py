@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sync.configload import build
 from sync.errors import ConfigError, CredentialError
@@ -222,6 +223,13 @@ def load(path: str | Path) -> Config:
         raise ConfigError("config file not found", path=str(p)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", path=str(p)) from None
+    except UnicodeDecodeError as exc:
+        line = p.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} on line {line} (save the file "
+            "as UTF-8)",
+            path=str(p),
+        ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read config: {exc.strerror}", path=str(p)) from None
     return from_dict(raw, path=str(p), base_dir=str(p.resolve().parent))
@@ -298,6 +306,15 @@ def _check(cfg: Config, path: str) -> None:
                 raise ConfigError(
                     f"not an email address: {addr!r}", path=path, key=f"email.{addr_key}"
                 )
+    try:
+        ZoneInfo(cfg.schedule.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"unknown time zone {cfg.schedule.timezone!r} (expected an IANA name such as "
+            "'America/Chicago' or 'UTC')",
+            path=path,
+            key="schedule.timezone",
+        ) from None
     if cfg.retry.max_attempts < 1:
         raise ConfigError("must be at least 1", path=path, key="retry.max_attempts")
 

@@ -172,6 +172,10 @@ class Outcome:
     retries: int = 0
 
 
+# The finding for a request the sync looked for by id and Salesforce did not return.
+NOT_IN_SALESFORCE = "not_in_salesforce"
+
+
 @dataclass(frozen=True)
 class Finding:
     """Something about a request that a person should know, with no effect to apply."""

@@ -13,24 +13,26 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from connectors.base import Connector, FetchResult, RequestSource
 from sync.config import Config
 from sync.domain import (
     FINAL_STATES,
+    NOT_IN_SALESFORCE,
     Effect,
     EffectKind,
     EffectState,
+    Finding,
     Outcome,
     OutcomeStatus,
     System,
 )
-from sync.errors import SyncError
+from sync.errors import SyncError, UnknownRequestError
 from sync.exitcodes import EXIT_EFFECTS_FAILED, EXIT_FATAL, EXIT_OK
 from sync.ledger import Ledger
-from sync.planner import Plan, PlanRules, plan
+from sync.planner import UNCONFIRMED_SEND, Plan, PlanRules, plan
 from sync.runlog import RunLog
 
 log = logging.getLogger("sync.engine")
@@ -56,9 +58,17 @@ class RunResult:
     # Salesforce REST calls of the whole run (poll and write-back) and the org's usage after it.
     api_calls: int = 0
     api_usage: tuple[int, int] | None = None
-    # Retries the connectors made in this run (poll included), each counted once; None when no
-    # connector counts them (then the outcomes' sum stands in).
-    retries_made: int | None = None
+    # Retries the connectors made in this run (poll included), each counted once.
+    retries_made: int = 0
+
+    @property
+    def left(self) -> list[Effect]:
+        """Due effects a stop (SIGTERM) kept from starting: owed to the next run."""
+        if not self.stopped:
+            return []
+        return [
+            e for e in self.plan.due if e.key not in self.outcomes and e.key not in self.waiting_on
+        ]
 
     @property
     def counts(self) -> Counter[str]:
@@ -68,37 +78,46 @@ class RunResult:
         c["skipped"] += len(self.plan.skips)
         c["waiting"] += len(self.plan.waiting) + len(self.waiting_on)
         c["needs_person"] += len(self.plan.needs_person)
+        c["left"] += len(self.left)
         return c
 
     @property
     def retries(self) -> int:
-        """Retries of outside calls. Effects that share a call (one batchUpdate per spreadsheet,
-        one digest message) each show its retries, so their sum would count it several times."""
-        if self.retries_made is not None:
-            return self.retries_made
-        return sum(o.retries for o in self.outcomes.values())
+        """Retries of outside calls, as the connectors counted them. Effects that share a call
+        (one batchUpdate per spreadsheet, one digest message) each show its retries, so the
+        outcomes' sum would count it several times."""
+        return self.retries_made
 
     @property
     def exit_code(self) -> int:
-        if self.fatal:
+        if self.fatal or self.stopped:
             return EXIT_FATAL
         bad = {OutcomeStatus.FAILED, OutcomeStatus.NEEDS_PERSON, OutcomeStatus.UNCONFIRMED}
         if any(o.status in bad for o in self.outcomes.values()):
+            return EXIT_EFFECTS_FAILED
+        # A message an earlier run left unconfirmed is still an effect nobody can vouch for:
+        # every run says so until a person settles it with `resolve`.
+        if any(f.code == UNCONFIRMED_SEND for f in self.plan.findings):
             return EXIT_EFFECTS_FAILED
         return EXIT_OK
 
 
 @dataclass
 class _Journal:
-    """What a connector sees of the run; `sending` writes through to the ledger at once."""
+    """What a connector sees of the run; `sending` writes through to the ledger at once, and
+    remembers which effects travel in one message so their outcomes are recorded together."""
 
     run_id: str
     today: date
     ledger: Ledger | None
+    messages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> its message's
 
-    def sending(self, effect: Effect) -> None:
+    def sending(self, effects: Sequence[Effect], message_id: str) -> None:
         if self.ledger is not None:
-            self.ledger.mark_sending(effect, self.run_id)
+            self.ledger.mark_sending(effects, message_id, self.run_id)
+        keys = tuple(e.key for e in effects)
+        for key in keys:
+            self.messages[key] = keys
 
 
 def new_run_id(now: datetime) -> str:
@@ -119,8 +138,11 @@ def run_once(
 ) -> RunResult:
     """Plan, and unless `dry_run`, apply. Never raises for an expected error: the result says.
 
-    `stop` is asked between effects (SIGTERM in `serve`): once it says yes, no new effect
-    starts; what is not done stays owed for the next run, and nothing is half-recorded."""
+    `stop` is asked between effects (SIGTERM): once it says yes, no new effect starts; what is
+    not done stays owed for the next run, nothing is half-recorded, and the run says it stopped
+    early (exit code 3) and how many effects it left.
+
+    An `only` that names no request raises UnknownRequestError before anything is recorded."""
     started = now()
     run_id = new_run_id(started)
     state_dir = cfg.state_path
@@ -129,10 +151,13 @@ def run_once(
     runlog = RunLog.in_state_dir(state_dir)
     rules = PlanRules.from_config(cfg)
     result = RunResult(run_id, today, dry_run, Plan(today=today), started)
+    record = not dry_run
     try:
         fetch, full = _fetch(cfg, source, ledger, started, only)
         result.fetch = fetch
-        requests = [r for r in fetch.requests if only is None or only in (r.id, r.name)]
+        requests = fetch.requests
+        phantoms = _phantoms(fetch.findings, ledger)
+        fetch.findings[:] = [f for f in fetch.findings if f.request_id not in phantoms]
         states = ledger.states(r.id for r in requests) if ledger else {}
         result.plan = plan(requests, states, today, rules)
         result.plan.findings.extend(fetch.findings)
@@ -146,37 +171,57 @@ def run_once(
                 ledger.skip(effect, reason, run_id)
                 runlog.effect(run_id, effect, "skipped", error=reason, attempts=0, at=_iso(now()))
         _apply(result, ledger, runlog, connectors, now, on_effect, stop)
-        ledger.replace_findings([r.id for r in requests], result.plan.findings)
+        looked_at = [r.id for r in requests] + [f.request_id for f in fetch.findings]
+        looked_at += sorted(phantoms)  # their stale findings go, and nothing replaces them
+        ledger.replace_findings(looked_at, result.plan.findings)
         for f in result.plan.findings:
             runlog.finding(run_id, f.request_id, f.code, f.message, _iso(now()), f.label)
         _advance_watermark(ledger, fetch, result, only, full=full)
+    except UnknownRequestError:
+        record = False  # a usage error: nothing was done, so nothing is recorded
+        raise
     except SyncError as exc:
         result.fatal = str(exc)
-        log.error("run %s stopped: %s", run_id, exc)
+        # The summary says it (STOPPED: ...); at -v the log says when.
+        log.info("run %s stopped: %s", run_id, exc)
     finally:
         result.finished_at = now()
         result.retries_made = _retries_made(source, connectors)
         if result.fetch is not None:
-            # The source may count its own calls across poll and write-back.
-            result.api_calls = int(getattr(source, "api_calls", result.fetch.api_calls))
-            result.api_usage = getattr(source, "usage", None) or result.fetch.api_usage
-        if not dry_run:
+            # The source counts its own calls across poll and write-back.
+            result.api_calls = source.api_calls
+            result.api_usage = source.usage or result.fetch.api_usage
+        if record:
             runlog.run(_run_record(result))
         if ledger is not None:
             ledger.close()
     return result
 
 
-def _retries_made(source: RequestSource, connectors: Mapping[System, Connector]) -> int | None:
-    """The connectors count from zero for each run (wiring builds them per run)."""
-    counts = {id(c): getattr(c, "retries", None) for c in (source, *connectors.values())}
-    made = [n for n in counts.values() if isinstance(n, int)]
-    return sum(made) if made else None
+def _retries_made(source: RequestSource, connectors: Mapping[System, Connector]) -> int:
+    """The connectors count from zero for each run (wiring builds them per run); one object
+    may serve as source and connector (Salesforce), so each is counted once."""
+    counts = {id(source): source.retries}
+    counts.update((id(c), c.retries) for c in connectors.values())
+    return sum(counts.values())
 
 
 def _fetch(
     cfg: Config, source: RequestSource, ledger: Ledger | None, started: datetime, only: str | None
 ) -> tuple[FetchResult, bool]:
+    if only is not None:
+        found = source.find(only)
+        if len(found) != 1:
+            raise UnknownRequestError(
+                f"--only {only}: "
+                + (
+                    "no Takedown Request has this id or name in Salesforce"
+                    if not found
+                    else f"{len(found)} Takedown Requests have this name; give the record id"
+                )
+                + "; nothing was done"
+            )
+        return FetchResult(requests=found, high_water=None), False
     since = ledger.get_datetime(WATERMARK) if ledger else None
     last_full = ledger.get_datetime(LAST_FULL) if ledger else None
     full = (
@@ -185,10 +230,18 @@ def _fetch(
         or started - last_full >= timedelta(hours=cfg.salesforce.full_reconcile_hours)
     )
     open_ids = ledger.open_request_ids() if ledger else []
-    if only is not None and only not in open_ids:
-        open_ids = [*open_ids, only]
     fetched = source.fetch(since=since, open_ids=open_ids, run_started=started, full=full)
     return fetched, full
+
+
+def _phantoms(findings: Sequence[Finding], ledger: Ledger | None) -> set[str]:
+    """A request Salesforce no longer shows matters only if the sync acted on it (something is
+    owed, or must be undone by hand). One it never acted on (a stale finding of an older
+    version, e.g. a mistyped `--only`) is a phantom: forgotten, its old findings dropped."""
+    gone = {f.request_id for f in findings if f.code == NOT_IN_SALESFORCE}
+    if ledger is None or not gone:
+        return set()
+    return gone - ledger.acted_on(gone)
 
 
 def _apply(
@@ -250,19 +303,28 @@ def _apply_batch(
         if connector is None:
             raise SyncError(f"{system}: no connector is configured")
         for outcome in connector.apply(list(pending.values()), journal):
+            if outcome.key in result.outcomes and outcome.key in journal.messages:
+                continue  # recorded with the first outcome of its message
             effect = pending.pop(outcome.key, None)
             if effect is None:
                 log.warning("%s returned an outcome for an unknown key %s", system, outcome.key)
                 continue
-            _record(result, ledger, runlog, effect, outcome, now)
+            # One message is one outcome: every effect it carried is recorded in one step.
+            group = [effect] + [
+                pending.pop(k) for k in journal.messages.get(outcome.key, ()) if k in pending
+            ]
+            with ledger.transaction() if len(group) > 1 else nullcontext():
+                for e in group:
+                    _record(result, ledger, runlog, e, replace(outcome, key=e.key), now)
             if on_effect is not None:
-                on_effect(effect, outcome)
+                for e in group:
+                    on_effect(e, result.outcomes[e.key])
             if stop():
                 # Abandon the rest cleanly: they stay planned, the next run does them.
                 result.stopped = True
                 return None
     except SyncError as exc:
-        log.error("%s stopped: %s", system, exc)
+        log.info("%s stopped: %s", system, exc)  # each effect's line in the summary says why
         return str(exc)
     except Exception as exc:  # a bug must not lose the other systems' work
         message = f"internal error in the {system} connector: {type(exc).__name__}: {exc}"
@@ -292,10 +354,9 @@ def _record(
         retries=outcome.retries,
         at=_iso(now()),
     )
-    level = logging.INFO if state in FINAL_STATES else logging.WARNING
-    log.log(
-        level, "%s %s: %s %s", effect.request.label, effect.key, outcome.status, outcome.message
-    )
+    # INFO, whatever the outcome: the run's summary says each failure once (stderr); -v adds
+    # this line per effect, with when it happened.
+    log.info("%s %s: %s %s", effect.request.label, effect.key, outcome.status, outcome.message)
 
 
 def _ready_writebacks(
@@ -328,7 +389,7 @@ def _advance_watermark(
     ledger: Ledger, fetch: FetchResult, result: RunResult, only: str | None, *, full: bool
 ) -> None:
     """Only a complete, unfiltered run may move the poller forward."""
-    if only is not None:
+    if only is not None or result.stopped:
         return
     if any(o.status is OutcomeStatus.FAILED for o in result.outcomes.values()):
         return
@@ -349,7 +410,8 @@ def _run_record(result: RunResult) -> dict[str, object]:
         "as_of": result.today.isoformat(),
         "dry_run": result.dry_run,
         "counts": {
-            k: counts.get(k, 0) for k in ("applied", "failed", "waiting", "needs_person", "skipped")
+            k: counts.get(k, 0)
+            for k in ("applied", "failed", "waiting", "needs_person", "skipped", "left")
         },
         "retries": result.retries,
         "exit_code": result.exit_code,

@@ -4,7 +4,6 @@
 - `RetriableError`: 429, 5xx, dropped connections. Retried with backoff; if the bound runs out
   the effect fails and the next run tries again.
 - `FatalError`: auth and other 4xx. The effect (or the connector) stops with the message.
-- `SkippableError`: bad data for one effect or request; reported, the run goes on.
 """
 
 from __future__ import annotations
@@ -52,8 +51,8 @@ class FatalError(ConnectorError):
     pass
 
 
-class SkippableError(ConnectorError):
-    pass
+class UnknownRequestError(SyncError):
+    """`--only` names no request (or several): a usage error, nothing is done or recorded."""
 
 
 class LockHeldError(SyncError):

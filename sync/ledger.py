@@ -5,8 +5,10 @@ attempts, last error and timestamps. An effect recorded as applied or skipped is
 never planned again. Effects a connector checks by key at write time (sheets, boards,
 Salesforce) are committed together once their connector's batch is confirmed: if a crash loses
 that commit, the next run finds them already done in the target. Uncheckable effects (email)
-are committed one by one, as "sending" *before* the send and "applied" right after, so a crash
-can neither lose nor double them silently.
+are committed one message at a time: every effect a message carries is marked "sending" in one
+transaction *before* the send (with the message's Message-ID), and all of them "applied" in one
+transaction right after, so a crash can neither lose nor double them silently, and one
+`resolve` settles the whole message.
 
 It also keeps the poller's watermark, the findings that wait for a person, a short snapshot of
 each request (for `sync status`) and which problems were already alerted.
@@ -44,7 +46,8 @@ CREATE TABLE IF NOT EXISTS effects (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     applied_at TEXT,
-    run_id TEXT NOT NULL DEFAULT ''
+    run_id TEXT NOT NULL DEFAULT '',
+    message_id TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS effects_request ON effects(request_id);
 CREATE TABLE IF NOT EXISTS requests (
@@ -112,6 +115,9 @@ class Ledger:
         self._db.execute("PRAGMA journal_mode=DELETE")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(effects)")}
+        if "message_id" not in columns:  # a ledger written before messages were recorded
+            self._db.execute("ALTER TABLE effects ADD COLUMN message_id TEXT NOT NULL DEFAULT ''")
 
     @classmethod
     def open_readonly(cls, path: Path) -> Ledger | None:
@@ -197,16 +203,27 @@ class Ledger:
                 ],
             )
 
-    def mark_sending(self, effect: Effect, run_id: str) -> None:
+    def mark_sending(self, effects: Iterable[Effect], message_id: str, run_id: str) -> None:
+        """Every effect one message carries, marked "sending" together: all or none."""
         now = _now()
-        cur = self._db.execute(
-            "UPDATE effects SET state = 'sending', attempts = attempts + 1, updated_at = ?,"
-            " run_id = ? WHERE key = ? AND state NOT IN ('applied', 'skipped')",
-            (now, run_id, effect.key),
-        )
-        if cur.rowcount != 1:
-            # Applied already (or never planned): sending again would double it.
-            raise RuntimeError(f"effect {effect.key} is not open; refusing to send it again")
+        with self.transaction():
+            for effect in effects:
+                cur = self._db.execute(
+                    "UPDATE effects SET state = 'sending', attempts = attempts + 1,"
+                    " updated_at = ?, run_id = ?, message_id = ?"
+                    " WHERE key = ? AND state NOT IN ('applied', 'skipped')",
+                    (now, run_id, message_id, effect.key),
+                )
+                if cur.rowcount != 1:
+                    # Applied already (or never planned): sending again would double it.
+                    raise RuntimeError(
+                        f"effect {effect.key} is not open; refusing to send it again"
+                    )
+
+    def message_of(self, key: str) -> str:
+        """The Message-ID an email effect was (last) handed over in; "" if none."""
+        row = self._db.execute("SELECT message_id FROM effects WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else ""
 
     def record_outcome(self, outcome: Outcome, run_id: str) -> EffectState:
         """Store a connector's outcome. A final state is never downgraded."""
@@ -247,17 +264,52 @@ class Ledger:
             ),
         )
 
-    def resolve_sending(self, key: str, *, sent: bool) -> bool:
-        """A person checked an unconfirmed message: it went out (applied) or must be resent."""
+    def unconfirmed_message(self, key_or_message_id: str) -> list[str]:
+        """The keys of the unconfirmed message that `key_or_message_id` names: an effect key
+        (any effect the message carried) or the message's Message-ID (with or without <>)."""
+        row = self._db.execute(
+            "SELECT message_id FROM effects WHERE key = ? AND state = 'sending'",
+            (key_or_message_id,),
+        ).fetchone()
+        if row is not None and not row[0]:
+            return [key_or_message_id]  # marked before messages were recorded: on its own
+        mid = str(row[0]) if row is not None else "<" + key_or_message_id.strip("<>") + ">"
+        rows = self._db.execute(
+            "SELECT key FROM effects WHERE message_id = ? AND state = 'sending' ORDER BY key",
+            (mid,),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def resolve_sending(self, key_or_message_id: str, *, sent: bool) -> list[str]:
+        """A person checked an unconfirmed message: it went out (applied) or must be resent.
+        Settles every effect of that message at once; returns their keys (none: nothing to do)."""
+        keys = self.unconfirmed_message(key_or_message_id)
         state = "applied" if sent else "planned"
-        cur = self._db.execute(
-            "UPDATE effects SET state = ?, updated_at = ?,"
-            " last_error = CASE WHEN ? = 'applied' THEN '' ELSE 'resend requested by a person' END,"
-            " applied_at = CASE WHEN ? = 'applied' THEN ? ELSE applied_at END"
-            " WHERE key = ? AND state = 'sending'",
-            (state, _now(), state, state, _now(), key),
-        )
-        return cur.rowcount == 1
+        now = _now()
+        with self.transaction():
+            for key in keys:
+                self._db.execute(
+                    "UPDATE effects SET state = ?, updated_at = ?,"
+                    " last_error = CASE WHEN ? = 'applied' THEN ''"
+                    " ELSE 'resend requested by a person' END,"
+                    " applied_at = CASE WHEN ? = 'applied' THEN ? ELSE applied_at END"
+                    " WHERE key = ? AND state = 'sending'",
+                    (state, now, state, state, now, key),
+                )
+        return keys
+
+    def acted_on(self, request_ids: Iterable[str]) -> set[str]:
+        """Those of `request_ids` the sync ever planned or did anything for."""
+        ids = list(request_ids)
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT DISTINCT request_id FROM effects WHERE request_id IN ({marks})", chunk
+            ).fetchall()
+            found |= {str(r[0]) for r in rows}
+        return found
 
     def open_request_ids(self) -> list[str]:
         """Requests that still owe something or wait for a person: the poller re-reads them."""
@@ -337,8 +389,22 @@ class Ledger:
         )
         return dict(rows.fetchall())
 
+    def last_alerted(self, problems: Iterable[str]) -> dict[str, str]:
+        """When each of `problems` was last alerted, for those alerted before: a problem that
+        is new again (resolved since) is a new occurrence with a new alert."""
+        out: dict[str, str] = {}
+        for problem in problems:
+            row = self._db.execute(
+                "SELECT alerted_at FROM alerts WHERE problem = ? AND alerted_at IS NOT NULL",
+                (problem,),
+            ).fetchone()
+            if row is not None:
+                out[problem] = str(row[0])
+        return out
+
     def alert_sent(self, problem: str, message: str) -> None:
-        now = _now()
+        # Microseconds: the time marks the occurrence, and one may follow another quickly.
+        now = datetime.now(UTC).isoformat(timespec="microseconds")
         self._db.execute(
             "INSERT INTO alerts (problem, message, first_seen, alerted_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(problem) DO UPDATE SET message = excluded.message,"

@@ -1,9 +1,10 @@
 """The pure planner: which effects each request owes, and which of them are due today.
 
 No I/O and no clock: the inputs are the requests Salesforce returned, what the ledger says of
-each effect key, today's date and the rules from config. Every row of SPEC.md's effects table is
-one branch of `_effects_for`. Idempotency against the targets themselves (a row already in the
-sheet after a crash) is checked by the connectors at write time, when it is still true.
+each effect key, today's date and the rules from config. Every row of the effects table at the
+top of README.md is one branch of `_effects_for`. Idempotency against the targets themselves (a
+row already in the sheet after a crash) is checked by the connectors at write time, when it is
+still true.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from sync.domain import (
 TRACKER_OF: Mapping[Platform, str] = {Platform.DS: "ds_tracker", Platform.ARI: "ari_tracker"}
 
 
+# The finding for a message a crash left "sending": it keeps the run's exit code at 1.
+UNCONFIRMED_SEND = "unconfirmed_send"
+
+
 @dataclass(frozen=True)
 class PlanRules:
     """The parts of config the planner needs, so its tests need no config file."""
@@ -46,18 +51,10 @@ class PlanRules:
             RequestType.CHANGE: "Contract Changed",
         }
     )
-    type_labels: Mapping[RequestType, str] = field(
-        default_factory=lambda: {
-            RequestType.CANCELLATION: "Cancellation",
-            RequestType.PAUSE: "Contract Pause",
-            RequestType.CHANGE: "Contract Change",
-        }
-    )
 
     @classmethod
     def from_config(cls, cfg: Config) -> PlanRules:
         acc = cfg.salesforce.account
-        tv = cfg.salesforce.type_values
         return cls(
             reminder_offsets=tuple(sorted(set(cfg.reminders.offsets_days), reverse=True)),
             trello_boards=tuple(cfg.trello.boards),
@@ -69,7 +66,6 @@ class PlanRules:
                 RequestType.PAUSE: acc.pause,
                 RequestType.CHANGE: acc.change,
             },
-            type_labels={RequestType(k): v for k, v in tv.items()},
         )
 
 
@@ -194,7 +190,7 @@ def _input_problem(req: TakedownRequest) -> Finding | None:
 
 
 def effects_for(req: TakedownRequest, rules: PlanRules, today: date) -> list[Effect]:
-    """Every effect the request causes over its life, per SPEC.md's table."""
+    """Every effect the request causes over its life, per the README's effects table."""
     assert req.type is not None
     assert req.effective_date is not None
     approval_day = req.approved_at.date() if req.approved_at else today
@@ -363,13 +359,18 @@ def _plan_request(
     for e in open_effects:
         state = seen.get(e.key)
         if state is EffectState.SENDING and not rules.resend_unconfirmed:
+            shared = (
+                " The digest covers several requests: one `resolve` settles the whole message."
+                if e.kind is EffectKind.MANAGER_DIGEST
+                else ""
+            )
             result.findings.append(
                 Finding(
                     req.id,
-                    "unconfirmed_send",
+                    UNCONFIRMED_SEND,
                     f"{describe(e)}: a message was being sent when a run stopped, and may or may "
                     f"not have gone out. Check the mailbox, then run "
-                    f"`python -m sync resolve {e.key} --sent` (or `--resend`).",
+                    f"`python -m sync resolve {e.key} --sent` (or `--resend`).{shared}",
                     label=req.label,
                 )
             )

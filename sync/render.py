@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from sync.domain import Effect, Finding, OutcomeStatus, TakedownRequest
 from sync.engine import RunResult
@@ -120,17 +120,43 @@ def plan_json(plan: Plan) -> list[dict[str, Any]]:
 
 
 def run_text(result: RunResult) -> str:
-    """The summary a person reads after a run (and in the cron mail)."""
+    """The summary a person reads after a run (and in the cron mail), as one text."""
+    done, problems = run_parts(result)
+    return done + problems
+
+
+def print_run(result: RunResult, out: TextIO, err: TextIO) -> None:
+    """The summary, each thing said once: what the run did on `out`, what went wrong or needs
+    a person on `err` (after `out` is flushed, so a cron mail of both reads in order)."""
+    done, problems = run_parts(result)
+    out.write(done)
+    out.flush()
+    if problems:
+        err.write(problems)
+        err.flush()
+
+
+def run_parts(result: RunResult) -> tuple[str, str]:
+    """(what the run did, what went wrong or needs a person): stdout and stderr of a run."""
     counts = result.counts
     took = (result.finished_at - result.started_at).total_seconds() if result.finished_at else 0.0
+    left = f", {counts['left']} left for the next run" if result.stopped else ""
     head = (
         f"Run {result.run_id} as of {result.today:%Y-%m-%d}: "
         f"{counts['applied']} applied, {counts['failed']} failed, {counts['waiting']} waiting, "
-        f"{counts['needs_person']} need a person, {counts['skipped']} skipped ({took:.1f} s)"
+        f"{counts['needs_person']} need a person, {counts['skipped']} skipped{left} "
+        f"({took:.1f} s)" + (" - STOPPED EARLY" if result.stopped or result.fatal else "")
     )
     out = [head]
+    err: list[str] = []
     if result.fatal:
-        out.append(f"  STOPPED: {result.fatal}")
+        err.append(f"STOPPED: {result.fatal}")
+    if result.stopped:
+        n = counts["left"]
+        err.append(
+            f"STOPPED EARLY: a shutdown was asked for (SIGTERM); the run finished the effect in "
+            f"hand and left {n} effect{'' if n == 1 else 's'} owed for the next run."
+        )
     if result.retries:
         out.append(f"  ({result.retries} retries of outside calls were needed)")
     done: dict[str, list[str]] = {}
@@ -155,10 +181,14 @@ def run_text(result: RunResult) -> str:
         out.append("Done:")
         for rid, items in done.items():
             out.append(wrap(f"{labels[rid]}: {', '.join(items)}"))
-    if problems:
-        out.append("Problems:")
-        out.append(table(problems))
     for key, why in result.waiting_on.items():
         out.append(f"  held back: {key}: {why}")
-    out.extend(findings_text(result.plan.findings))
-    return "\n".join(out).rstrip() + "\n"
+    if problems:
+        err.append("Problems:")
+        err.append(table(problems))
+    err.extend(findings_text(result.plan.findings))
+    return _text(out), _text(err)
+
+
+def _text(lines: list[str]) -> str:
+    return "\n".join(lines).rstrip() + "\n" if lines else ""

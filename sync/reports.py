@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from sync.config import Config
-from sync.domain import FINAL_STATES, EffectState
+from sync.domain import FINAL_STATES, NOT_IN_SALESFORCE, EffectState
 from sync.ledger import Ledger
 from sync.render import table, wrap
 from sync.runlog import RunLog
@@ -24,6 +24,7 @@ _WORDS = {
     "skipped": "skipped",
     "failed": "FAILED",
     "needs_person": "NEEDS A PERSON",
+    "unconfirmed": "UNCONFIRMED SEND",
     "waiting": "waiting",
 }
 
@@ -49,6 +50,15 @@ def _duration(run: dict[str, Any]) -> str:
     return f"{took.total_seconds():.1f} s"
 
 
+def _result(run: dict[str, Any]) -> str:
+    """The `log` table's last column: how the run ended, in a few words."""
+    if run.get("stopped_early"):
+        return f"stopped early, {run.get('counts', {}).get('left', '?')} left for the next run"
+    if run.get("error"):
+        return str(run["error"])
+    return "ok" if run.get("exit_code", 0) == 0 else "see log RUN_ID"
+
+
 def log_command(cfg: Config, run_id: str | None, *, failed: bool, limit: int, out: TextIO) -> int:
     runlog = RunLog.in_state_dir(cfg.state_path)
     runs = runlog.runs()
@@ -69,7 +79,7 @@ def log_command(cfg: Config, run_id: str | None, *, failed: bool, limit: int, ou
                     str(c.get("failed", 0)),
                     str(c.get("waiting", 0)),
                     str(c.get("needs_person", 0)),
-                    r.get("error") or ("ok" if r.get("exit_code", 0) == 0 else "see log RUN_ID"),
+                    _result(r),
                 ]
             )
         header = [
@@ -94,7 +104,7 @@ def log_command(cfg: Config, run_id: str | None, *, failed: bool, limit: int, ou
     effects = runlog.effects_of(run_id)
     findings = [r for r in runlog.read() if r.get("type") == "finding" and r["run_id"] == run_id]
     if failed:
-        effects = [e for e in effects if e["outcome"] in ("failed", "needs_person")]
+        effects = [e for e in effects if e["outcome"] in ("failed", "needs_person", "unconfirmed")]
     c = run.get("counts", {})
     out.write(
         f"Run {run_id}, started {_when(run['started_at'])} UTC, took {_duration(run)}, as of "
@@ -104,6 +114,11 @@ def log_command(cfg: Config, run_id: str | None, *, failed: bool, limit: int, ou
     )
     if run.get("error"):
         out.write(f"The run stopped: {run['error']}\n")
+    if run.get("stopped_early"):
+        out.write(
+            f"The run stopped early (a shutdown was asked for) and left "
+            f"{c.get('left', '?')} effect(s) owed for the next run.\n"
+        )
     rows = [
         [
             e.get("request") or e["request_id"],
@@ -142,6 +157,8 @@ def status_command(cfg: Config, *, out: TextIO) -> int:
             rows_by_request[row.request_id].append(row)
         findings = defaultdict(list)
         for f in ledger.findings():
+            if f.code == NOT_IN_SALESFORCE and f.request_id not in rows_by_request:
+                continue  # a request never acted on that Salesforce does not show: a phantom
             findings[f.request_id].append(f)
         open_ids = sorted(
             {
@@ -190,22 +207,26 @@ def status_command(cfg: Config, *, out: TextIO) -> int:
 
 
 def resolve_command(cfg: Config, key: str, *, sent: bool, out: TextIO) -> int:
+    """Settle one unconfirmed message, named by any effect key it carried or its Message-ID:
+    every effect of that message is settled together (a digest covers several requests)."""
     path = cfg.state_path / "ledger.sqlite3"
     if not path.exists():
         out.write("No ledger in this state directory.\n")
         return EXIT_NOT_FOUND
     ledger = Ledger(path)
     try:
-        if not ledger.resolve_sending(key, sent=sent):
+        settled = ledger.resolve_sending(key, sent=sent)
+        if not settled:
             row = ledger.get(key)
-            state = row.state if row else "unknown"
-            out.write(
-                f"{key} is not an unconfirmed send (its state is {state}); nothing changed.\n"
-            )
+            what = f"its state is {row.state}" if row else "no effect key or Message-ID matches"
+            out.write(f"{key} is not an unconfirmed send ({what}); nothing changed.\n")
             return EXIT_NOT_FOUND
-        out.write(
-            f"{key}: " + ("recorded as sent.\n" if sent else "will be sent on the next run.\n")
-        )
+        how = "recorded as sent" if sent else "will be sent on the next run"
+        if len(settled) == 1:
+            out.write(f"{settled[0]}: {how}.\n")
+        else:
+            out.write(f"One message carrying {len(settled)} effects: {how}.\n")
+            out.writelines(f"  {k}\n" for k in settled)
         return 0
     finally:
         ledger.close()

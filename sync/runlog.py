@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sync.domain import Effect
+from sync.domain import Effect, OutcomeStatus
 
 RUNLOG_NAME = "runs.jsonl"
-OUTCOMES = ("applied", "already_done", "skipped", "failed", "needs_person", "waiting")
+# Every `outcome` an effect line may carry: each OutcomeStatus, plus "waiting" (a write-back held
+# back by an effect it reports on). `effect()` refuses anything else.
+OUTCOMES: tuple[str, ...] = (*(str(s) for s in OutcomeStatus), "waiting")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class RunLog:
         retries: int = 0,
         at: str,
     ) -> None:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"not a run log outcome: {outcome!r} (expected one of {OUTCOMES})")
         self._append(
             {
                 "type": "effect",

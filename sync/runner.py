@@ -6,9 +6,12 @@ Shared by the CLI and the scheduler so both behave the same way.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from collections.abc import Callable, Mapping
 from datetime import date
 
+from connectors.base import Connector
 from sync import wiring
 from sync.alerts import after_run
 from sync.config import Config
@@ -39,11 +42,18 @@ def locked_run(
     today: date,
     only: str | None = None,
 ) -> RunResult:
-    """One cron run: take the lock, run, release."""
+    """One cron run: take the lock, run, release. SIGTERM (systemd stopping the unit, a
+    container stopping) finishes the effect in hand and ends the run early, said so."""
     lock = take_lock(cfg)
+    stopping = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda _n, _f: stopping.set())
     try:
-        return unlocked_run(cfg, routes, today=today, only=only)
+        return unlocked_run(cfg, routes, today=today, only=only, stop=stopping.is_set)
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         lock.release()
 
 
@@ -72,16 +82,22 @@ def unlocked_run(
         if dry_run:
             return result
         after_run(cfg, result, wired.connectors.get(System.EMAIL))
-        if cfg.sheets.sync_log is not None:
-            _sync_log_row(result, wired.connectors.get(System.SHEETS))
+        if cfg.sheets.sync_log is not None and _worth_a_row(result):
+            _sync_log_row(result, wired.connectors[System.SHEETS])
     finally:
         wired.close()
     return result
 
 
-def _sync_log_row(result: RunResult, sheets: object) -> None:
-    """One row per run in the Planner spreadsheet's "Sync Log" tab, where the operations lead
-    already works. A failure here is logged, never fatal: the run log is the record."""
+def _worth_a_row(result: RunResult) -> bool:
+    """The Sync Log tab is for people: a row for a run that did something (an effect acted on
+    or skipped) or did not finish, none for a no-op run (96 a day on a 15-minute schedule)."""
+    return bool(result.outcomes or result.plan.skips or result.fatal or result.stopped)
+
+
+def _sync_log_row(result: RunResult, sheets: Connector) -> None:
+    """One row in the Planner spreadsheet's "Sync Log" tab, where the operations lead already
+    works. A failure here is logged, never fatal: the run log is the record."""
     append = getattr(sheets, "append_sync_log", None)
     if not callable(append):
         return
@@ -90,6 +106,7 @@ def _sync_log_row(result: RunResult, sheets: object) -> None:
         f"{c['applied']} applied, {c['failed']} failed, {c['waiting']} waiting, "
         f"{c['needs_person']} need a person, {c['skipped']} skipped"
         + (f"; stopped: {result.fatal}" if result.fatal else "")
+        + (f"; stopped early, {c['left']} left for the next run" if result.stopped else "")
     )
     try:
         append(

@@ -175,6 +175,10 @@ def sandbox_command(args: argparse.Namespace) -> int:
         return 0
     from sync.sandbox_show import show
 
-    with open_sandbox(directory, scenario=Path(args.scenario) if args.scenario else None) as box:
+    with open_sandbox(
+        directory,
+        scenario=Path(args.scenario) if args.scenario else None,
+        config_path=Path(args.config) if args.config else None,
+    ) as box:
         show(box, sys.stdout)
     return 0

@@ -5,7 +5,8 @@ and a daily pass that makes sure reminders go out in the morning even on days th
 run. `max_instances=1` and `coalesce=True` stop runs from piling up. `serve` holds the run lock
 for as long as it is up, so a cron run started beside it is always refused, not only when the
 two happen to overlap. SIGTERM/SIGINT stop the scheduler: a run in progress starts no new effect
-and ends cleanly (what it did not do stays owed), then the process exits 0.
+and ends cleanly (what it did not do stays owed; its run line says it stopped early, with exit
+code 3), then the process exits 0: stopping a service is not a failure of the service.
 """
 
 from __future__ import annotations
@@ -51,9 +52,13 @@ def cron_trigger(expr: str, timezone: str) -> object:
 def serve(cfg: Config, routes: Mapping[str, str] | None) -> int:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from sync.render import run_text
+    from sync import wiring
+    from sync.render import print_run
     from sync.runner import take_lock, unlocked_run
 
+    # Credentials are read now, before the lock and the first run: a missing one is a
+    # configuration error (exit 2), not a failure logged on every tick.
+    wiring.build(cfg, routes).close()
     stopping = threading.Event()
     running = threading.Lock()  # held while a job runs, so the exit can wait for it
     tz = ZoneInfo(cfg.schedule.timezone)
@@ -69,8 +74,7 @@ def serve(cfg: Config, routes: Mapping[str, str] | None) -> int:
         except SyncError as exc:
             log.error("%s run failed: %s", name, exc)
             return
-        sys.stdout.write(run_text(result))
-        sys.stdout.flush()
+        print_run(result, sys.stdout, sys.stderr)
 
     common = {
         "max_instances": 1,

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import ipaddress
 import shutil
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from connectors.email import EmailConnector, message_id
+from connectors.email import PLACEHOLDERS, EmailConnector, Template, message_id
 from connectors.emulators.smtp import SmtpEmulator
 from connectors.retry import RetryPolicy
 from sync.config import Config
@@ -115,8 +116,8 @@ def test_a_crash_in_journal_sending_sends_nothing_and_the_journal_saw_sending(
     email_connector: EmailConnector, smtp_emulator: SmtpEmulator
 ) -> None:
     class CrashingJournal(RecordingJournal):
-        def sending(self, effect: Effect) -> None:
-            super().sending(effect)
+        def sending(self, effects: Sequence[Effect], message_id: str) -> None:
+            super().sending(effects, message_id)
             raise RuntimeError("disk full")
 
     journal = CrashingJournal()
@@ -456,5 +457,15 @@ def test_a_template_with_an_unknown_placeholder_stops_at_start_up(
         EmailConnector(cfg)
 
 
-def test_the_shipped_templates_load(email_config: Config) -> None:
+def test_the_shipped_templates_load_and_fill_every_placeholder(email_config: Config) -> None:
     EmailConnector(email_config, retry=RetryPolicy(sleep=lambda _: None)).close()
+    folder = email_config.resolve(email_config.email.templates_dir)
+    for name in ("simplifi_notice", "manager_digest", "reminder", "alert"):
+        tpl = Template.load(folder, name)
+        values = {p: f"<{p}>" for p in PLACEHOLDERS[name]}
+        subject, body = tpl.render(values)
+        assert subject.strip(), name
+        assert body.strip(), name
+        assert "${" not in subject + body, name  # every placeholder it uses was filled
+        used = {p for p in PLACEHOLDERS[name] if f"<{p}>" in subject + body}
+        assert used, f"{name} uses none of its placeholders"

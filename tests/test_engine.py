@@ -93,11 +93,12 @@ class FakeConnector:
 
     system: System
     world: World
+    retries: int = 0
 
     def apply(self, effects: Sequence[Effect], journal: Journal) -> Iterator[Outcome]:
         for e in effects:
             if e.kind in UNCHECKABLE:
-                journal.sending(e)
+                journal.sending([e], "")
                 self.world.write(e.key)
                 yield Outcome(e.key, OutcomeStatus.APPLIED)
             elif self.world.done[e.key]:
@@ -115,6 +116,9 @@ class FakeSource:
     requests: list[TakedownRequest]
     high_water: datetime | None = datetime(2026, 12, 14, 9, 30, tzinfo=UTC)
     calls: list[dict[str, object]] = field(default_factory=list)
+    retries: int = 0
+    api_calls: int = 0
+    usage: tuple[int, int] | None = None
 
     def fetch(
         self,
@@ -126,6 +130,9 @@ class FakeSource:
     ) -> FetchResult:
         self.calls.append({"since": since, "open_ids": list(open_ids), "full": full})
         return FetchResult(requests=list(self.requests), high_water=self.high_water)
+
+    def find(self, id_or_name: str) -> list[TakedownRequest]:
+        return [r for r in self.requests if id_or_name in (r.id, r.name)]
 
 
 def connectors(world: World) -> dict[System, FakeConnector]:
@@ -181,7 +188,7 @@ def test_crash_after_each_effect_then_rerun_applies_each_exactly_once(tmp_path: 
             assert len(unconfirmed) == 1
             assert world.done[unconfirmed[0]] == 1
             assert [f.code for f in rerun.plan.needs_person] == ["unconfirmed_send"]
-            assert ledger.resolve_sending(unconfirmed[0], sent=True)
+            assert ledger.resolve_sending(unconfirmed[0], sent=True) == unconfirmed
         ledger.close()
         final = run(cfg, world)
         assert final.exit_code == 0
@@ -312,7 +319,7 @@ def test_unconfirmed_send_stays_sending_and_is_never_resent(config: Config) -> N
     class Dropping(FakeConnector):
         def apply(self, effects: Sequence[Effect], journal: Journal) -> Iterator[Outcome]:
             for e in effects:
-                journal.sending(e)
+                journal.sending([e], "")
                 self.world.write(e.key)
                 status = (
                     OutcomeStatus.UNCONFIRMED

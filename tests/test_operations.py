@@ -152,11 +152,21 @@ class TestCheckAndSyncLog:
         assert "tab 'Clients' has no header(s) 'Status' in row 1" in out.getvalue()
         assert "salesforce: ok" in out.getvalue()
 
-    def test_each_run_adds_one_row_to_the_sync_log_tab(self, agency: Agency) -> None:
+    def test_a_run_that_did_something_adds_a_row_to_the_sync_log_tab_a_no_op_run_none(
+        self, agency: Agency
+    ) -> None:
         first = unlocked_run(agency.config, agency.routes, today=date(2026, 11, 25))
-        unlocked_run(agency.config, agency.routes, today=date(2026, 11, 25))
+        noop = unlocked_run(agency.config, agency.routes, today=date(2026, 11, 25))
+        assert first.outcomes
+        assert not noop.outcomes  # nothing was due: a no-op
+        assert not noop.fatal
         rows = agency.emulators["google"].rows("sandbox-planner", "Sync Log")
-        assert len(rows) == 3  # the header and one row per run
-        assert rows[1][0] == first.run_id
+        assert [r[0] for r in rows[1:]] == [first.run_id]  # the header, then the first run only
         assert rows[1][3].startswith(f"{first.counts['applied']} applied, 0 failed")
-        assert rows[2][3].startswith("0 applied")
+        # A run that fails gets its row even when it did nothing else.
+        agency.emulators["salesforce"].add_fault("500", method="GET", times=-1)
+        failed = unlocked_run(agency.config, agency.routes, today=date(2026, 11, 25))
+        assert failed.fatal
+        rows = agency.emulators["google"].rows("sandbox-planner", "Sync Log")
+        assert [r[0] for r in rows[1:]] == [first.run_id, failed.run_id]
+        assert "stopped:" in rows[2][3]

@@ -80,10 +80,14 @@ def _settle_unconfirmed(agency: Agency, findings_text: str) -> list[str]:
     assert {states[k] for k in keys} == {"sending"}
     with cli_on(agency) as sync_cli:
         for key in keys:
+            if ledger_states(agency)[key] != "sending":
+                continue  # settled with its message by an earlier `resolve`
             out = io.StringIO()
             with redirect_stdout(out):
                 assert sync_cli(["resolve", key, "--sent"]) == 0
             assert "recorded as sent" in out.getvalue()
+    # One `resolve` per message: the digest's keys were settled together.
+    assert {ledger_states(agency)[k] for k in keys} == {"applied"}
     return keys
 
 

@@ -75,9 +75,9 @@ def test_missing_secret_names_the_variable(
     config: Config, sf_emulator: SalesforceEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(config.salesforce.username_env, raising=False)
-    conn = make_sf_connector(config, sf_emulator)
     with pytest.raises(CredentialError, match=config.salesforce.username_env):
-        fetch_all(conn)
+        make_sf_connector(config, sf_emulator)  # before any I/O, as every other connector
+    assert sf_emulator.calls == []
 
 
 def write_key_pair(tmp_path: Path) -> tuple[Path, str]:

@@ -29,6 +29,7 @@ from connectors.emulators.base import Request as EmuRequest
 from connectors.emulators.scenario import request_id
 from sync import cli
 from sync.config import secret_from_env
+from sync.errors import UnknownRequestError
 from sync.sandbox import KEY_FILE, SANDBOX_SECRETS
 from tests.fixtures.sandbox import Agency
 from tests.reliability_support import (
@@ -148,11 +149,13 @@ def test_a_value_put_into_soql_is_escaped(
 
         agency.emulators["salesforce"].on_request(record, method="GET", path="/query", times=-1)
         attack = "x') OR Name != ('"
-        result = run(agency, only=attack)
-        assert result.fatal == "", result.fatal  # Salesforce parsed the query: no MALFORMED_QUERY
-        assert result.plan.due == []  # and it matched nothing: no request was acted on
+        # Salesforce parsed the query (a MALFORMED_QUERY would be a FatalError) and it matched
+        # nothing: `--only` names no request, a usage error, and nothing was acted on.
+        with pytest.raises(UnknownRequestError):
+            run(agency, only=attack)
         assert agency.http_writes() == 0
-        assert any("Id IN ('x\\') OR Name != (\\'')" in q for q in sent), sent
+        where = "WHERE Name = 'x\\') OR Name != (\\'' ORDER BY"
+        assert any(where in q for q in sent), sent
 
 
 # ----- secrets -----------------------------------------------------------------------------------
@@ -212,16 +215,18 @@ def test_no_secret_in_the_run_log_stdout_or_stderr(
         emus["salesforce"].add_fault("500", method="PATCH", times=1)
         emus["smtp"].fail_next(451, times=1)
         outputs: dict[str, str] = {}
-        for argv in (["-vv"], ["-vv", "--dry-run"], ["log"], ["status"], ["log", "last"]):
+        as_of = ["--as-of", TODAY.isoformat()]
+        for argv in ([*as_of, "-vv"], [*as_of, "-vv", "--dry-run"], ["log"], ["status"],
+                     ["log", "last"]):  # fmt: skip
             out, err = io.StringIO(), io.StringIO()
             with cli_on(agency) as main, redirect_stdout(out), redirect_stderr(err):
-                main(["--as-of", TODAY.isoformat(), *argv])
+                main(argv)
             outputs[f"stdout of {argv}"] = out.getvalue()
             outputs[f"stderr of {argv}"] = err.getvalue()
         outputs["run log"] = (agency.config.state_path / "runs.jsonl").read_text(encoding="utf-8")
         # The run really went through the error paths and debug logging.
         assert "503" in outputs["run log"]
-        assert "DEBUG" in outputs["stderr of ['-vv']"]
+        assert "DEBUG" in outputs[f"stderr of {[*as_of, '-vv']}"]
         assert any(r.get("retries") for r in runlog(agency) if r["type"] == "run")
         secrets = secrets_of(agency)
         found = {where: leaks(text, secrets) for where, text in outputs.items()}
