@@ -5,9 +5,9 @@ boards of thousands of cards, so each board's open cards are read ONCE per `appl
 custom field items, plus one read of the board's custom field definitions) and every effect of
 the run is matched against that cache; there is never a search per client.
 
-Matching, in order (SPEC.md): the Salesforce account id in the custom field named
-`trello.account_id_field` or in the description (15- or 18-character form); else the exact
-client name as the whole title, case- and space-insensitive. Cards carrying another account id
+Matching, in order (README, "The process it follows"): the Salesforce account id in the custom
+field named `trello.account_id_field` or in the description (15- or 18-character form); else the
+exact client name as the whole title, case- and space-insensitive. Cards carrying another account id
 are never title candidates. Several title matches with nothing to tell them apart, or only titles
 that merely mention the client, go to a person: the sync does not guess.
 

@@ -1,4 +1,4 @@
-"""The planner, rule by rule (SPEC.md's effects table), with no I/O and no clock."""
+"""The planner, rule by rule (the README's effects table), with no I/O and no clock."""
 
 from __future__ import annotations
 
