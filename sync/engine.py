@@ -171,8 +171,8 @@ def run_once(
                 ledger.skip(effect, reason, run_id)
                 runlog.effect(run_id, effect, "skipped", error=reason, attempts=0, at=_iso(now()))
         _apply(result, ledger, runlog, connectors, now, on_effect, stop)
-        looked_at = [r.id for r in requests] + [f.request_id for f in fetch.findings]
-        looked_at += sorted(phantoms)  # their stale findings go, and nothing replaces them
+        # Phantoms are looked at too: their stale findings go, and nothing replaces them.
+        looked_at = [r.id for r in requests] + sorted(phantoms)
         ledger.replace_findings(looked_at, result.plan.findings)
         for f in result.plan.findings:
             runlog.finding(run_id, f.request_id, f.code, f.message, _iso(now()), f.label)

@@ -134,6 +134,10 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        """One atomic step; inside another one it simply joins it (all or nothing together)."""
+        if self._db.in_transaction:
+            yield
+            return
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
