@@ -36,8 +36,9 @@ EXIT_CODES = """exit codes:
 RUN_ONLY = ("as_of", "dry_run", "json", "only")  # options of a run, meaningless elsewhere
 
 
-def _common(p: argparse.ArgumentParser, *, suppress: bool) -> None:
-    """Options valid before or after a subcommand, for every command."""
+def _common(p: argparse.ArgumentParser, *, suppress: bool, sandbox_flag: bool = True) -> None:
+    """Options valid before or after a subcommand, for every command (`sandbox` works on the
+    sandbox already: it has no --sandbox)."""
     d = argparse.SUPPRESS if suppress else None
     p.add_argument(
         "--config",
@@ -47,12 +48,13 @@ def _common(p: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--sandbox or `sandbox show`, the config the emulated agency runs with "
         "(default: config/sandbox.toml)",
     )
-    p.add_argument(
-        "--sandbox",
-        action="store_true",
-        default=d or False,
-        help="run against the built-in emulated agency (no account needed)",
-    )
+    if sandbox_flag:
+        p.add_argument(
+            "--sandbox",
+            action="store_true",
+            default=d or False,
+            help="run against the built-in emulated agency (no account needed)",
+        )
     p.add_argument(
         "--sandbox-dir",
         metavar="DIR",
@@ -120,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, help_: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
-        _common(p, suppress=True)
+        _common(p, suppress=True, sandbox_flag=name != "sandbox")
         return p
 
     run_p = add("run", "one run: poll, plan, apply what is due, log, alert (the default)")

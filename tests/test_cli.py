@@ -161,6 +161,7 @@ def test_help_texts_name_what_people_look_for() -> None:
         ["resolve", "KEY", "--sent", "--as-of", "2026-12-01"],
         ["--scenario", "x.json"],
         ["log", "--limit", "0"],
+        ["sandbox", "reset", "--scenario", "x.json"],
     ],
 )
 def test_an_option_that_would_mean_nothing_is_a_usage_error(argv: list[str]) -> None:
