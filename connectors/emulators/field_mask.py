@@ -1,7 +1,12 @@
-"""Google's `fields` masks (partial responses): parse `sheets(properties,data.rowData)` and prune.
+"""Google's field masks: parse `sheets(properties,data.rowData)` or `gridProperties/rowCount`.
 
 Why a module: a field mask is a small grammar of its own, used by spreadsheets.get both to cut
-the answer down and to decide up front whether grid data is wanted at all.
+the answer down and to decide up front whether grid data is wanted at all, and by batchUpdate
+requests (`updateSheetProperties.fields`, `updateCells.fields`) to say what they change.
+
+Grammar (Google's partial-response syntax): names joined by `.` or `/` go down a level
+(`a/b` = `a.b`), commas separate selections, `a(b,c)` selects b and c inside a, `*` is everything
+at its level. No spaces: Google refuses `properties, sheets` (the space makes an unknown name).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from typing import Any
 from connectors.emulators.base import EmulatorError
 
 Mask = dict[str, "Mask | None"]  # None: the whole subtree
+INVALID = "Request contains an invalid argument."
+_NAME = re.compile(r"([\w*]+(?:[./][\w*]+)*)")
 
 
 def parse_fields(text: str) -> Mask:
@@ -22,18 +29,18 @@ def parse_fields(text: str) -> Mask:
         nonlocal pos
         out: Mask = {}
         while pos < len(text):
-            m = re.compile(r"\s*([\w*]+(?:\.[\w*]+)*)\s*").match(text, pos)
+            m = _NAME.match(text, pos)
             if m is None:
-                raise EmulatorError(400, f"Invalid field selection {text}")
+                raise EmulatorError(400, INVALID)
             pos = m.end()
             sub: Mask | None = None
             if text[pos : pos + 1] == "(":
                 pos += 1
                 sub = items()
                 if text[pos : pos + 1] != ")":
-                    raise EmulatorError(400, f"Invalid field selection {text}")
+                    raise EmulatorError(400, INVALID)
                 pos += 1
-            path = m.group(1).split(".")
+            path = re.split(r"[./]", m.group(1))
             node: Mask | None = sub
             for name in reversed(path[1:]):
                 node = {name: node}
@@ -45,9 +52,18 @@ def parse_fields(text: str) -> Mask:
         return out
 
     tree = items()
-    if pos != len(text):
-        raise EmulatorError(400, f"Invalid field selection {text}")
+    if pos != len(text) or not tree:
+        raise EmulatorError(400, INVALID)
     return tree
+
+
+def leaves(mask: Mask, prefix: str = "") -> list[str]:
+    """`{"a": {"b": None}, "c": None}` -> ["a.b", "c"]: the paths a mask selects."""
+    out: list[str] = []
+    for name, sub in mask.items():
+        path = f"{prefix}.{name}" if prefix else name
+        out += [path] if sub is None else leaves(sub, path)
+    return out
 
 
 def _merge(into: Mask, key: str, node: Mask | None) -> None:

@@ -59,14 +59,15 @@ and key files in `google_keys`; this module keeps the routes, auth, seed/snapsho
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import unquote
 
 from cryptography.exceptions import InvalidSignature
@@ -82,12 +83,20 @@ from connectors.emulators.base import (
     json_response,
     route,
 )
-from connectors.emulators.field_mask import Mask, parse_fields, prune, sub_mask
+from connectors.emulators.discovery import Method, Violation, sheets_v4
+from connectors.emulators.field_mask import Mask, leaves, parse_fields, prune, sub_mask
 from connectors.emulators.google_keys import (
     TOKEN_URI,
     ServiceAccountKey,
     public_key_of,
     write_service_account_file,
+)
+from connectors.emulators.sheets_cells import (
+    Typed,
+    entered_value,
+    extended_value,
+    raw,
+    snap_cell,
 )
 from connectors.emulators.sheets_grid import (
     DEFAULT_COLS,
@@ -149,8 +158,11 @@ _STATUS = {
     409: "ABORTED",
     429: "RESOURCE_EXHAUSTED",
     500: "INTERNAL",
+    501: "UNIMPLEMENTED",
     503: "UNAVAILABLE",
 }
+# Query parameters Google documents that change nothing the emulator models.
+_HARMLESS = {"fields", "prettyPrint", "quotaUser", "key", "access_token", "oauth_token"}
 _QUOTA_TEXT = (
     "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per user' of "
     "service 'sheets.googleapis.com'."
@@ -168,9 +180,53 @@ class _Token:
     expires_at: float
 
 
+class GoogleError(EmulatorError):
+    """An error with Google's `google.rpc.BadRequest` field violations in `details`."""
+
+    def __init__(self, status: int, message: str, violations: Iterable[Violation] = ()) -> None:
+        super().__init__(status, message)
+        self.violations = list(violations)
+
+
+def not_modelled(what: str) -> EmulatorError:
+    """What the emulator does not model: a clear 501, never a misleading 404 or a silent 200."""
+    return EmulatorError(501, f"{what} is not modelled by the emulator.")
+
+
+@dataclass
+class Contract:
+    """Opt-in referee (tests): every request and answer checked against the discovery document.
+
+    Request violations are refused anyway (400); recording them too lets a test assert that a
+    client never sent one. Response violations are the emulator's own mistakes."""
+
+    requests: int = 0
+    responses: int = 0
+    request_violations: list[str] = field(default_factory=list)
+    response_violations: list[str] = field(default_factory=list)
+
+
+_Handler = Callable[..., Response]
+
+
+def _api(method_id: str) -> Callable[[_Handler], _Handler]:
+    """Mark a route as the documented method `method_id`: auth, then the discovery checks."""
+
+    def deco(fn: _Handler) -> _Handler:
+        @functools.wraps(fn)
+        def wrapper(self: GoogleEmulator, req: Request, **groups: str) -> Response:
+            return self._handle(sheets_v4().methods[method_id], fn, req, groups)
+
+        return wrapper
+
+    return deco
+
+
 # ----- the emulator --------------------------------------------------------------------------
 class GoogleEmulator(Emulator):
     service = "google"
+    # Set by a test to referee every emulator created afterwards (a whole sandbox run).
+    default_contract: ClassVar[Contract | None] = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -179,6 +235,68 @@ class GoogleEmulator(Emulator):
         self.tokens: dict[str, _Token] = {}
         self.tokens_issued = 0
         self._lost: list[tuple[str, re.Pattern[str], int]] = []
+        self.contract: Contract | None = GoogleEmulator.default_contract
+
+    # ----- the discovery document as referee ------------------------------------------------
+    def _handle(
+        self, method: Method, fn: _Handler, req: Request, groups: dict[str, str]
+    ) -> Response:
+        try:
+            self._auth(req, write=req.method != "GET")
+            problems = sheets_v4().check_query(method, req.query)
+            if req.body:
+                try:
+                    body = json.loads(req.body)
+                except ValueError:
+                    text = "Invalid JSON payload received. Unexpected token."
+                    raise GoogleError(400, text, [Violation("", text)]) from None
+                problems += sheets_v4().check_request(method, body)
+            if self.contract is not None:
+                self.contract.requests += 1
+                self.contract.request_violations += [
+                    f"{method.id}: {p.description}" for p in problems
+                ]
+            if problems:
+                raise GoogleError(400, "\n".join(p.description for p in problems), problems)
+            _unmodelled_params(req)
+            mask = self._fields_mask(method, req)
+            resp = fn(self, req, **groups)
+            if mask is not None and resp.status < 400:
+                resp.body = prune(resp.body, mask)
+        except EmulatorError as exc:
+            resp = self._error_response(exc)
+        if self.contract is not None and resp.status < 400:
+            self.contract.responses += 1
+            self.contract.response_violations += sheets_v4().check_response(method, resp.body)
+        return resp
+
+    def _route(self, req: Request) -> Response:
+        """A path no route serves: a documented method answers "not modelled" (501); anything
+        else Google's front end answers with its plain 404 page."""
+        if any(pattern.match(req.path) and m == req.method for m, pattern, _ in self._routes):
+            return super()._route(req)
+        method = sheets_v4().match(req.method, req.path)
+        if method is not None:
+            return self._error_response(not_modelled(f"{method.id} ({req.method} {req.path})"))
+        return Response(
+            404,
+            f"<!DOCTYPE html>\n<html lang=en>\n<title>Error 404 (Not Found)!!1</title>\n"
+            f"<p><b>404.</b> <ins>That\u2019s an error.</ins>\n<p>The requested URL <code>"
+            f"{req.path}</code> was not found on this server.  <ins>That\u2019s all we know.</ins>",
+            content_type="text/html; charset=UTF-8",
+        )
+
+    def _error_response(self, exc: EmulatorError) -> Response:
+        resp = self.error(exc.status, exc.message, exc.code)
+        violations = getattr(exc, "violations", None)
+        if violations and isinstance(resp.body, dict):
+            resp.body["error"]["details"] = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.BadRequest",
+                    "fieldViolations": [v.as_json() for v in violations],
+                }
+            ]
+        return resp
 
     def lose_response(self, *, method: str = "POST", path: str = ".*", status: int = 500) -> None:
         """Handle the next matching request, then answer `status` instead of its result.
@@ -223,6 +341,7 @@ class GoogleEmulator(Emulator):
             row_count=int(spec.get("row_count") or max(DEFAULT_ROWS, len(rows))),
             col_count=int(spec.get("column_count") or max(DEFAULT_COLS, width)),
             sized=long_form,
+            hidden=bool(spec.get("hidden", False)),
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -231,15 +350,16 @@ class GoogleEmulator(Emulator):
             for sid, book in self.spreadsheets.items():
                 tabs: dict[str, Any] = {}
                 for s in book.sheets:
-                    rows = _trimmed([[_snap_cell(c) for c in r] for r in s.rows])
+                    rows = _trimmed([[snap_cell(c) for c in r] for r in s.rows])
                     tabs[s.title] = (
                         {
                             "rows": rows,
                             "row_count": s.row_count,
                             "column_count": s.col_count,
                             "sheet_id": s.sheet_id,
+                            **({"hidden": True} if s.hidden else {}),
                         }
-                        if s.sized
+                        if s.sized or s.hidden
                         else rows
                     )
                 books[sid] = {"title": book.title, "sheets": tabs}
@@ -278,7 +398,7 @@ class GoogleEmulator(Emulator):
         with self.lock:
             s = self.sheet(spreadsheet_id, tab)
             r, c = parse_ref(a1, a1)
-            return _snap_cell(s.get(r or 0, c or 0))
+            return snap_cell(s.get(r or 0, c or 0))
 
     def insert_rows(
         self, spreadsheet_id: str, tab: str, before_row: int, rows: Iterable[Iterable[Any]]
@@ -426,8 +546,8 @@ class GoogleEmulator(Emulator):
 
     # ----- spreadsheets.get -------------------------------------------------------------
     @route("GET", rf"/v4/spreadsheets/{_SID}")
+    @_api("sheets.spreadsheets.get")
     def get_spreadsheet(self, req: Request, sid: str) -> Response:
-        self._auth(req, write=False)
         book = self._book(sid)
         fields = req.arg("fields")
         mask = parse_fields(fields) if fields else None
@@ -442,21 +562,21 @@ class GoogleEmulator(Emulator):
     # ----- values ------------------------------------------------------------------------
 
     @route("GET", rf"/v4/spreadsheets/{_SID}/values:batchGet")
+    @_api("sheets.spreadsheets.values.batchGet")
     def values_batch_get(self, req: Request, sid: str) -> Response:
-        self._auth(req, write=False)
         book = self._book(sid)
         out = [self._value_range(book.region(r), req) for r in req.query.get("ranges", [])]
         return json_response({"spreadsheetId": book.id, "valueRanges": out})
 
     @route("GET", rf"/v4/spreadsheets/{_SID}/values/(?P<rng>.+)")
+    @_api("sheets.spreadsheets.values.get")
     def values_get(self, req: Request, sid: str, rng: str) -> Response:
-        self._auth(req, write=False)
         book = self._book(sid)
         return json_response(self._value_range(book.region(unquote(rng)), req))
 
     @route("PUT", rf"/v4/spreadsheets/{_SID}/values/(?P<rng>.+)")
+    @_api("sheets.spreadsheets.values.update")
     def values_update(self, req: Request, sid: str, rng: str) -> Response:
-        self._auth(req, write=True)
         book = self._book(sid)
         option = _input_option(req.arg("valueInputOption"))
         body = req.json() or {}
@@ -465,8 +585,8 @@ class GoogleEmulator(Emulator):
         return json_response({"spreadsheetId": book.id, **result})
 
     @route("POST", rf"/v4/spreadsheets/{_SID}/values:batchUpdate")
+    @_api("sheets.spreadsheets.values.batchUpdate")
     def values_batch_update(self, req: Request, sid: str) -> Response:
-        self._auth(req, write=True)
         book = self._book(sid)
         body = req.json() or {}
         option = _input_option(body.get("valueInputOption"))
@@ -491,11 +611,11 @@ class GoogleEmulator(Emulator):
         )
 
     @route("POST", rf"/v4/spreadsheets/{_SID}/values/(?P<rng>.+):append")
+    @_api("sheets.spreadsheets.values.append")
     def values_append(self, req: Request, sid: str, rng: str) -> Response:
-        self._auth(req, write=True)
         book = self._book(sid)
         option = _input_option(req.arg("valueInputOption"))
-        insert = (req.arg("insertDataOption") or "OVERWRITE").upper()
+        insert = req.arg("insertDataOption") or "OVERWRITE"
         body = req.json() or {}
         values = _as_rows(body.get("values") or [], body.get("majorDimension"))
         region = book.region(unquote(rng))
@@ -511,25 +631,23 @@ class GoogleEmulator(Emulator):
         s.col_count = max(s.col_count, region.c0 + width)
         target = Region(s, at, region.c0, at + len(values), region.c0 + max(width, 1))
         result = _write(target, values, "ROWS", option)
-        return json_response(
-            {
-                "spreadsheetId": book.id,
-                "tableRange": table.a1() if last >= 0 else "",
-                "updates": {"spreadsheetId": book.id, **result},
-            }
-        )
+        answer: dict[str, Any] = {"spreadsheetId": book.id}
+        if last >= 0:  # Google leaves tableRange out when the range held no table
+            answer["tableRange"] = table.a1()
+        answer["updates"] = {"spreadsheetId": book.id, **result}
+        return json_response(answer)
 
     @route("POST", rf"/v4/spreadsheets/{_SID}/values/(?P<rng>.+):clear")
+    @_api("sheets.spreadsheets.values.clear")
     def values_clear(self, req: Request, sid: str, rng: str) -> Response:
-        self._auth(req, write=True)
         book = self._book(sid)
         region = book.region(unquote(rng))
         _clear(region)
         return json_response({"spreadsheetId": book.id, "clearedRange": region.a1()})
 
     @route("POST", rf"/v4/spreadsheets/{_SID}/values:batchClear")
+    @_api("sheets.spreadsheets.values.batchClear")
     def values_batch_clear(self, req: Request, sid: str) -> Response:
-        self._auth(req, write=True)
         book = self._book(sid)
         regions = [book.region(str(r)) for r in (req.json() or {}).get("ranges") or []]
         for g in regions:
@@ -537,8 +655,9 @@ class GoogleEmulator(Emulator):
         return json_response({"spreadsheetId": book.id, "clearedRanges": [g.a1() for g in regions]})
 
     def _value_range(self, region: Region, req: Request) -> dict[str, Any]:
-        render = (req.arg("valueRenderOption") or "FORMATTED_VALUE").upper()
-        major = (req.arg("majorDimension") or "ROWS").upper()
+        render = req.arg("valueRenderOption") or "FORMATTED_VALUE"
+        date_render = req.arg("dateTimeRenderOption") or "SERIAL_NUMBER"
+        major = req.arg("majorDimension") or "ROWS"
         s = region.sheet
         if region.r0 >= s.row_count or region.c0 >= s.col_count:
             raise EmulatorError(
@@ -553,7 +672,7 @@ class GoogleEmulator(Emulator):
             row = s.rows[r]
             out: list[Any] = []
             for c in range(region.c0, min(c1, len(row))):
-                out.append(_render(s, r, c, render))
+                out.append(_render(s, r, c, render, date_render))
             while out and out[-1] == "":
                 out.pop()
             values.append(out)
@@ -568,23 +687,28 @@ class GoogleEmulator(Emulator):
 
     # ----- spreadsheets.batchUpdate -------------------------------------------------------
     @route("POST", rf"/v4/spreadsheets/{_SID}:batchUpdate")
+    @_api("sheets.spreadsheets.batchUpdate")
     def batch_update(self, req: Request, sid: str) -> Response:
-        self._auth(req, write=True)
         book = self._book(sid)
         body = req.json() or {}
         work = book.copy()  # atomic: applied to a copy, swapped in only if every request worked
         replies = []
-        for i, request in enumerate(body.get("requests") or []):
-            if not isinstance(request, dict) or len(request) != 1:
-                raise EmulatorError(400, f"Invalid requests[{i}]: exactly one kind per request")
+        requests = body.get("requests") or []
+        if not requests:
+            raise EmulatorError(400, "Must specify at least one request.")
+        for i, request in enumerate(requests):
+            if len(request) != 1:
+                if not request:
+                    raise EmulatorError(400, f"Invalid requests[{i}]: No request set.")
+                text = (
+                    f"Invalid value at 'requests[{i}]' (oneof), oneof field 'kind' is already set. "
+                    f"Cannot set '{list(request)[1]}'"
+                )
+                raise GoogleError(400, text, [Violation(f"requests[{i}]", text)])
             kind, spec = next(iter(request.items()))
             handler = _REQUESTS.get(kind)
             if handler is None:
-                raise EmulatorError(
-                    400,
-                    f"Invalid JSON payload received. Unknown name \"{kind}\" at 'requests[{i}]': "
-                    "Cannot find field.",
-                )
+                raise not_modelled(f"The {kind} request (requests[{i}])")
             replies.append(handler(work, spec or {}, f"requests[{i}].{kind}"))
         self.spreadsheets[book.id] = work
         answer: dict[str, Any] = {"spreadsheetId": book.id, "replies": replies}
@@ -594,6 +718,16 @@ class GoogleEmulator(Emulator):
             with_data = bool(body.get("responseIncludeGridData"))
             answer["updatedSpreadsheet"] = _book_body(work, ranges, with_data, None)
         return json_response(answer)
+
+    def _fields_mask(self, method: Method, req: Request) -> Mask | None:
+        """The `fields` system parameter, checked against the method's response schema."""
+        text = req.arg("fields")
+        if not text or method.response is None:
+            return None
+        mask = parse_fields(text)
+        if sheets_v4().unknown_paths(method.response, mask):
+            raise EmulatorError(400, "Request contains an invalid argument.")
+        return mask
 
 
 # ----- helpers of the routes -----------------------------------------------------------------
@@ -627,10 +761,6 @@ def _oauth_error(error: str, description: str) -> Response:
     return json_response({"error": error, "error_description": description}, 400)
 
 
-def _snap_cell(cell: Cell) -> str | dict[str, str]:
-    return {"formula": cell.text} if isinstance(cell, Formula) else cell
-
-
 def _trimmed(rows: list[list[Any]]) -> list[list[Any]]:
     out = [r[:] for r in rows]
     for r in out:
@@ -641,7 +771,8 @@ def _trimmed(rows: list[list[Any]]) -> list[list[Any]]:
     return out
 
 
-def _render(s: Sheet, r: int, c: int, render: str) -> Any:
+def _render(s: Sheet, r: int, c: int, render: str, date_render: str) -> Any:
+    """One cell per valueRenderOption (and dateTimeRenderOption, ignored for FORMATTED_VALUE)."""
     cell = s.rows[r][c]
     if isinstance(cell, Formula):
         if render == "FORMULA":
@@ -650,18 +781,32 @@ def _render(s: Sheet, r: int, c: int, render: str) -> Any:
         if render == "UNFORMATTED_VALUE" and NUMBER.match(shown):
             return float(shown) if "." in shown else int(shown)
         return shown
+    if isinstance(cell, Typed):
+        return cell.shown if render == "FORMATTED_VALUE" else cell.unformatted(date_render)
     return cell
 
 
 def _input_option(value: str | None) -> str:
-    option = (value or "").upper()
-    if option not in ("RAW", "USER_ENTERED"):
+    option = value or ""
+    if option in ("", "INPUT_VALUE_OPTION_UNSPECIFIED"):
         raise EmulatorError(400, "'valueInputOption' is required but not specified")
     return option
 
 
+def _unmodelled_params(req: Request) -> None:
+    """Documented query parameters whose effect the emulator does not model."""
+    if req.arg("alt", "json") != "json":
+        raise not_modelled(f"alt={req.arg('alt')}")
+    if req.arg("$.xgafv", "2") != "2":
+        raise not_modelled("The v1 error format ($.xgafv=1)")
+    if "callback" in req.query:
+        raise not_modelled("JSONP (callback)")
+    if req.arg("includeValuesInResponse", "false") in ("true", "True", "1"):
+        raise not_modelled("includeValuesInResponse")
+
+
 def _as_rows(values: list[list[Any]], major: str | None) -> list[list[Any]]:
-    if (major or "ROWS").upper() != "COLUMNS":
+    if major != "COLUMNS":
         return values
     height = max((len(c) for c in values), default=0)
     return [[col[r] if r < len(col) else None for col in values] for r in range(height)]
@@ -699,7 +844,7 @@ def _write(
         for j, v in enumerate(row):
             if v is None:  # null leaves the cell as it is
                 continue
-            cell = user_entered(v) if option == "USER_ENTERED" else text_of(v)
+            cell = user_entered(v) if option == "USER_ENTERED" else raw(v)
             s.put(region.r0 + i, region.c0 + j, cell)
             cells += 1
     done = Region(s, region.r0, region.c0, region.r0 + max(height, 1), region.c0 + max(width, 1))
@@ -736,7 +881,7 @@ def _grid_data(region: Region, cell_mask: Mask | None) -> dict[str, Any]:
         row_data.append({"values": cells} if cells else {})
     while row_data and not row_data[-1]:
         row_data.pop()
-    out: dict[str, Any] = {"rowData": row_data}
+    out: dict[str, Any] = {"rowData": row_data} if row_data else {}  # no `rowData: []`
     if region.r0:
         out["startRow"] = region.r0
     if region.c0:
@@ -748,21 +893,12 @@ def _cell_data(s: Sheet, r: int, c: int, want: set[str] | None) -> dict[str, Any
     cell = s.rows[r][c]
     if cell == "":
         return {}
-    if isinstance(cell, Formula):
-        shown = evaluate(s, cell.text)
-        entered: dict[str, Any] = {"formulaValue": cell.text}
-    else:
-        shown = cell
-        entered = {"stringValue": cell}
+    shown = s.display(r, c)
     out: dict[str, Any] = {}
     if want is None or "userEnteredValue" in want:
-        out["userEnteredValue"] = entered
+        out["userEnteredValue"] = entered_value(cell)
     if want is None or "effectiveValue" in want:
-        out["effectiveValue"] = (
-            {"numberValue": float(shown)}
-            if isinstance(cell, Formula) and NUMBER.match(shown)
-            else {"stringValue": shown}
-        )
+        out["effectiveValue"] = extended_value(cell, shown)
     if want is None or "formattedValue" in want:
         out["formattedValue"] = shown
     return out
@@ -774,6 +910,8 @@ def _sort_rows(s: Sheet, start: int, end: int, specs: list[tuple[int, bool]]) ->
     def key(col: int) -> Callable[[list[Cell]], tuple[int, Any]]:
         def k(row: list[Cell]) -> tuple[int, Any]:
             v = row[col] if col < len(row) else ""
+            if isinstance(v, Typed):
+                return (0, v.value)
             text = v.text if isinstance(v, Formula) else v
             if NUMBER.match(text):
                 return (0, float(text))
@@ -804,7 +942,7 @@ def _grid(book: Spreadsheet, spec: dict[str, Any], where: str) -> tuple[Sheet, i
 def _dimension(book: Spreadsheet, spec: dict[str, Any], where: str) -> tuple[Sheet, str, int, int]:
     rng = spec.get("range") or {}
     s = book.by_id(rng.get("sheetId", 0), where)
-    dim = str(rng.get("dimension", "")).upper()
+    dim = str(rng.get("dimension", ""))
     if dim not in ("ROWS", "COLUMNS"):
         raise EmulatorError(400, f"Invalid {where}: dimension must be ROWS or COLUMNS")
     if "startIndex" not in rng or "endIndex" not in rng:
@@ -827,11 +965,16 @@ def _add_sheet(book: Spreadsheet, spec: dict[str, Any], where: str) -> dict[str,
     elif any(s.sheet_id == sheet_id for s in book.sheets):
         raise EmulatorError(400, f"Invalid {where}: Sheet with id {sheet_id} already exists.")
     grid = props.get("gridProperties") or {}
+    _check_modelled(props, _SHEET_MODELLED, f"{where}.properties")
+    _check_modelled(grid, _GRID_MODELLED, f"{where}.properties.gridProperties")
+    if props.get("sheetType", "GRID") != "GRID":
+        raise not_modelled(f"A {props['sheetType']} sheet ({where})")
     s = Sheet(
         int(sheet_id),
         title,
         row_count=int(grid.get("rowCount", DEFAULT_ROWS)),
         col_count=int(grid.get("columnCount", DEFAULT_COLS)),
+        hidden=bool(props.get("hidden", False)),
     )
     index = min(int(props.get("index", len(book.sheets))), len(book.sheets))
     book.sheets.insert(index, s)
@@ -847,26 +990,82 @@ def _delete_sheet(book: Spreadsheet, spec: dict[str, Any], where: str) -> dict[s
 
 
 def _update_sheet_properties(book: Spreadsheet, spec: dict[str, Any], where: str) -> dict[str, Any]:
+    """Only the fields the mask names change; each one is either applied or refused as not
+    modelled (tab colours, frozen rows, right-to-left...)."""
     props = spec.get("properties") or {}
     s = book.by_id(props.get("sheetId", 0), where)
     fields = str(spec.get("fields") or "")
     if not fields:
         raise EmulatorError(400, f"Invalid {where}: At least one field must be specified.")
-    names = {f.strip() for f in fields.split(",")}
-    if "title" in names or "*" in names:
-        title = str(props.get("title", s.title))
-        other = book.by_title(title)
-        if other is not None and other is not s:
-            raise EmulatorError(
-                400, f'Invalid {where}: A sheet with the name "{title}" already exists.'
-            )
-        s.title = title
+    paths = leaves(parse_fields(fields))
+    bad = sheets_v4().unknown_paths("SheetProperties", parse_fields(fields))
+    if bad:
+        raise EmulatorError(400, f"Invalid {where}: Invalid field mask path: {bad[0]}")
+    if "*" in paths:
+        paths = [
+            "title",
+            "index",
+            "hidden",
+            "gridProperties",
+            *(
+                k
+                for k in props
+                if k not in ("sheetId", "title", "index", "hidden", "gridProperties")
+            ),
+        ]
     grid = props.get("gridProperties") or {}
-    if "gridProperties.rowCount" in names and "rowCount" in grid:
-        s.row_count = max(int(grid["rowCount"]), len(s.rows))
-    if "gridProperties.columnCount" in names and "columnCount" in grid:
-        s.col_count = int(grid["columnCount"])
+    for path in paths:
+        if path in ("gridProperties", "gridProperties.*"):
+            _check_modelled(grid, _GRID_MODELLED, f"{where}.properties.gridProperties")
+            s.row_count = max(int(grid.get("rowCount", 0)), len(s.rows)) or s.row_count
+            s.col_count = int(grid.get("columnCount", 0)) or s.col_count
+        elif path == "gridProperties.rowCount":
+            s.row_count = max(int(grid.get("rowCount", 0)), len(s.rows))
+        elif path == "gridProperties.columnCount":
+            s.col_count = int(grid.get("columnCount", 0))
+        elif path == "title":
+            title = str(props.get("title") or "")
+            other = book.by_title(title) if title else None
+            if other is not None and other is not s:
+                raise EmulatorError(
+                    400, f'Invalid {where}: A sheet with the name "{title}" already exists.'
+                )
+            if not title:
+                raise EmulatorError(400, f"Invalid {where}: Sheet title cannot be empty.")
+            s.title = title
+        elif path == "hidden":
+            hide = bool(props.get("hidden", False))
+            if hide and not any(o is not s and not o.hidden for o in book.sheets):
+                raise EmulatorError(
+                    400, f"Invalid {where}: You can't hide all the sheets in a document."
+                )
+            s.hidden = hide
+        elif path == "index":
+            _move(book, s, props.get("index"))
+        elif path != "sheetId" and not (path == "sheetType" and props.get(path) == "GRID"):
+            raise not_modelled(f"Changing {path} ({where})")
     return {}
+
+
+_GRID_MODELLED = ("rowCount", "columnCount")
+_SHEET_MODELLED = ("sheetId", "title", "index", "hidden", "sheetType", "gridProperties")
+
+
+def _check_modelled(given: dict[str, Any], modelled: Iterable[str], where: str) -> None:
+    """Refuse, as not modelled, a property the emulator would otherwise drop in silence."""
+    for key, value in given.items():
+        if key not in modelled and value not in (None, False, 0, "", [], {}):
+            raise not_modelled(f"{where}.{key}")
+
+
+def _move(book: Spreadsheet, s: Sheet, index: Any) -> None:
+    """Google's "before the move" indexes: no index = to the end; i or i+1 = stay."""
+    current = book.sheets.index(s)
+    target = len(book.sheets) if index is None else int(index)
+    if target in (current, current + 1):
+        return
+    book.sheets.remove(s)
+    book.sheets.insert(target if target < current else target - 1, s)
 
 
 def _insert_dimension(book: Spreadsheet, spec: dict[str, Any], where: str) -> dict[str, Any]:
@@ -901,18 +1100,32 @@ def _append_dimension(book: Spreadsheet, spec: dict[str, Any], where: str) -> di
     length = int(spec.get("length", 0))
     if length <= 0:
         raise EmulatorError(400, f"Invalid {where}: length must be positive")
-    if str(spec.get("dimension", "")).upper() == "COLUMNS":
+    if spec.get("dimension") == "COLUMNS":
         s.col_count += length
     else:
         s.row_count += length
     return {}
 
 
-def _put_rows(s: Sheet, r0: int, c0: int, rows: list[Any], fields: str, where: str) -> None:
+def _cell_fields(fields: str, rows: list[Any], where: str) -> None:
+    """updateCells/appendCells masks: values are modelled, formats, notes and the rest are not."""
     if not fields:
         raise EmulatorError(400, f"Invalid {where}: At least one field must be specified.")
-    if not any(f.strip() in ("*", "userEnteredValue") for f in fields.split(",")):
-        return  # formats only: values untouched
+    mask = parse_fields(fields)
+    bad = sheets_v4().unknown_paths("CellData", mask)
+    if bad:
+        raise EmulatorError(400, f"Invalid {where}: Invalid field mask path: {bad[0]}")
+    for path in leaves(mask):
+        if path != "*" and path.split(".")[0] != "userEnteredValue":
+            raise not_modelled(f"Writing a cell's {path} ({where})")
+    if "*" in mask:
+        for row in rows:
+            for cell in (row or {}).get("values") or []:
+                _check_modelled(cell or {}, ("userEnteredValue",), f"{where}.rows")
+
+
+def _put_rows(s: Sheet, r0: int, c0: int, rows: list[Any], fields: str, where: str) -> None:
+    _cell_fields(fields, rows, where)
     for i, row in enumerate(rows):
         for j, cell in enumerate((row or {}).get("values") or []):
             s.put(r0 + i, c0 + j, from_cell_data(cell or {}))
@@ -931,10 +1144,10 @@ def _update_cells(book: Spreadsheet, spec: dict[str, Any], where: str) -> dict[s
             raise EmulatorError(400, f"Invalid {where}: Range is out of the grid's bounds.")
     elif "range" in spec:
         s, r0, r1, c0, c1 = _grid(book, spec["range"] or {}, where)
-        if any(f.strip() in ("*", "userEnteredValue") for f in fields.split(",")):
-            for r in range(r0, min(r1, len(s.rows))):  # the range is cleared, then written
-                for c in range(c0, min(c1, len(s.rows[r]))):
-                    s.rows[r][c] = ""
+        _cell_fields(fields, rows, where)
+        for r in range(r0, min(r1, len(s.rows))):  # the range is cleared, then written
+            for c in range(c0, min(c1, len(s.rows[r]))):
+                s.rows[r][c] = ""
         rows = rows[: r1 - r0]
     else:
         raise EmulatorError(400, f"Invalid {where}: either start or range is required")

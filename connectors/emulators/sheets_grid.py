@@ -9,9 +9,7 @@ EmulatorError with the message Google would send, so the routes can pass them th
 from __future__ import annotations
 
 import ast
-import json
 import operator
-import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,75 +17,37 @@ from typing import Any
 
 from connectors.emulators.a1 import col_letter, parse_ref, quote_title, split_tab
 from connectors.emulators.base import EmulatorError
+from connectors.emulators.sheets_cells import (
+    NUMBER,
+    Cell,
+    Formula,
+    Typed,
+    from_cell_data,
+    seed_cell,
+    text_of,
+    user_entered,
+)
+
+# Cells moved to sheets_cells; re-exported so imports from here keep working.
+__all__ = [
+    "DEFAULT_COLS",
+    "DEFAULT_ROWS",
+    "NUMBER",
+    "Cell",
+    "Formula",
+    "Region",
+    "Sheet",
+    "Spreadsheet",
+    "Typed",
+    "evaluate",
+    "from_cell_data",
+    "seed_cell",
+    "text_of",
+    "user_entered",
+]
 
 DEFAULT_ROWS = 1000
 DEFAULT_COLS = 26
-
-
-# ----- cells ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Formula:
-    """A cell holding a formula (as opposed to text that merely starts with '=')."""
-
-    text: str
-
-
-Cell = str | Formula
-
-
-def text_of(value: Any) -> str:
-    """JSON scalars as Sheets shows them."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
-
-
-NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-
-
-def user_entered(value: Any) -> Cell:
-    """USER_ENTERED: what typing `value` into the Sheets UI would store."""
-    if not isinstance(value, str):
-        return text_of(value)
-    if value.startswith("="):
-        return Formula(value)
-    if value.startswith("'"):
-        return value[1:]
-    if value[:1] in "+-" and len(value) > 1:
-        if NUMBER.match(value):
-            return (
-                text_of(float(value)) if "." in value or "e" in value.lower() else str(int(value))
-            )
-        return Formula("=" + value)
-    return value
-
-
-def from_cell_data(cell: dict[str, Any]) -> Cell:
-    """A CellData's userEnteredValue (updateCells/appendCells)."""
-    uev = cell.get("userEnteredValue")
-    if not uev:
-        return ""
-    if "formulaValue" in uev:
-        return Formula(str(uev["formulaValue"]))
-    if "stringValue" in uev:
-        return str(uev["stringValue"])
-    if "numberValue" in uev:
-        return text_of(float(uev["numberValue"]))
-    if "boolValue" in uev:
-        return text_of(bool(uev["boolValue"]))
-    raise EmulatorError(400, f"Invalid value: {json.dumps(uev)}")
-
-
-def seed_cell(value: Any) -> Cell:
-    if isinstance(value, dict):
-        if "formula" not in value:
-            raise ValueError(f"a seed cell object needs 'formula': {value!r}")
-        return Formula(str(value["formula"]))
-    return text_of(value)
 
 
 # ----- regions -------------------------------------------------------------------------------
@@ -150,6 +110,9 @@ def _eval_node(sheet: Sheet, node: ast.expr, depth: int) -> Any:
         row, col = parse_ref(node.id, node.id)
         if row is None or col is None:
             raise ValueError(node.id)
+        cell = sheet.get(row, col)
+        if isinstance(cell, Typed):
+            return cell.value
         shown = sheet.display(row, col, depth + 1)
         return float(shown) if NUMBER.match(shown) else shown
     if (
@@ -172,6 +135,7 @@ class Sheet:
     row_count: int = DEFAULT_ROWS
     col_count: int = DEFAULT_COLS
     sized: bool = False  # seeded with an explicit grid size or id (kept in snapshots)
+    hidden: bool = False
 
     def copy(self) -> Sheet:
         return Sheet(
@@ -181,6 +145,7 @@ class Sheet:
             self.row_count,
             self.col_count,
             self.sized,
+            self.hidden,
         )
 
     def get(self, r: int, c: int) -> Cell:
@@ -192,6 +157,8 @@ class Sheet:
 
     def display(self, r: int, c: int, depth: int = 0) -> str:
         cell = self.get(r, c)
+        if isinstance(cell, Typed):
+            return cell.shown
         return evaluate(self, cell.text, depth) if isinstance(cell, Formula) else cell
 
     def put(self, r: int, c: int, value: Cell) -> None:
@@ -238,13 +205,16 @@ class Sheet:
         self.col_count -= end - start
 
     def properties(self, index: int) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "sheetId": self.sheet_id,
             "title": self.title,
             "index": index,
             "sheetType": "GRID",
             "gridProperties": {"rowCount": self.row_count, "columnCount": self.col_count},
         }
+        if self.hidden:  # Google leaves `hidden` out when false
+            out["hidden"] = True
+        return out
 
 
 @dataclass

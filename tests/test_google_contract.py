@@ -1,0 +1,533 @@
+"""The Google emulator held to Google's published Sheets v4 discovery document.
+
+A catalogue of requests Google refuses, each answered with Google's status, `status` string and
+message (formats from Google's own error reports, see connectors/emulators/discovery.py); what
+the emulator does not model answers 501 "not modelled by the emulator"; and a whole sandbox run
+sends only requests the document allows and gets only answers it describes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from gspread.http_client import HTTPClient
+
+from connectors.emulators.discovery import REFERENCE, sheets_v4
+from connectors.emulators.google import Contract, GoogleEmulator
+from sync.cli import main
+from tests.fixtures.google import assert_contract_kept
+
+API = "https://sheets.googleapis.com/v4/spreadsheets"
+BOOK = "sandbox-planner"
+TAB = "'Cancellations & Pauses'"
+REFERENCE_SHA256 = "f7f55d1940e25fd99f7a143b67d95ebfd1236bd0e9043f0be36b8c2fb5bebd08"
+SHEET_ID = 0
+
+
+def send(http: HTTPClient, method: str, path: str, *, params: Any = None, **kw: Any) -> Any:
+    """A raw request through the authorised gspread session (no client-side checks)."""
+    return http.session.request(method, f"{API}/{path}", params=params, timeout=10, **kw)
+
+
+def test_the_vendored_discovery_document_is_googles_unmodified() -> None:
+    data = REFERENCE.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == REFERENCE_SHA256
+    assert sheets_v4().revision == "20261019"
+    assert "sheets.spreadsheets.values.append" in sheets_v4().methods
+
+
+def _update_props(properties: dict[str, Any], fields: str) -> dict[str, Any]:
+    return {"requests": [{"updateSheetProperties": {"properties": properties, "fields": fields}}]}
+
+
+# (name, method, path, params, json body, status, status string, message pattern, field)
+CATALOGUE: list[tuple[str, str, str, Any, Any, int, str, str, str | None]] = [
+    (
+        "values not a list",
+        "PUT",
+        f"{BOOK}/values/A1",
+        {"valueInputOption": "RAW"},
+        {"values": "X"},
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid value at 'data\.values' \(type\.googleapis\.com/google\.protobuf\.ListValue\), "
+        r'"X"$',
+        "data.values",
+    ),
+    (
+        "a row not a list",
+        "PUT",
+        f"{BOOK}/values/A1",
+        {"valueInputOption": "RAW"},
+        {"values": ["A"]},
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid value at 'data\.values\[0\]' "
+        r'\(type\.googleapis\.com/google\.protobuf\.ListValue\), "A"$',
+        "data.values[0]",
+    ),
+    (
+        "a query option in the body",
+        "PUT",
+        f"{BOOK}/values/A1",
+        {"valueInputOption": "RAW"},
+        {"valueInputOption": "RAW", "values": [["a"]]},
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid JSON payload received\. Unknown name \"valueInputOption\" at 'data': "
+        r"Cannot find field\.$",
+        "data",
+    ),
+    (
+        "bad majorDimension",
+        "GET",
+        f"{BOOK}/values/A1",
+        {"majorDimension": "BOGUS"},
+        None,
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid value at 'major_dimension' "
+        r'\(type\.googleapis\.com/google\.apps\.sheets\.v4\.Dimension\), "BOGUS"$',
+        "major_dimension",
+    ),
+    (
+        "bad valueInputOption",
+        "PUT",
+        f"{BOOK}/values/A1",
+        {"valueInputOption": "USER_ENTER"},
+        {"values": [["a"]]},
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid value at 'value_input_option' "
+        r'\(type\.googleapis\.com/google\.apps\.sheets\.v4\.ValueInputOption\), "USER_ENTER"$',
+        "value_input_option",
+    ),
+    (
+        "bad valueRenderOption",
+        "GET",
+        f"{BOOK}/values/A1",
+        {"valueRenderOption": "formatted_value"},
+        None,
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid value at 'value_render_option' .*ValueRenderOption\), \"formatted_value\"$",
+        "value_render_option",
+    ),
+    (
+        "unknown query parameter",
+        "GET",
+        f"{BOOK}/values/A1",
+        {"sheetName": "x"},
+        None,
+        400,
+        "INVALID_ARGUMENT",
+        r'^Invalid JSON payload received\. Unknown name "sheetName": Cannot bind query '
+        r"parameter\. Field 'sheetName' could not be found in request message\.$",
+        None,
+    ),
+    (
+        "bad boolean parameter",
+        "GET",
+        BOOK,
+        {"includeGridData": "yes"},
+        None,
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid value at 'include_grid_data' \(TYPE_BOOL\), \"yes\"$",
+        "include_grid_data",
+    ),
+    (
+        "unknown request kind",
+        "POST",
+        f"{BOOK}:batchUpdate",
+        None,
+        {"requests": [{"explode": {}}]},
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid JSON payload received\. Unknown name \"explode\" at 'requests\[0\]': "
+        r"Cannot find field\.$",
+        "requests[0]",
+    ),
+    (
+        "unknown nested field",
+        "POST",
+        f"{BOOK}:batchUpdate",
+        None,
+        _update_props({"sheetId": SHEET_ID, "headerValues": ["a"]}, "title"),
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid JSON payload received\. Unknown name \"headerValues\" at "
+        r"'requests\[0\]\.update_sheet_properties\.properties': Cannot find field\.$",
+        "requests[0].update_sheet_properties.properties",
+    ),
+    (
+        "unknown top-level field",
+        "POST",
+        f"{BOOK}:batchUpdate",
+        None,
+        {"requests": [{"deleteSheet": {"sheetId": 1}}], "dryRun": True},
+        400,
+        "INVALID_ARGUMENT",
+        r'^Invalid JSON payload received\. Unknown name "dryRun": Cannot find field\.$',
+        None,
+    ),
+    (
+        "a string for an int32",
+        "POST",
+        f"{BOOK}:batchUpdate",
+        None,
+        {"requests": [{"deleteSheet": {"sheetId": "first"}}]},
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid value at 'requests\[0\]\.delete_sheet\.sheet_id' \(TYPE_INT32\), \"first\"$",
+        "requests[0].delete_sheet.sheet_id",
+    ),
+    (
+        "bad enum in the body",
+        "POST",
+        f"{BOOK}:batchUpdate",
+        None,
+        {
+            "requests": [
+                {
+                    "insertDimension": {
+                        "range": {
+                            "sheetId": SHEET_ID,
+                            "dimension": "BOGUS",
+                            "startIndex": 1,
+                            "endIndex": 2,
+                        }
+                    }
+                }
+            ]
+        },
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid value at 'requests\[0\]\.insert_dimension\.range\.dimension' "
+        r'\(type\.googleapis\.com/google\.apps\.sheets\.v4\.Dimension\), "BOGUS"$',
+        "requests[0].insert_dimension.range.dimension",
+    ),
+    (
+        "a string for a bool",
+        "POST",
+        f"{BOOK}:batchUpdate",
+        None,
+        {"requests": [{"deleteSheet": {"sheetId": 1}}], "includeSpreadsheetInResponse": "yes"},
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid value at 'include_spreadsheet_in_response' \(TYPE_BOOL\), \"yes\"$",
+        "include_spreadsheet_in_response",
+    ),
+    (
+        "two kinds in one request",
+        "POST",
+        f"{BOOK}:batchUpdate",
+        None,
+        {"requests": [{"deleteSheet": {"sheetId": 1}, "addSheet": {}}]},
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid value at 'requests\[0\]' \(oneof\), oneof field 'kind' is already set\.",
+        "requests[0]",
+    ),
+    (
+        "no requests",
+        "POST",
+        f"{BOOK}:batchUpdate",
+        None,
+        {"requests": []},
+        400,
+        "INVALID_ARGUMENT",
+        r"^Must specify at least one request\.$",
+        None,
+    ),
+    (
+        "valueInputOption missing",
+        "PUT",
+        f"{BOOK}/values/A1",
+        None,
+        {"values": [["a"]]},
+        400,
+        "INVALID_ARGUMENT",
+        r"^'valueInputOption' is required but not specified$",
+        None,
+    ),
+    (
+        "hide the only visible sheet",
+        "POST",
+        f"{BOOK}:batchUpdate",
+        None,
+        _update_props({"sheetId": SHEET_ID, "hidden": True}, "hidden"),
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid requests\[0\]\.updateSheetProperties: You can't hide all the sheets in a "
+        r"document\.$",
+        None,
+    ),
+    (
+        "delete the only sheet",
+        "POST",
+        f"{BOOK}:batchUpdate",
+        None,
+        {"requests": [{"deleteSheet": {"sheetId": SHEET_ID}}]},
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid requests\[0\]\.deleteSheet: You can't remove all the sheets in a document\.$",
+        None,
+    ),
+    (
+        "unknown tab",
+        "GET",
+        f"{BOOK}/values/'No such tab'!A1",
+        None,
+        None,
+        400,
+        "INVALID_ARGUMENT",
+        r"^Unable to parse range: 'No such tab'!A1$",
+        None,
+    ),
+    (
+        "unknown spreadsheet",
+        "GET",
+        "no-such-book",
+        None,
+        None,
+        404,
+        "NOT_FOUND",
+        r"^Requested entity was not found\.$",
+        None,
+    ),
+    (
+        "an unknown name in fields",
+        "GET",
+        BOOK,
+        {"fields": "sheets(propertiez)"},
+        None,
+        400,
+        "INVALID_ARGUMENT",
+        r"^Request contains an invalid argument\.$",
+        None,
+    ),
+    (
+        "a space in fields",
+        "GET",
+        BOOK,
+        {"fields": "properties, sheets.properties"},
+        None,
+        400,
+        "INVALID_ARGUMENT",
+        r"^Request contains an invalid argument\.$",
+        None,
+    ),
+    (
+        "duplicate tab title",
+        "POST",
+        f"{BOOK}:batchUpdate",
+        None,
+        {"requests": [{"addSheet": {"properties": {"title": "Cancellations & Pauses"}}}]},
+        400,
+        "INVALID_ARGUMENT",
+        r'^Invalid requests\[0\]\.addSheet: A sheet with the name "Cancellations & Pauses" '
+        r"already exists\. Please enter another name\.$",
+        None,
+    ),
+]
+
+
+@pytest.mark.sends_invalid_google_requests
+@pytest.mark.parametrize(
+    ("method", "path", "params", "body", "status", "state", "message", "where"),
+    [pytest.param(*c[1:], id=c[0]) for c in CATALOGUE],
+)
+def test_google_refuses_and_so_does_the_emulator(
+    gspread_http: HTTPClient,
+    google_emulator: GoogleEmulator,
+    method: str,
+    path: str,
+    params: Any,
+    body: Any,
+    status: int,
+    state: str,
+    message: str,
+    where: str | None,
+) -> None:
+    before = google_emulator.snapshot()
+    resp = send(gspread_http, method, path, params=params, json=body)
+    error = resp.json()["error"]
+    assert (resp.status_code, error["code"], error["status"]) == (status, status, state)
+    assert re.search(message, error["message"]), error["message"]
+    violations = [
+        v
+        for d in error.get("details", [])
+        if d["@type"] == "type.googleapis.com/google.rpc.BadRequest"
+        for v in d["fieldViolations"]
+    ]
+    if where is not None:
+        assert violations == [{"field": where, "description": error["message"]}]
+    assert google_emulator.snapshot() == before  # refused: nothing changed
+
+
+def test_the_catalogue_is_at_least_fifteen_distinct_refusals() -> None:
+    assert len({c[0] for c in CATALOGUE}) == len(CATALOGUE) >= 15
+    assert len({repr(c[1:5]) for c in CATALOGUE}) == len(CATALOGUE)
+
+
+@pytest.mark.sends_invalid_google_requests
+def test_a_malformed_body_and_a_missing_token(
+    gspread_http: HTTPClient, google_emulator: GoogleEmulator
+) -> None:
+    resp = send(gspread_http, "POST", f"{BOOK}:batchUpdate", data=b"{bad")
+    assert resp.status_code == 400
+    assert resp.json()["error"]["message"].startswith("Invalid JSON payload received.")
+    # Authentication comes before validation: no token and a bad body is a 401, not a 400.
+    anonymous = requests.post(
+        f"{google_emulator.base_url}/v4/spreadsheets/{BOOK}:batchUpdate", data=b"{bad", timeout=10
+    )
+    assert (anonymous.status_code, anonymous.json()["error"]["status"]) == (401, "UNAUTHENTICATED")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "what"),
+    [
+        ("POST", f"{BOOK}/values:batchGetByDataFilter", {}, "batchGetByDataFilter"),
+        ("POST", f"{BOOK}/sheets/0:copyTo", {"destinationSpreadsheetId": "x"}, "copyTo"),
+        (
+            "POST",
+            f"{BOOK}:batchUpdate",
+            {"requests": [{"repeatCell": {"range": {"sheetId": 0}, "fields": "*"}}]},
+            "repeatCell",
+        ),
+        (
+            "POST",
+            f"{BOOK}:batchUpdate",
+            _update_props(
+                {"sheetId": 0, "tabColorStyle": {"themeColor": "ACCENT1"}}, "tabColorStyle"
+            ),
+            "tabColorStyle",
+        ),
+        (
+            "POST",
+            f"{BOOK}:batchUpdate",
+            {
+                "requests": [
+                    {
+                        "updateCells": {
+                            "start": {"sheetId": 0},
+                            "rows": [{"values": [{"note": "n"}]}],
+                            "fields": "note",
+                        }
+                    }
+                ]
+            },
+            "note",
+        ),
+    ],
+)
+def test_what_is_not_modelled_says_so(
+    gspread_http: HTTPClient, method: str, path: str, body: Any, what: str
+) -> None:
+    resp = send(gspread_http, method, path, json=body)
+    error = resp.json()["error"]
+    assert (resp.status_code, error["status"]) == (501, "UNIMPLEMENTED")
+    assert what in error["message"]
+    assert "not modelled by the emulator" in error["message"]
+
+
+def test_an_undocumented_path_is_googles_plain_404(gspread_http: HTTPClient) -> None:
+    resp = gspread_http.session.get("https://sheets.googleapis.com/v4/nowhere", timeout=10)
+    assert resp.status_code == 404
+    assert resp.headers["Content-Type"].startswith("text/html")
+    assert "was not found on this server" in resp.text
+
+
+# ----- field masks ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "fields", ["gridProperties/rowCount", "gridProperties.rowCount", "gridProperties(rowCount)"]
+)
+def test_every_field_mask_spelling_is_honoured(
+    gspread_http: HTTPClient, google_emulator: GoogleEmulator, fields: str
+) -> None:
+    grid = {"rowCount": 1234, "columnCount": 7}
+    body = _update_props({"sheetId": 0, "title": "ignored", "gridProperties": grid}, fields)
+    assert send(gspread_http, "POST", f"{BOOK}:batchUpdate", json=body).status_code == 200
+    sheet = google_emulator.sheet(BOOK, "Cancellations & Pauses")
+    assert (sheet.row_count, sheet.col_count) == (1234, 26)  # only rowCount was named
+
+
+def test_response_field_masks_take_slashes(gspread_http: HTTPClient) -> None:
+    got = send(gspread_http, "GET", BOOK, params={"fields": "sheets/properties/title"}).json()
+    assert got == {"sheets": [{"properties": {"title": "Cancellations & Pauses"}}]}
+
+
+def test_hiding_and_moving_tabs(gspread_http: HTTPClient, google_emulator: GoogleEmulator) -> None:
+    add = {"requests": [{"addSheet": {"properties": {"title": "B", "sheetId": 7}}}]}
+    assert send(gspread_http, "POST", f"{BOOK}:batchUpdate", json=add).status_code == 200
+    hide = _update_props({"sheetId": 0, "hidden": True, "index": 2}, "hidden,index")
+    assert send(gspread_http, "POST", f"{BOOK}:batchUpdate", json=hide).status_code == 200
+    props = send(gspread_http, "GET", BOOK, params={"fields": "sheets.properties"}).json()
+    shown = [(p["properties"]["title"], p["properties"].get("hidden")) for p in props["sheets"]]
+    assert shown == [("B", None), ("Cancellations & Pauses", True)]  # false is left out
+    again = _update_props({"sheetId": 7, "hidden": True}, "hidden")
+    resp = send(gspread_http, "POST", f"{BOOK}:batchUpdate", json=again)
+    assert "You can't hide all the sheets" in resp.json()["error"]["message"]
+
+
+# ----- typed values and omitted keys ----------------------------------------------------------
+def test_user_entered_input_is_typed_and_read_back_per_render_option(
+    gspread_http: HTTPClient,
+) -> None:
+    typed = ["53", "2026-12-01", "TRUE", "'53", "=1+2", "1,234", "50%", "12/1/2026", "$5"]
+    rng = f"{TAB}!A2"
+    gspread_http.values_update(
+        BOOK, rng, params={"valueInputOption": "USER_ENTERED"}, body={"values": [typed]}
+    )
+    gspread_http.values_update(
+        BOOK, f"{TAB}!A3", params={"valueInputOption": "RAW"}, body={"values": [[53, "53", True]]}
+    )
+
+    def read(**params: str) -> list[list[Any]]:
+        return list(gspread_http.values_get(BOOK, f"{TAB}!A2:I3", params=params)["values"])
+
+    assert read() == [
+        ["53", "2026-12-01", "TRUE", "53", "3", "1,234", "50%", "12/1/2026", "$5"],
+        ["53", "53", "TRUE"],
+    ]
+    assert read(valueRenderOption="UNFORMATTED_VALUE") == [
+        [53, 46357, True, "53", 3, 1234, 0.5, 46357, "$5"],
+        [53, "53", True],
+    ]
+    assert read(valueRenderOption="UNFORMATTED_VALUE", dateTimeRenderOption="FORMATTED_STRING")[0][
+        :2
+    ] == [53, "2026-12-01"]
+    assert read(valueRenderOption="FORMULA")[0][:5] == [53, 46357, True, "53", "=1+2"]
+
+
+def test_keys_google_omits_when_empty(
+    gspread_http: HTTPClient, google_emulator: GoogleEmulator
+) -> None:
+    google_emulator.seed({"spreadsheets": {"empty": {"title": "E", "sheets": {"T": []}}}})
+    assert "values" not in gspread_http.values_get("empty", "T!A1:C3")
+    grid = send(gspread_http, "GET", "empty", params={"includeGridData": "true"}).json()
+    assert grid["sheets"][0]["data"] == [{}]  # no `rowData: []`
+    appended = gspread_http.values_append(
+        "empty", "T!A1", params={"valueInputOption": "RAW"}, body={"values": [["a"]]}
+    )
+    assert "tableRange" not in appended  # no table was there
+    assert appended["updates"]["updatedRange"] == "T!A1"
+
+
+# ----- a whole sandbox run --------------------------------------------------------------------
+def test_a_whole_sandbox_run_keeps_to_the_discovery_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    contract = Contract()
+    monkeypatch.setattr(GoogleEmulator, "default_contract", contract)
+    box = ["--sandbox", "--sandbox-dir", str(tmp_path / "box"), "--as-of", "2099-01-01"]
+    assert main(box) == 0
+    assert contract.requests >= 10  # every sheet read, written, and the sync log appended
+    assert contract.responses == contract.requests
+    assert_contract_kept(contract)
