@@ -35,7 +35,7 @@ from vcr.cassette import Cassette
 from connectors.retry import RetryPolicy
 from sync.config import Config, load
 from sync.sandbox import SANDBOX_SECRETS
-from tests.fixtures.cassettes import Scrubber, make_vcr
+from tests.fixtures.cassettes import EMULATOR, REAL_SERVICE, Scrubber, make_vcr
 from tests.fixtures.common import REPO, SANDBOX_CONFIG
 from tests.fixtures.salesforce import SF_USER
 from tests.fixtures.trello import TRELLO_KEY, TRELLO_TOKEN
@@ -347,7 +347,9 @@ def cassette(request: pytest.FixtureRequest, cassette_run: CassetteRun) -> Itera
     """The test's cassette, active for the whole test; checked when the test is done."""
     run = cassette_run
     existed = run.path.is_file()
-    with make_vcr(run.scrubber, run.record_mode).use_cassette(str(run.path)) as cass:
+    source = REAL_SERVICE if run.mode is Mode.REAL else EMULATOR
+    recorder = make_vcr(run.scrubber, run.record_mode, recorded_from=source)
+    with recorder.use_cassette(str(run.path)) as cass:
         run.cassette = cass
         yield cass
     reports = request.node.stash.get(_REPORTS, {})

@@ -33,6 +33,9 @@ from tests.cassette_support import (
     missing_real_credentials,
 )
 from tests.fixtures.cassettes import (
+    EMULATOR,
+    REAL_SERVICE,
+    SOURCES,
     PrettyJSONSerializer,
     Scrubber,
     ScrubbingPersister,
@@ -53,6 +56,27 @@ def cassette_id(path: Path) -> str:
 # ----- the scan --------------------------------------------------------------------------------
 def test_there_are_cassettes_for_every_connector() -> None:
     assert {p.parent.name for p in ALL} == set(CONNECTORS)
+
+
+@pytest.mark.parametrize("path", ALL, ids=cassette_id)
+def test_cassette_says_where_its_answers_came_from(path: Path) -> None:
+    """An emulator's answers are not evidence about the service: every cassette says which."""
+    assert json.loads(path.read_text(encoding="utf-8")).get("recorded_from") in SOURCES
+
+
+def test_new_episodes_from_another_source_make_a_mixed_cassette(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    empty: dict[str, list[object]] = {"requests": [], "responses": []}
+    ScrubbingPersister(Scrubber(), recorded_from=EMULATOR).save_cassette(
+        str(path), empty, PrettyJSONSerializer
+    )
+    assert json.loads(path.read_text())["recorded_from"] == "emulator"
+    ScrubbingPersister(Scrubber(), recorded_from=REAL_SERVICE).save_cassette(
+        str(path), empty, PrettyJSONSerializer
+    )
+    assert json.loads(path.read_text())["recorded_from"] == "mixed"
+    with pytest.raises(ValueError, match="recorded_from"):
+        ScrubbingPersister(Scrubber(), recorded_from="memory")
 
 
 @pytest.mark.parametrize("path", ALL, ids=cassette_id)
@@ -220,7 +244,7 @@ def test_secrets_are_scrubbed_on_save_and_restored_on_load(tmp_path: Path) -> No
         for body in (login_answer.encode(), b"{}")
     ]
     path = tmp_path / "c.json"
-    persister = ScrubbingPersister(scrubber)
+    persister = ScrubbingPersister(scrubber, recorded_from=REAL_SERVICE)
     persister.save_cassette(
         str(path), {"requests": [req, query], "responses": responses}, PrettyJSONSerializer
     )
@@ -231,7 +255,10 @@ def test_secrets_are_scrubbed_on_save_and_restored_on_load(tmp_path: Path) -> No
     assert "Bearer <SESSION_ID>" in text
     assert "<EMAIL>" in text  # another person's address
 
-    requests, loaded = ScrubbingPersister(scrubber).load_cassette(str(path), PrettyJSONSerializer)
+    assert json.loads(text)["recorded_from"] == "real service"
+    requests, loaded = ScrubbingPersister(scrubber, recorded_from=EMULATOR).load_cassette(
+        str(path), PrettyJSONSerializer
+    )
     assert b"<n1:password>hunter2-realXyZsecTok9</n1:password>" in requests[0].body
     assert requests[1].uri.startswith("https://agency.my.salesforce.com/services/data/")
     assert (
