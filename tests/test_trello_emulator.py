@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -172,3 +173,101 @@ def test_a_board_of_2000_cards_reads_fast(config: Config, trello_emulator: Trell
     )
     assert len(got) == 2000
     assert time.perf_counter() - started < 2.0
+
+
+# ----- Trello's documented JSON keys and short links --------------------------------------------
+def raw(emulator: TrelloEmulator, method: str, path: str, **params: str) -> requests.Response:
+    auth = {"key": TRELLO_KEY, "token": TRELLO_TOKEN}
+    return requests.request(
+        method, f"{emulator.base_url}/1{path}", params={**auth, **params}, timeout=5
+    )
+
+
+CARD_KEYS = {
+    "id", "name", "desc", "closed", "idBoard", "idList", "idShort", "shortLink", "shortUrl",
+    "url", "dateLastActivity", "idMembers", "idLabels", "labels", "badges", "pos", "due",
+    "dueComplete", "start", "cover", "isTemplate", "subscribed", "idChecklists",
+    "customFieldItems",
+}  # fmt: skip
+
+
+def test_a_card_carries_the_keys_trello_documents(seeded: TrelloEmulator) -> None:
+    card = raw(seeded, "GET", "/cards/c-acme", customFieldItems="true").json()
+    assert set(card) >= CARD_KEYS
+    assert card["shortUrl"] == f"https://trello.com/c/{card['shortLink']}"
+    assert re.fullmatch(r"[0-9A-Za-z]{8}", card["shortLink"])
+    assert [set(i) for i in card["customFieldItems"]] == [
+        {"id", "idCustomField", "idModel", "modelType", "value"}
+    ]
+    assert card["customFieldItems"][0]["modelType"] == "card"
+    narrowed = raw(seeded, "GET", "/cards/c-acme", fields="name,shortUrl").json()
+    assert set(narrowed) == {"id", "name", "shortUrl"}
+    refused = raw(seeded, "GET", "/cards/c-acme", fields="name,bogus")
+    assert (refused.status_code, refused.text) == (400, "invalid value for fields")
+
+
+def test_a_comment_action_carries_the_keys_trello_documents(seeded: TrelloEmulator) -> None:
+    action = raw(seeded, "POST", "/cards/c-acme/actions/comments", text="archived").json()
+    assert set(action) >= {
+        "id", "idMemberCreator", "type", "date", "data", "memberCreator", "appCreator", "limits",
+    }  # fmt: skip
+    assert action["type"] == "commentCard"
+    assert set(action["data"]) >= {"text", "card", "board", "list"}
+    assert set(action["data"]["card"]) == {"id", "name", "idShort", "shortLink"}
+    assert set(action["data"]["board"]) == {"id", "name", "shortLink"}
+    assert action["data"]["list"]["name"]  # the list's name, not only its id
+    creator = action["memberCreator"]
+    assert creator["id"] == action["idMemberCreator"]
+    assert {"username", "fullName", "initials", "avatarUrl"} <= set(creator)
+    assert creator["username"] == "syncbot"
+    listed = raw(seeded, "GET", "/cards/c-acme/actions").json()
+    assert listed[0] == action
+
+
+def test_custom_field_definitions_carry_the_keys_trello_documents(
+    seeded: TrelloEmulator, config: Config
+) -> None:
+    board = config.trello.boards["tda"]
+    fields = raw(seeded, "GET", f"/boards/{board}/customFields").json()
+    assert fields
+    for f in fields:
+        assert set(f) >= {"id", "idModel", "modelType", "fieldGroup", "name", "pos", "type"}
+        assert f["display"] == {"cardFront": True}
+        assert ("options" in f) == (f["type"] == "list")  # Trello sends options for lists only
+
+
+def test_cards_and_boards_answer_to_their_short_links(
+    seeded: TrelloEmulator, config: Config
+) -> None:
+    board_id = config.trello.boards["tda"]
+    card = raw(seeded, "GET", "/cards/c-beta").json()
+    by_link = raw(seeded, "GET", f"/cards/{card['shortLink']}").json()
+    assert by_link["id"] == "c-beta"
+    board = raw(seeded, "GET", f"/boards/{board_id}").json()
+    short = board["shortUrl"].rsplit("/", 1)[1]
+    assert raw(seeded, "GET", f"/boards/{short}").json()["id"] == board_id
+    assert raw(seeded, "GET", f"/boards/{short}/cards").status_code == 200
+    closed = raw(seeded, "PUT", f"/cards/{card['shortLink']}", closed="true").json()
+    assert closed["closed"] is True
+    assert seeded.card("c-beta")["closed"] is True
+    assert client(seeded).get_card(card["shortLink"]).id == "c-beta"  # py-trello, as is
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "text"),
+    [
+        ("/cards/Zz9Zz9Zz", 404, "Could not find the card"),  # a well-formed short link
+        ("/cards/5e0000000000000000000999", 404, "Could not find the card"),
+        ("/cards/not-an-id", 400, "invalid id"),
+        ("/boards/5e0000000000000000000999", 404, "The requested resource was not found."),
+        ("/checklists/5e0000000000000000000999", 501, None),
+        ("/nowhere", 404, "Cannot GET /1/nowhere"),
+    ],
+)
+def test_errors_are_plain_text_with_trellos_status(
+    seeded: TrelloEmulator, path: str, status: int, text: str | None
+) -> None:
+    resp = raw(seeded, "GET", path)
+    assert resp.status_code == status
+    assert resp.headers["Content-Type"].startswith("text/plain")
+    assert resp.text == (text or f"GET /1{path} is not modelled by the emulator")

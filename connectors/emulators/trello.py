@@ -8,7 +8,16 @@ Auth, on every call: `key` and `token` as query parameters (Trello's documented 
 sends when given `token=`; the signature is not checked, as Trello does not for API tokens).
 An unknown key answers 401 `invalid key`, a bad token 401 `invalid token`, as plain text.
 A 429 answers `{"error": "API_TOKEN_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}`; other
-errors are plain text, as Trello's are.
+errors are plain text, as Trello's are: a malformed id 400 `invalid id`, an unknown card 404
+`Could not find the card` (what Trello sends today), another unknown object 404 `The requested
+resource was not found.`, a bad `fields=` name 400 `invalid value for fields`. A path under a
+Trello resource that no route serves answers 501 "... is not modelled by the emulator"; any
+other path 404 `Cannot GET /1/...`.
+
+Held to Trello's REST reference: cards, comment actions (with `memberCreator`, `data.card`,
+`data.board`, `data.list`) and custom-field definitions (`options` only for list fields) carry
+the keys Trello documents, and `/1/cards/{id}` and `/1/boards/{id}` take an 8-character short
+link wherever they take an id.
 
 Routes (all under /1): GET members/me, members/me/boards; GET boards/{id}, boards/{id}/cards
 (also /cards/open|closed|all|visible, or `filter=`; `customFieldItems=true`; `fields=`),
@@ -61,6 +70,68 @@ _OAUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 _CARD_FILTERS = ("open", "closed", "all", "visible")
 _ID = r"(?P<{}>[^/]+)"
 _EDITABLE = ("closed", "name", "desc", "idList")
+# The card fields Trello documents for `fields=` (plus id, always returned).
+_CARD_FIELDS = frozenset(
+    [
+        "id",
+        "address",
+        "badges",
+        "checkItemStates",
+        "closed",
+        "coordinates",
+        "creationMethod",
+        "dueComplete",
+        "dateLastActivity",
+        "desc",
+        "descData",
+        "due",
+        "dueReminder",
+        "email",
+        "idBoard",
+        "idChecklists",
+        "idLabels",
+        "idList",
+        "idMembers",
+        "idMembersVoted",
+        "idShort",
+        "idAttachmentCover",
+        "labels",
+        "limits",
+        "locationName",
+        "manualCoverAttachment",
+        "name",
+        "pos",
+        "shortLink",
+        "shortUrl",
+        "start",
+        "subscribed",
+        "url",
+        "cover",
+        "isTemplate",
+        "cardRole",
+    ]
+)
+# Trello's top-level resources: a path under one that no route serves is "not modelled".
+_RESOURCES = [
+    "actions",
+    "applications",
+    "batch",
+    "boards",
+    "cards",
+    "checklists",
+    "customFields",
+    "emoji",
+    "enterprises",
+    "labels",
+    "lists",
+    "members",
+    "notifications",
+    "organizations",
+    "plugins",
+    "search",
+    "tokens",
+    "webhooks",
+]
 
 
 def _now() -> datetime:
@@ -89,6 +160,10 @@ class _Board:
     card_ids: list[str] = field(default_factory=list)
     next_short: int = 1
 
+    @property
+    def short_link(self) -> str:
+        return _short_link(self.id)
+
 
 @dataclass
 class _Card:
@@ -107,7 +182,7 @@ class _Card:
 
     @property
     def short_link(self) -> str:
-        return hashlib.sha1(self.id.encode()).hexdigest()[:8]  # noqa: S324 - an id, not security
+        return _short_link(self.id)
 
     @property
     def comment_count(self) -> int:
@@ -125,6 +200,7 @@ class TrelloEmulator(Emulator):
         self._credentials: list[dict[str, Any]] = []
         self._boards: dict[str, _Board] = {}
         self._cards: dict[str, _Card] = {}
+        self._short: dict[str, str] = {}  # short link -> id, for boards and cards
         self._seq = 0
         self._member: dict[str, Any] = {}
 
@@ -134,6 +210,7 @@ class TrelloEmulator(Emulator):
             self._credentials = [dict(c) for c in data.get("credentials", [])]
             self._boards.clear()
             self._cards.clear()
+            self._short.clear()
             for b in data.get("boards", []):
                 board = _Board(
                     id=b.get("id") or self._new_id(),
@@ -163,11 +240,18 @@ class TrelloEmulator(Emulator):
                             "name": cf.get("name", ""),
                             "type": cf.get("type", "text"),
                             "pos": cf.get("pos", 16384 * (i + 1)),
-                            "options": cf.get("options", []),
                             "display": {"cardFront": True},
+                            "isSuggestedField": False,
+                            # Trello sends `options` only for list fields.
+                            **(
+                                {"options": cf.get("options", [])}
+                                if cf.get("type") == "list"
+                                else {}
+                            ),
                         }
                     )
                 self._boards[board.id] = board
+                self._short[board.short_link] = board.id
                 for c in b.get("cards", []):
                     self._add_card(board, c)
 
@@ -218,6 +302,7 @@ class TrelloEmulator(Emulator):
                 ),
             )
         self._cards[card.id] = card
+        self._short[card.short_link] = card.id
         board.card_ids.append(card.id)
         return card
 
@@ -306,6 +391,11 @@ class TrelloEmulator(Emulator):
         if match is None:
             return self.error(401, "invalid token")
         self._member = dict(match.get("member") or {"id": "member", "username": "member"})
+        if not any(pattern.match(req.path) for _, pattern, _ in self._routes):
+            parts = req.path.split("/")
+            if len(parts) > 2 and parts[1] == "1" and parts[2] in _RESOURCES:
+                return self.error(501, f"{req.method} {req.path} is not modelled by the emulator")
+            return self.error(404, f"Cannot {req.method} {req.path}")
         return super()._route(req)
 
     def _params(self, req: Request) -> dict[str, Any]:
@@ -328,10 +418,12 @@ class TrelloEmulator(Emulator):
             "closed": b.closed,
             "idOrganization": None,
             "pinned": False,
-            "url": f"https://trello.com/b/{b.id[-8:]}/{_slug(b.name)}",
-            "shortUrl": f"https://trello.com/b/{b.id[-8:]}",
+            "url": f"https://trello.com/b/{b.short_link}/{_slug(b.name)}",
+            "shortUrl": f"https://trello.com/b/{b.short_link}",
             "prefs": {"permissionLevel": "private"},
             "labelNames": {},
+            "descData": None,
+            "idEnterprise": None,
         }
 
     def _card_json(
@@ -353,6 +445,8 @@ class TrelloEmulator(Emulator):
                 "description": bool(c.desc),
                 "due": None,
                 "dueComplete": False,
+                "start": None,
+                "checkItemsEarliestDue": None,
             },
             "checkItemStates": [],
             "closed": c.closed,
@@ -381,6 +475,18 @@ class TrelloEmulator(Emulator):
             "subscribed": False,
             "url": f"https://trello.com/c/{c.short_link}/{c.id_short}-{_slug(c.name)}",
             "isTemplate": False,
+            "address": None,
+            "locationName": None,
+            "coordinates": None,
+            "cardRole": None,
+            "cover": {
+                "idAttachment": None,
+                "color": None,
+                "idUploadedBackground": None,
+                "size": "normal",
+                "brightness": "dark",
+                "idPlugin": None,
+            },
         }
         if fields is not None:
             out = {k: v for k, v in out.items() if k in fields or k == "id"}
@@ -389,21 +495,27 @@ class TrelloEmulator(Emulator):
         return out
 
     def _fields(self, req: Request) -> set[str] | None:
+        """A card `fields=` list; Trello refuses a name that is not a card field."""
         raw = req.arg("fields", "all") or "all"
         if raw == "all":
             return None
-        return {f.strip() for f in raw.split(",") if f.strip()}
+        names = {f.strip() for f in raw.split(",") if f.strip()}
+        if names - _CARD_FIELDS:
+            raise EmulatorError(400, "invalid value for fields")
+        return names
 
     def _get_board(self, board_id: str) -> _Board:
-        board = self._boards.get(board_id)
+        """By id or by short link, as Trello's /1/boards/{id} takes either."""
+        board = self._boards.get(board_id) or self._boards.get(self._short.get(board_id, ""))
         if board is None:
-            raise _not_found(board_id)
+            raise _not_found(board_id, "The requested resource was not found.")
         return board
 
     def _get_card(self, card_id: str) -> _Card:
-        card = self._cards.get(card_id)
+        """By id or by short link, as Trello's /1/cards/{id} takes either."""
+        card = self._cards.get(card_id) or self._cards.get(self._short.get(card_id, ""))
         if card is None:
-            raise _not_found(card_id)
+            raise _not_found(card_id, "Could not find the card")
         return card
 
     def _comment_action(
@@ -423,10 +535,39 @@ class TrelloEmulator(Emulator):
                     "idShort": card.id_short,
                     "shortLink": card.short_link,
                 },
-                "board": {"id": board.id, "name": board.name, "shortLink": board.id[-8:]},
-                "list": {"id": card.id_list},
+                "board": {"id": board.id, "name": board.name, "shortLink": board.short_link},
+                "list": {"id": card.id_list, "name": self._list_name(board, card.id_list)},
+                "textData": {"emoji": {}},
             },
-            "memberCreator": {"id": member_id},
+            "appCreator": None,
+            "limits": {
+                "reactions": {
+                    "perAction": {"status": "ok", "disableAt": 900, "warnAt": 720},
+                    "uniquePerAction": {"status": "ok", "disableAt": 17, "warnAt": 14},
+                }
+            },
+            "memberCreator": self._member_creator(member_id),
+        }
+
+    def _list_name(self, board: _Board, list_id: str) -> str:
+        return next((str(lst["name"]) for lst in board.lists if lst["id"] == list_id), "")
+
+    def _member_creator(self, member_id: str) -> dict[str, Any]:
+        """The member object Trello nests in an action (`memberCreator`)."""
+        known = [c.get("member") or {} for c in self._credentials]
+        m = next((k for k in known if k.get("id") == member_id), {"id": member_id})
+        full = str(m.get("fullName", ""))
+        return {
+            "id": member_id,
+            "activityBlocked": False,
+            "avatarHash": None,
+            "avatarUrl": None,
+            "fullName": full,
+            "idMemberReferrer": None,
+            "initials": "".join(p[:1] for p in full.split()).upper(),
+            "nonPublic": {},
+            "nonPublicAvailable": True,
+            "username": str(m.get("username", "")),
         }
 
     # ----- routes: members -------------------------------------------------------------
@@ -633,16 +774,23 @@ class TrelloEmulator(Emulator):
         )
 
 
+def _short_link(ident: str) -> str:
+    """An 8-character short link, stable per id (Trello's are 8 letters and digits)."""
+    return hashlib.sha1(ident.encode()).hexdigest()[:8]  # noqa: S324 - an id, not security
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "card"
 
 
-def _not_found(ident: str) -> EmulatorError:
-    """Trello answers 404 for a well-formed id it does not know, 400 for a malformed one."""
+def _not_found(ident: str, message: str) -> EmulatorError:
+    """Trello answers 404 (plain text) for a well-formed id or short link it does not know,
+    400 `invalid id` for a malformed one."""
     if _looks_like_id(ident):
-        return EmulatorError(404, "The requested resource was not found.")
+        return EmulatorError(404, message)
     return EmulatorError(400, "invalid id")
 
 
 def _looks_like_id(value: str) -> bool:
-    return bool(re.fullmatch(r"[0-9a-fA-F]{24}", value))
+    """A 24-hex-digit id or an 8-character short link."""
+    return bool(re.fullmatch(r"[0-9a-fA-F]{24}|[0-9A-Za-z]{8}", value))
