@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from vcr.cassette import Cassette
 
-from connectors.emulators.google import GoogleEmulator, ServiceAccountKey
+from connectors.emulators.google import Contract, GoogleEmulator, ServiceAccountKey
 from connectors.sheets import SheetsConnector
 from sync.config import Config
 from sync.domain import EffectKind, Outcome, OutcomeStatus
@@ -27,6 +27,7 @@ from tests.cassette_support import GOOGLE_KEY_ENV, CassetteRun, Mode
 from tests.fixtures.common import RecordingJournal
 from tests.fixtures.google import (
     DS_CLIENTS,
+    assert_contract_kept,
     make_effect,
     make_request,
     sandbox_sheets,
@@ -61,6 +62,7 @@ def sheets(
     emulator = None
     if cassette_run.mode is Mode.EMULATORS:
         emulator = GoogleEmulator()
+        emulator.contract = Contract()  # what is recorded keeps to Google's discovery document
         emulator.seed(
             {
                 "service_accounts": {google_key.client_email: google_key.public_key_pem},
@@ -83,6 +85,8 @@ def sheets(
         connector.close()
         if emulator is not None:
             emulator.stop()
+    if emulator is not None and emulator.contract is not None:
+        assert_contract_kept(emulator.contract)
 
 
 def run(world: SheetsWorld, effects: list[Any], journal: RecordingJournal) -> dict[str, Outcome]:

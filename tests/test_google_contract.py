@@ -387,7 +387,27 @@ def test_a_malformed_body_and_a_missing_token(
     anonymous = requests.post(
         f"{google_emulator.base_url}/v4/spreadsheets/{BOOK}:batchUpdate", data=b"{bad", timeout=10
     )
-    assert (anonymous.status_code, anonymous.json()["error"]["status"]) == (401, "UNAUTHENTICATED")
+    error = anonymous.json()["error"]
+    assert (anonymous.status_code, error["status"]) == (401, "UNAUTHENTICATED")
+    assert error["message"].startswith("Request is missing required authentication credential.")
+    assert error["details"] == [
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "CREDENTIALS_MISSING",
+            "domain": "googleapis.com",
+            "metadata": {
+                "service": "sheets.googleapis.com",
+                "method": "google.apps.sheets.v4.SpreadsheetsService.BatchUpdateSpreadsheet",
+            },
+        }
+    ]
+    stale = requests.get(
+        f"{google_emulator.base_url}/v4/spreadsheets/{BOOK}",
+        headers={"Authorization": "Bearer ya29.not-issued"},
+        timeout=10,
+    ).json()["error"]
+    assert stale["message"].startswith("Request had invalid authentication credentials.")
+    assert stale["details"][0]["reason"] == "ACCESS_TOKEN_TYPE_UNSUPPORTED"
 
 
 @pytest.mark.parametrize(

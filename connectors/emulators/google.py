@@ -183,9 +183,34 @@ class _Token:
 class GoogleError(EmulatorError):
     """An error with Google's `google.rpc.BadRequest` field violations in `details`."""
 
-    def __init__(self, status: int, message: str, violations: Iterable[Violation] = ()) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        violations: Iterable[Violation] = (),
+        *,
+        reason: str = "",
+        method: str = "",
+    ) -> None:
         super().__init__(status, message)
         self.violations = list(violations)
+        self.reason = reason  # a google.rpc.ErrorInfo reason (auth errors)
+        self.method = method
+
+
+# The RPC behind each REST method, as Google names it in ErrorInfo metadata.
+_RPC = {
+    "sheets.spreadsheets.get": "GetSpreadsheet",
+    "sheets.spreadsheets.batchUpdate": "BatchUpdateSpreadsheet",
+    "sheets.spreadsheets.values.get": "GetValues",
+    "sheets.spreadsheets.values.batchGet": "BatchGetValues",
+    "sheets.spreadsheets.values.update": "UpdateValues",
+    "sheets.spreadsheets.values.batchUpdate": "BatchUpdateValues",
+    "sheets.spreadsheets.values.append": "AppendValues",
+    "sheets.spreadsheets.values.clear": "ClearValues",
+    "sheets.spreadsheets.values.batchClear": "BatchClearValues",
+}
+_SEE = "https://developers.google.com/identity/sign-in/web/devconsole-project."
 
 
 def not_modelled(what: str) -> EmulatorError:
@@ -242,7 +267,7 @@ class GoogleEmulator(Emulator):
         self, method: Method, fn: _Handler, req: Request, groups: dict[str, str]
     ) -> Response:
         try:
-            self._auth(req, write=req.method != "GET")
+            self._auth(req, write=req.method != "GET", method=method.id)
             problems = sheets_v4().check_query(method, req.query)
             if req.body:
                 try:
@@ -288,14 +313,30 @@ class GoogleEmulator(Emulator):
 
     def _error_response(self, exc: EmulatorError) -> Response:
         resp = self.error(exc.status, exc.message, exc.code)
-        violations = getattr(exc, "violations", None)
-        if violations and isinstance(resp.body, dict):
-            resp.body["error"]["details"] = [
+        if not isinstance(exc, GoogleError) or not isinstance(resp.body, dict):
+            return resp
+        details: list[dict[str, Any]] = []
+        if exc.violations:
+            details.append(
                 {
                     "@type": "type.googleapis.com/google.rpc.BadRequest",
-                    "fieldViolations": [v.as_json() for v in violations],
+                    "fieldViolations": [v.as_json() for v in exc.violations],
                 }
-            ]
+            )
+        if exc.reason:
+            metadata = {"service": "sheets.googleapis.com"}
+            if exc.method in _RPC:
+                metadata["method"] = f"google.apps.sheets.v4.SpreadsheetsService.{_RPC[exc.method]}"
+            details.append(
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": exc.reason,
+                    "domain": "googleapis.com",
+                    "metadata": metadata,
+                }
+            )
+        if details:
+            resp.body["error"]["details"] = details
         return resp
 
     def lose_response(self, *, method: str = "POST", path: str = ".*", status: int = 500) -> None:
@@ -476,20 +517,34 @@ class GoogleEmulator(Emulator):
             status,
         )
 
-    def _auth(self, req: Request, *, write: bool) -> None:
+    def _auth(self, req: Request, *, write: bool, method: str = "") -> None:
         header = req.header("Authorization")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        info = self.tokens.get(token)
+        if not token and not req.arg("access_token") and not req.arg("key"):
+            raise GoogleError(
+                401,
+                "Request is missing required authentication credential. Expected OAuth 2 access "
+                f"token, login cookie or other valid authentication credential. See {_SEE}",
+                reason="CREDENTIALS_MISSING",
+                method=method,
+            )
+        info = self.tokens.get(token or req.arg("access_token") or "")
         if info is None or info.expires_at < time.time():
-            raise EmulatorError(
+            raise GoogleError(
                 401,
                 "Request had invalid authentication credentials. Expected OAuth 2 access token, "
-                "login cookie or other valid authentication credential. See "
-                "https://developers.google.com/identity/sign-in/web/devconsole-project.",
+                f"login cookie or other valid authentication credential. See {_SEE}",
+                reason="ACCESS_TOKEN_TYPE_UNSUPPORTED" if info is None else "ACCESS_TOKEN_EXPIRED",
+                method=method,
             )
         allowed = _WRITE_SCOPES if write else _READ_SCOPES
         if not any(s in allowed for s in info.scopes):
-            raise EmulatorError(403, "Request had insufficient authentication scopes.")
+            raise GoogleError(
+                403,
+                "Request had insufficient authentication scopes.",
+                reason="ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+                method=method,
+            )
 
     def _book(self, sid: str) -> Spreadsheet:
         book = self.spreadsheets.get(unquote(sid))
@@ -751,10 +806,50 @@ def _book_body(
             "locale": "en_US",
             "autoRecalc": "ON_CHANGE",
             "timeZone": "Etc/GMT",
+            "defaultFormat": _DEFAULT_FORMAT,
+            "spreadsheetTheme": _THEME,
         },
         "sheets": sheets,
         "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{book.id}/edit",
     }
+
+
+# A new spreadsheet's defaults, as Google reports them in SpreadsheetProperties.
+_WHITE = {"red": 1, "green": 1, "blue": 1}
+_DEFAULT_FORMAT: dict[str, Any] = {
+    "backgroundColor": _WHITE,
+    "padding": {"top": 2, "right": 3, "bottom": 2, "left": 3},
+    "verticalAlignment": "BOTTOM",
+    "wrapStrategy": "OVERFLOW_CELL",
+    "textFormat": {
+        "foregroundColor": {},
+        "fontFamily": "arial,sans,sans-serif",
+        "fontSize": 10,
+        "bold": False,
+        "italic": False,
+        "strikethrough": False,
+        "underline": False,
+        "foregroundColorStyle": {"rgbColor": {}},
+    },
+    "backgroundColorStyle": {"rgbColor": _WHITE},
+}
+_THEME: dict[str, Any] = {
+    "primaryFontFamily": "Arial",
+    "themeColors": [
+        {"colorType": kind, "color": {"rgbColor": rgb}}
+        for kind, rgb in (
+            ("TEXT", {}),
+            ("BACKGROUND", _WHITE),
+            ("ACCENT1", {"red": 0.25882354, "green": 0.52156866, "blue": 0.95686275}),
+            ("ACCENT2", {"red": 0.91764706, "green": 0.2627451, "blue": 0.20784314}),
+            ("ACCENT3", {"red": 0.9843137, "green": 0.7372549, "blue": 0.015686275}),
+            ("ACCENT4", {"red": 0.20392157, "green": 0.65882355, "blue": 0.3254902}),
+            ("ACCENT5", {"red": 1, "green": 0.42745098, "blue": 0.003921569}),
+            ("ACCENT6", {"red": 0.27450982, "green": 0.7411765, "blue": 0.7764706}),
+            ("LINK", {"red": 0.06666667, "green": 0.33333334, "blue": 0.8}),
+        )
+    ],
+}
 
 
 def _oauth_error(error: str, description: str) -> Response:
