@@ -532,7 +532,10 @@ def test_keys_google_omits_when_empty(
     google_emulator.seed({"spreadsheets": {"empty": {"title": "E", "sheets": {"T": []}}}})
     assert "values" not in gspread_http.values_get("empty", "T!A1:C3")
     grid = send(gspread_http, "GET", "empty", params={"includeGridData": "true"}).json()
-    assert grid["sheets"][0]["data"] == [{}]  # no `rowData: []`
+    (data,) = grid["sheets"][0]["data"]
+    assert "rowData" not in data  # no `rowData: []`
+    assert len(data["rowMetadata"]) == 1000  # but the grid's row and column sizes, as Google
+    assert data["columnMetadata"][0] == {"pixelSize": 100}
     appended = gspread_http.values_append(
         "empty", "T!A1", params={"valueInputOption": "RAW"}, body={"values": [["a"]]}
     )
@@ -551,3 +554,30 @@ def test_a_whole_sandbox_run_keeps_to_the_discovery_document(
     assert contract.requests >= 10  # every sheet read, written, and the sync log appended
     assert contract.responses == contract.requests
     assert_contract_kept(contract)
+
+
+def test_grid_data_types_cells_as_google_does(gspread_http: HTTPClient) -> None:
+    gspread_http.values_update(
+        BOOK,
+        f"{TAB}!A2",
+        params={"valueInputOption": "USER_ENTERED"},
+        body={"values": [["53", "TRUE", "text", "2026-12-01"]]},
+    )
+    params = {"ranges": f"{TAB}!A2:D2", "includeGridData": "true"}
+    grid = send(gspread_http, "GET", BOOK, params=params).json()
+    (data,) = grid["sheets"][0]["data"]
+    cells = data["rowData"][0]["values"]
+    assert [c["userEnteredValue"] for c in cells] == [
+        {"numberValue": 53},
+        {"boolValue": True},
+        {"stringValue": "text"},
+        {"numberValue": 46357},
+    ]
+    assert [c["formattedValue"] for c in cells] == ["53", "TRUE", "text", "2026-12-01"]
+    assert [c["effectiveFormat"]["horizontalAlignment"] for c in cells] == [
+        "RIGHT",
+        "CENTER",
+        "LEFT",
+        "RIGHT",
+    ]
+    assert (data["startRow"], len(data["rowMetadata"]), len(data["columnMetadata"])) == (1, 1, 4)

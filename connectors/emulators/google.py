@@ -16,19 +16,35 @@ AuthorizedSession must refresh (it does, on the 401).
 Sheets routes (sheets.googleapis.com): GET /v4/spreadsheets/{id} (`ranges`, `includeGridData`,
 `fields` masks such as `sheets(properties,data.rowData.values.formattedValue)`); GET
 values/{range}, values:batchGet (`majorDimension`, `valueRenderOption` FORMATTED_VALUE |
-UNFORMATTED_VALUE | FORMULA); PUT values/{range}, POST values:batchUpdate, values/{range}:append
-(`insertDataOption` OVERWRITE | INSERT_ROWS), values/{range}:clear, values:batchClear, all with
-`valueInputOption` RAW | USER_ENTERED (required, as Google requires it); POST {id}:batchUpdate
-with addSheet, deleteSheet, updateSheetProperties (title), insertDimension, deleteDimension,
-appendDimension, updateCells, appendCells, sortRange. A batchUpdate is atomic: one bad request
-and nothing changes. Errors: `{"error": {"code", "message", "status"}}` (400 INVALID_ARGUMENT for
-a bad range or unknown tab, 404 NOT_FOUND for an unknown spreadsheet, 429 RESOURCE_EXHAUSTED...).
+UNFORMATTED_VALUE | FORMULA, `dateTimeRenderOption`); PUT values/{range}, POST
+values:batchUpdate, values/{range}:append (`insertDataOption` OVERWRITE | INSERT_ROWS),
+values/{range}:clear, values:batchClear, with `valueInputOption` RAW | USER_ENTERED (required,
+as Google requires it); POST {id}:batchUpdate with addSheet, deleteSheet, updateSheetProperties
+(title, index, hidden, grid size), insertDimension, deleteDimension, appendDimension,
+updateCells, appendCells, sortRange. A batchUpdate is atomic: one bad request and nothing
+changes.
 
-Cells are text. RAW input (and `stringValue`) is stored as given, "=x" included; USER_ENTERED
-"=..." (and "+x"/"-x" that are not numbers) become formulas, "'x" becomes the text "x". A formula
+Held to Google's published discovery document (`discovery`, vendored in `reference/`): every
+request's query and body are validated before it is handled, after authentication, and refused
+with Google's 400 messages and `google.rpc.BadRequest` details; enum options are
+case-sensitive. Field masks (`fields`, and the masks of updateSheetProperties/updateCells/
+appendCells) follow Google's grammar (`field_mask`); each named field is honoured or refused.
+Whatever is documented but not modelled (other batchUpdate kinds, formats and notes, tab
+colours, other routes such as copyTo or the DataFilter methods, `includeValuesInResponse`,
+`alt=media`) answers 501 UNIMPLEMENTED "... is not modelled by the emulator"; an undocumented
+path gets Google's plain HTML 404. Errors: `{"error": {"code", "message", "status",
+"details"?}}` (400 INVALID_ARGUMENT for a bad range or unknown tab, 404 NOT_FOUND for an unknown
+spreadsheet, 401/403 with `google.rpc.ErrorInfo`, 429 RESOURCE_EXHAUSTED...). Keys Google leaves
+out when empty (`tableRange`, `rowData`, `values`, `hidden: false`) are left out. An opt-in
+`Contract` records request and response violations for the tests.
+
+Cells (`sheets_cells`): text, formulas and typed values. RAW input stores strings as text (an
+"=x" string included) and JSON numbers and booleans as such; USER_ENTERED types numbers,
+booleans, dates and formulas as the Sheets UI does, and "'x" becomes the text "x". A formula
 reads back (FORMATTED_VALUE) as its value: HYPERLINK(url, label), string and number literals,
 + - * / over numbers and same-tab cell references; anything else reads "#NAME?". FORMULA render
-returns the formula text.
+returns the formula text; UNFORMATTED_VALUE numbers, booleans and dates as serial numbers (or
+strings with `dateTimeRenderOption=FORMATTED_STRING`).
 
 `seed(data)` adds (or replaces, by key) service accounts and spreadsheets; `snapshot()` returns
 everything in the same shape, so it seeds again::
@@ -44,9 +60,11 @@ everything in the same shape, so it seeds again::
                 "Big tab": {"rows": [["h"]], "row_count": 6000, "column_count": 30,
                             "sheet_id": 123}}}}}
 
-A cell is a string (text, stored as is, even if it starts with "=") or `{"formula": "=..."}`.
-Numbers, booleans and null in a seed become "5", "TRUE", "". Snapshot rows have trailing empty
-cells and rows trimmed; the long tab form is used only when a grid's size or id was given.
+A cell is a string (text, stored as is, even if it starts with "="), `{"formula": "=..."}`, or a
+typed value `{"type": "number" | "bool" | "date", "value": 53.0, "shown": "53"}`. Numbers,
+booleans and null in a seed become "5", "TRUE", "". Snapshot rows have trailing empty cells and
+rows trimmed; the long tab form is used only when a grid's size or id was given or the tab is
+hidden (`"hidden": true`).
 
 "A person edits the sheet": `insert_rows`, `delete_row`, `sort_tab`, `set_cell`, `add_column`,
 `rename_tab`; combine with the base's `on_request` hook to run them between a client's requests.
@@ -612,7 +630,9 @@ class GoogleEmulator(Emulator):
         else:
             with_data, cell_mask = sub_mask(mask, "sheets", "data", "rowData", "values")
         ranges = [book.region(r) for r in req.query.get("ranges", [])]
-        return json_response(prune(_book_body(book, ranges, with_data, cell_mask), mask))
+        meta = mask is None or sub_mask(mask, "sheets", "data", "rowMetadata")[0]
+        body = _book_body(book, ranges, with_data, cell_mask, meta=meta)
+        return json_response(prune(body, mask))
 
     # ----- values ------------------------------------------------------------------------
 
@@ -787,7 +807,12 @@ class GoogleEmulator(Emulator):
 
 # ----- helpers of the routes -----------------------------------------------------------------
 def _book_body(
-    book: Spreadsheet, ranges: list[Region], with_data: bool, cell_mask: Mask | None
+    book: Spreadsheet,
+    ranges: list[Region],
+    with_data: bool,
+    cell_mask: Mask | None,
+    *,
+    meta: bool = True,
 ) -> dict[str, Any]:
     """A Spreadsheet resource: spreadsheets.get and a batchUpdate's updatedSpreadsheet."""
     sheets: list[dict[str, Any]] = []
@@ -797,7 +822,7 @@ def _book_body(
             continue
         entry: dict[str, Any] = {"properties": s.properties(index)}
         if with_data:
-            entry["data"] = [_grid_data(g, cell_mask) for g in regions]
+            entry["data"] = [_grid_data(g, cell_mask, meta=meta) for g in regions]
         sheets.append(entry)
     return {
         "spreadsheetId": book.id,
@@ -849,6 +874,23 @@ _THEME: dict[str, Any] = {
             ("LINK", {"red": 0.06666667, "green": 0.33333334, "blue": 0.8}),
         )
     ],
+}
+
+
+# A cell's effectiveFormat under the default format, by horizontal alignment (text left,
+# numbers and dates right, booleans centred).
+_CELL_FORMAT: dict[str, dict[str, Any]] = {
+    align: {
+        "backgroundColor": _WHITE,
+        "padding": _DEFAULT_FORMAT["padding"],
+        "horizontalAlignment": align,
+        "verticalAlignment": "BOTTOM",
+        "wrapStrategy": "OVERFLOW_CELL",
+        "textFormat": _DEFAULT_FORMAT["textFormat"],
+        "hyperlinkDisplayType": "PLAIN_TEXT",
+        "backgroundColorStyle": {"rgbColor": _WHITE},
+    }
+    for align in ("LEFT", "RIGHT", "CENTER")
 }
 
 
@@ -959,8 +1001,11 @@ def _clear(region: Region) -> None:
             row[c] = ""
 
 
-def _grid_data(region: Region, cell_mask: Mask | None) -> dict[str, Any]:
-    """GridData for one region, built with only the cell fields asked for (big tabs stay fast)."""
+def _grid_data(region: Region, cell_mask: Mask | None, *, meta: bool = True) -> dict[str, Any]:
+    """GridData for one region, built with only the cell fields asked for (big tabs stay fast).
+
+    With `meta`, the row and column metadata Google sends with grid data (default sizes: the
+    emulator models no resizing)."""
     s = region.sheet
     want = None if cell_mask is None or "*" in cell_mask else set(cell_mask)
     r1 = min(region.rows_end(), len(s.rows))
@@ -981,6 +1026,9 @@ def _grid_data(region: Region, cell_mask: Mask | None) -> dict[str, Any]:
         out["startRow"] = region.r0
     if region.c0:
         out["startColumn"] = region.c0
+    if meta:
+        out["rowMetadata"] = [{"pixelSize": 21}] * (region.rows_end() - region.r0)
+        out["columnMetadata"] = [{"pixelSize": 100}] * (c1 - region.c0)
     return out
 
 
@@ -996,6 +1044,17 @@ def _cell_data(s: Sheet, r: int, c: int, want: set[str] | None) -> dict[str, Any
         out["effectiveValue"] = extended_value(cell, shown)
     if want is None or "formattedValue" in want:
         out["formattedValue"] = shown
+    if want is None or "effectiveFormat" in want:  # the default format; formats are not modelled
+        numeric = "numberValue" in extended_value(cell, shown) or (
+            isinstance(cell, Typed) and cell.kind == "bool"
+        )
+        out["effectiveFormat"] = _CELL_FORMAT[
+            "CENTER"
+            if isinstance(cell, Typed) and cell.kind == "bool"
+            else "RIGHT"
+            if numeric
+            else "LEFT"
+        ]
     return out
 
 
