@@ -324,6 +324,67 @@ CATALOGUE: list[tuple[str, str, str, Any, Any, int, str, str, str | None]] = [
         None,
     ),
     (
+        "an object as a cell value",
+        "PUT",
+        f"{BOOK}/values/A1",
+        {"valueInputOption": "RAW"},
+        {"values": [["a", {"name": "Jane"}]]},
+        400,
+        "INVALID_ARGUMENT",
+        r'^Invalid values\[0\]\[1\]: struct_value \{\n  fields \{\n    key: "name"\n',
+        None,
+    ),
+    (
+        "updateCells with both start and range",
+        "POST",
+        f"{BOOK}:batchUpdate",
+        None,
+        {
+            "requests": [
+                {
+                    "updateCells": {
+                        "start": {"sheetId": SHEET_ID},
+                        "range": {"sheetId": SHEET_ID},
+                        "fields": "userEnteredValue",
+                    }
+                }
+            ]
+        },
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid value at 'requests\[0\]\.update_cells' \(oneof\), oneof field 'area' is "
+        r"already set\. Cannot set 'range'$",
+        "requests[0].update_cells",
+    ),
+    (
+        "a cell with two values",
+        "POST",
+        f"{BOOK}:batchUpdate",
+        None,
+        {
+            "requests": [
+                {
+                    "appendCells": {
+                        "sheetId": SHEET_ID,
+                        "rows": [
+                            {
+                                "values": [
+                                    {"userEnteredValue": {"stringValue": "a", "numberValue": 1}}
+                                ]
+                            }
+                        ],
+                        "fields": "userEnteredValue",
+                    }
+                }
+            ]
+        },
+        400,
+        "INVALID_ARGUMENT",
+        r"^Invalid value at 'requests\[0\]\.append_cells\.rows\[0\]\.values\[0\]\."
+        r"user_entered_value' \(oneof\), oneof field 'value' is already set\.",
+        "requests[0].append_cells.rows[0].values[0].user_entered_value",
+    ),
+    (
         "duplicate tab title",
         "POST",
         f"{BOOK}:batchUpdate",
@@ -541,6 +602,7 @@ def test_keys_google_omits_when_empty(
     )
     assert "tableRange" not in appended  # no table was there
     assert appended["updates"]["updatedRange"] == "T!A1"
+    assert gspread_http.values_batch_get("empty", []) == {"spreadsheetId": "empty"}
 
 
 # ----- a whole sandbox run --------------------------------------------------------------------

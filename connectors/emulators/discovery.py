@@ -51,6 +51,16 @@ _BODY_FIELD = {
 }
 
 
+# Proto oneofs the discovery document does not show: message -> (oneof name, members; None =
+# every field). Setting two members is refused, as Google's JSON parser does.
+_ONEOFS: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "Request": ("kind", None),
+    "ExtendedValue": ("value", None),
+    "UpdateCellsRequest": ("area", ("start", "range")),
+    "DataFilter": ("filter", None),
+}
+
+
 @dataclass(frozen=True)
 class Violation:
     """One `google.rpc.BadRequest.FieldViolation`."""
@@ -201,6 +211,17 @@ class Discovery:
                 out.append(_invalid(path, PROTO + ref, value))
                 return
             props = schema.get("properties") or {}
+            oneof = _ONEOFS.get(ref)
+            if oneof is not None and not camel:
+                name, members = oneof
+                chosen = [k for k in value if (members is None or k in members) and k in props]
+                if len(chosen) > 1:
+                    text = (
+                        f"Invalid value at '{path}' (oneof), oneof field '{name}' is already set. "
+                        f"Cannot set '{chosen[1]}'"
+                    )
+                    out.append(Violation(path, text))
+                    return
             for key, sub in value.items():
                 if key not in props:
                     where = f" at '{path}'" if path else ""

@@ -641,7 +641,10 @@ class GoogleEmulator(Emulator):
     def values_batch_get(self, req: Request, sid: str) -> Response:
         book = self._book(sid)
         out = [self._value_range(book.region(r), req) for r in req.query.get("ranges", [])]
-        return json_response({"spreadsheetId": book.id, "valueRanges": out})
+        answer: dict[str, Any] = {"spreadsheetId": book.id}
+        if out:  # an empty list is left out, as Google does
+            answer["valueRanges"] = out
+        return json_response(answer)
 
     @route("GET", rf"/v4/spreadsheets/{_SID}/values/(?P<rng>.+)")
     @_api("sheets.spreadsheets.values.get")
@@ -656,7 +659,7 @@ class GoogleEmulator(Emulator):
         option = _input_option(req.arg("valueInputOption"))
         body = req.json() or {}
         region = book.region(unquote(rng))
-        result = _write(region, body.get("values") or [], body.get("majorDimension"), option)
+        result = _write(region, _cells(body.get("values")), body.get("majorDimension"), option)
         return json_response({"spreadsheetId": book.id, **result})
 
     @route("POST", rf"/v4/spreadsheets/{_SID}/values:batchUpdate")
@@ -669,7 +672,7 @@ class GoogleEmulator(Emulator):
         responses = []
         for item in body.get("data") or []:
             region = work.region(str(item.get("range", "")))
-            res = _write(region, item.get("values") or [], item.get("majorDimension"), option)
+            res = _write(region, _cells(item.get("values")), item.get("majorDimension"), option)
             responses.append({"spreadsheetId": book.id, **res})
         self.spreadsheets[book.id] = work
         return json_response(
@@ -692,7 +695,7 @@ class GoogleEmulator(Emulator):
         option = _input_option(req.arg("valueInputOption"))
         insert = req.arg("insertDataOption") or "OVERWRITE"
         body = req.json() or {}
-        values = _as_rows(body.get("values") or [], body.get("majorDimension"))
+        values = _as_rows(_cells(body.get("values")), body.get("majorDimension"))
         region = book.region(unquote(rng))
         s = region.sheet
         last = s.last_data_row(region.c0, region.c1)
@@ -727,7 +730,10 @@ class GoogleEmulator(Emulator):
         regions = [book.region(str(r)) for r in (req.json() or {}).get("ranges") or []]
         for g in regions:
             _clear(g)
-        return json_response({"spreadsheetId": book.id, "clearedRanges": [g.a1() for g in regions]})
+        answer: dict[str, Any] = {"spreadsheetId": book.id}
+        if regions:
+            answer["clearedRanges"] = [g.a1() for g in regions]
+        return json_response(answer)
 
     def _value_range(self, region: Region, req: Request) -> dict[str, Any]:
         render = req.arg("valueRenderOption") or "FORMATTED_VALUE"
@@ -772,14 +778,8 @@ class GoogleEmulator(Emulator):
         if not requests:
             raise EmulatorError(400, "Must specify at least one request.")
         for i, request in enumerate(requests):
-            if len(request) != 1:
-                if not request:
-                    raise EmulatorError(400, f"Invalid requests[{i}]: No request set.")
-                text = (
-                    f"Invalid value at 'requests[{i}]' (oneof), oneof field 'kind' is already set. "
-                    f"Cannot set '{list(request)[1]}'"
-                )
-                raise GoogleError(400, text, [Violation(f"requests[{i}]", text)])
+            if not request:  # two kinds are refused by the discovery checks (a oneof)
+                raise EmulatorError(400, f"Invalid requests[{i}]: No request set.")
             kind, spec = next(iter(request.items()))
             handler = _REQUESTS.get(kind)
             if handler is None:
@@ -940,6 +940,39 @@ def _unmodelled_params(req: Request) -> None:
         raise not_modelled("JSONP (callback)")
     if req.arg("includeValuesInResponse", "false") in ("true", "True", "1"):
         raise not_modelled("includeValuesInResponse")
+
+
+def _cells(values: list[list[Any]] | None) -> list[list[Any]]:
+    """ValueRange.values: a cell may be a string, number, boolean or null; Google's backend
+    refuses an object or a list with the protobuf Value it got (proto text format)."""
+    rows = values or []
+    for i, row in enumerate(rows):
+        for j, v in enumerate(row or []):
+            if isinstance(v, dict | list):
+                raise EmulatorError(400, f"Invalid values[{i}][{j}]: {_proto_text(v)}")
+    return [row or [] for row in rows]
+
+
+def _proto_text(value: Any, indent: int = 0) -> str:
+    """A google.protobuf.Value in protobuf text format, as Google quotes it in errors."""
+    pad = "  " * indent
+    if isinstance(value, dict):
+        inner = "".join(
+            f"{pad}  fields {{\n{pad}    key: {json.dumps(k)}\n{pad}    value {{\n"
+            f"{_proto_text(v, indent + 3)}{pad}    }}\n{pad}  }}\n"
+            for k, v in value.items()
+        )
+        return f"{pad}struct_value {{\n{inner}{pad}}}\n"
+    if isinstance(value, list):
+        inner = "".join(f"{pad}  values {{\n{_proto_text(v, indent + 2)}{pad}  }}\n" for v in value)
+        return f"{pad}list_value {{\n{inner}{pad}}}\n"
+    if isinstance(value, bool):
+        return f"{pad}bool_value: {'true' if value else 'false'}\n"
+    if isinstance(value, int | float):
+        return f"{pad}number_value: {text_of(float(value))}\n"
+    if value is None:
+        return f"{pad}null_value: NULL_VALUE\n"
+    return f"{pad}string_value: {json.dumps(value, ensure_ascii=False)}\n"
 
 
 def _as_rows(values: list[list[Any]], major: str | None) -> list[list[Any]]:
