@@ -643,3 +643,20 @@ def test_grid_data_types_cells_as_google_does(gspread_http: HTTPClient) -> None:
         "RIGHT",
     ]
     assert (data["startRow"], len(data["rowMetadata"]), len(data["columnMetadata"])) == (1, 1, 4)
+
+
+def test_the_referee_catches_a_bad_answer_and_records_a_bad_request(
+    gspread_http: HTTPClient, google_emulator: GoogleEmulator
+) -> None:
+    """The contract checks can fail: a planted bad answer and a bad request are both caught."""
+    append = sheets_v4().methods["sheets.spreadsheets.values.append"]
+    planted = {"spreadsheetId": "s", "tableRange": 5, "updates": {"updatedCells": "many"}, "x": 1}
+    problems = sheets_v4().check_response(append, planted)
+    assert len(problems) == 3
+    assert any('Unknown name "x"' in p for p in problems)
+    assert any("'updates.updatedCells' (TYPE_INT32)" in p for p in problems)
+    assert google_emulator.contract is not None
+    before = len(google_emulator.contract.request_violations)
+    send(gspread_http, "GET", f"{BOOK}/values/A1", params={"majorDimension": "BOGUS"})
+    assert len(google_emulator.contract.request_violations) == before + 1
+    google_emulator.contract.request_violations.clear()  # planted on purpose
