@@ -70,8 +70,10 @@ hidden (`"hidden": true`).
 `rename_tab`; combine with the base's `on_request` hook to run them between a client's requests.
 `lose_response()` applies a request and then answers 500, as when a write's answer is lost.
 
-The spreadsheet model lives in `sheets_grid` (A1 text in `a1`), `fields` masks in `field_mask`
-and key files in `google_keys`; this module keeps the routes, auth, seed/snapshot and edits.
+The spreadsheet model lives in `sheets_grid` (cells in `sheets_cells`, A1 text in `a1`), reads in
+`sheets_read`, batchUpdate requests in `sheets_requests`, field masks in `field_mask`, the
+discovery document's checks in `discovery` and key files in `google_keys`; this module keeps
+the routes, auth, validation order, seed/snapshot and edits.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ from connectors.emulators.base import (
     route,
 )
 from connectors.emulators.discovery import Method, Violation, sheets_v4
-from connectors.emulators.field_mask import Mask, leaves, parse_fields, prune, sub_mask
+from connectors.emulators.field_mask import Mask, parse_fields, prune, sub_mask
 from connectors.emulators.google_keys import (
     TOKEN_URI,
     ServiceAccountKey,
@@ -110,27 +112,23 @@ from connectors.emulators.google_keys import (
     write_service_account_file,
 )
 from connectors.emulators.sheets_cells import (
-    Typed,
-    entered_value,
-    extended_value,
     raw,
     snap_cell,
 )
 from connectors.emulators.sheets_grid import (
     DEFAULT_COLS,
     DEFAULT_ROWS,
-    NUMBER,
     Cell,
     Formula,
     Region,
     Sheet,
     Spreadsheet,
-    evaluate,
-    from_cell_data,
     seed_cell,
     text_of,
     user_entered,
 )
+from connectors.emulators.sheets_read import book_body, render_cell, trimmed
+from connectors.emulators.sheets_requests import REQUESTS, not_modelled, sort_rows
 
 # This module's public names plus those that moved to a1, sheets_grid, field_mask and google_keys,
 # re-exported so imports from here keep working.
@@ -179,8 +177,6 @@ _STATUS = {
     501: "UNIMPLEMENTED",
     503: "UNAVAILABLE",
 }
-# Query parameters Google documents that change nothing the emulator models.
-_HARMLESS = {"fields", "prettyPrint", "quotaUser", "key", "access_token", "oauth_token"}
 _QUOTA_TEXT = (
     "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per user' of "
     "service 'sheets.googleapis.com'."
@@ -229,11 +225,6 @@ _RPC = {
     "sheets.spreadsheets.values.batchClear": "BatchClearValues",
 }
 _SEE = "https://developers.google.com/identity/sign-in/web/devconsole-project."
-
-
-def not_modelled(what: str) -> EmulatorError:
-    """What the emulator does not model: a clear 501, never a misleading 404 or a silent 200."""
-    return EmulatorError(501, f"{what} is not modelled by the emulator.")
 
 
 @dataclass
@@ -409,7 +400,7 @@ class GoogleEmulator(Emulator):
             for sid, book in self.spreadsheets.items():
                 tabs: dict[str, Any] = {}
                 for s in book.sheets:
-                    rows = _trimmed([[snap_cell(c) for c in r] for r in s.rows])
+                    rows = trimmed([[snap_cell(c) for c in r] for r in s.rows])
                     tabs[s.title] = (
                         {
                             "rows": rows,
@@ -448,7 +439,7 @@ class GoogleEmulator(Emulator):
         """A tab's displayed values, trailing empties trimmed (what a person sees)."""
         with self.lock:
             s = self.sheet(spreadsheet_id, tab)
-            return _trimmed(
+            return trimmed(
                 [[s.display(r, c) for c in range(len(s.rows[r]))] for r in range(len(s.rows))]
             )
 
@@ -483,7 +474,7 @@ class GoogleEmulator(Emulator):
         with self.lock:
             s = self.sheet(spreadsheet_id, tab)
             col = [s.display(0, c) for c in range(len(s.rows[0]))].index(header)
-            _sort_rows(s, 1, len(s.rows), [(col, descending)])
+            sort_rows(s, 1, len(s.rows), [(col, descending)])
 
     def set_cell(
         self, spreadsheet_id: str, tab: str, a1: str, value: str, *, formula: bool = False
@@ -631,7 +622,7 @@ class GoogleEmulator(Emulator):
             with_data, cell_mask = sub_mask(mask, "sheets", "data", "rowData", "values")
         ranges = [book.region(r) for r in req.query.get("ranges", [])]
         meta = mask is None or sub_mask(mask, "sheets", "data", "rowMetadata")[0]
-        body = _book_body(book, ranges, with_data, cell_mask, meta=meta)
+        body = book_body(book, ranges, with_data, cell_mask, meta=meta)
         return json_response(prune(body, mask))
 
     # ----- values ------------------------------------------------------------------------
@@ -753,14 +744,14 @@ class GoogleEmulator(Emulator):
             row = s.rows[r]
             out: list[Any] = []
             for c in range(region.c0, min(c1, len(row))):
-                out.append(_render(s, r, c, render, date_render))
+                out.append(render_cell(s, r, c, render, date_render))
             while out and out[-1] == "":
                 out.pop()
             values.append(out)
-        values = _trimmed(values)
+        values = trimmed(values)
         if major == "COLUMNS":
             width = max((len(r) for r in values), default=0)
-            values = _trimmed([[r[c] if c < len(r) else "" for r in values] for c in range(width)])
+            values = trimmed([[r[c] if c < len(r) else "" for r in values] for c in range(width)])
         body: dict[str, Any] = {"range": region.a1(), "majorDimension": major}
         if values:
             body["values"] = values
@@ -781,7 +772,7 @@ class GoogleEmulator(Emulator):
             if not request:  # two kinds are refused by the discovery checks (a oneof)
                 raise EmulatorError(400, f"Invalid requests[{i}]: No request set.")
             kind, spec = next(iter(request.items()))
-            handler = _REQUESTS.get(kind)
+            handler = REQUESTS.get(kind)
             if handler is None:
                 raise not_modelled(f"The {kind} request (requests[{i}])")
             replies.append(handler(work, spec or {}, f"requests[{i}].{kind}"))
@@ -791,7 +782,7 @@ class GoogleEmulator(Emulator):
             # The book as it is after the update, as Google returns it (grid data only on ask).
             ranges = [work.region(r) for r in body.get("responseRanges") or []]
             with_data = bool(body.get("responseIncludeGridData"))
-            answer["updatedSpreadsheet"] = _book_body(work, ranges, with_data, None)
+            answer["updatedSpreadsheet"] = book_body(work, ranges, with_data, None)
         return json_response(answer)
 
     def _fields_mask(self, method: Method, req: Request) -> Mask | None:
@@ -806,121 +797,8 @@ class GoogleEmulator(Emulator):
 
 
 # ----- helpers of the routes -----------------------------------------------------------------
-def _book_body(
-    book: Spreadsheet,
-    ranges: list[Region],
-    with_data: bool,
-    cell_mask: Mask | None,
-    *,
-    meta: bool = True,
-) -> dict[str, Any]:
-    """A Spreadsheet resource: spreadsheets.get and a batchUpdate's updatedSpreadsheet."""
-    sheets: list[dict[str, Any]] = []
-    for index, s in enumerate(book.sheets):
-        regions = [g for g in ranges if g.sheet is s] if ranges else [Region(s, 0, 0, None, None)]
-        if not regions:
-            continue
-        entry: dict[str, Any] = {"properties": s.properties(index)}
-        if with_data:
-            entry["data"] = [_grid_data(g, cell_mask, meta=meta) for g in regions]
-        sheets.append(entry)
-    return {
-        "spreadsheetId": book.id,
-        "properties": {
-            "title": book.title,
-            "locale": "en_US",
-            "autoRecalc": "ON_CHANGE",
-            "timeZone": "Etc/GMT",
-            "defaultFormat": _DEFAULT_FORMAT,
-            "spreadsheetTheme": _THEME,
-        },
-        "sheets": sheets,
-        "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{book.id}/edit",
-    }
-
-
-# A new spreadsheet's defaults, as Google reports them in SpreadsheetProperties.
-_WHITE = {"red": 1, "green": 1, "blue": 1}
-_DEFAULT_FORMAT: dict[str, Any] = {
-    "backgroundColor": _WHITE,
-    "padding": {"top": 2, "right": 3, "bottom": 2, "left": 3},
-    "verticalAlignment": "BOTTOM",
-    "wrapStrategy": "OVERFLOW_CELL",
-    "textFormat": {
-        "foregroundColor": {},
-        "fontFamily": "arial,sans,sans-serif",
-        "fontSize": 10,
-        "bold": False,
-        "italic": False,
-        "strikethrough": False,
-        "underline": False,
-        "foregroundColorStyle": {"rgbColor": {}},
-    },
-    "backgroundColorStyle": {"rgbColor": _WHITE},
-}
-_THEME: dict[str, Any] = {
-    "primaryFontFamily": "Arial",
-    "themeColors": [
-        {"colorType": kind, "color": {"rgbColor": rgb}}
-        for kind, rgb in (
-            ("TEXT", {}),
-            ("BACKGROUND", _WHITE),
-            ("ACCENT1", {"red": 0.25882354, "green": 0.52156866, "blue": 0.95686275}),
-            ("ACCENT2", {"red": 0.91764706, "green": 0.2627451, "blue": 0.20784314}),
-            ("ACCENT3", {"red": 0.9843137, "green": 0.7372549, "blue": 0.015686275}),
-            ("ACCENT4", {"red": 0.20392157, "green": 0.65882355, "blue": 0.3254902}),
-            ("ACCENT5", {"red": 1, "green": 0.42745098, "blue": 0.003921569}),
-            ("ACCENT6", {"red": 0.27450982, "green": 0.7411765, "blue": 0.7764706}),
-            ("LINK", {"red": 0.06666667, "green": 0.33333334, "blue": 0.8}),
-        )
-    ],
-}
-
-
-# A cell's effectiveFormat under the default format, by horizontal alignment (text left,
-# numbers and dates right, booleans centred).
-_CELL_FORMAT: dict[str, dict[str, Any]] = {
-    align: {
-        "backgroundColor": _WHITE,
-        "padding": _DEFAULT_FORMAT["padding"],
-        "horizontalAlignment": align,
-        "verticalAlignment": "BOTTOM",
-        "wrapStrategy": "OVERFLOW_CELL",
-        "textFormat": _DEFAULT_FORMAT["textFormat"],
-        "hyperlinkDisplayType": "PLAIN_TEXT",
-        "backgroundColorStyle": {"rgbColor": _WHITE},
-    }
-    for align in ("LEFT", "RIGHT", "CENTER")
-}
-
-
 def _oauth_error(error: str, description: str) -> Response:
     return json_response({"error": error, "error_description": description}, 400)
-
-
-def _trimmed(rows: list[list[Any]]) -> list[list[Any]]:
-    out = [r[:] for r in rows]
-    for r in out:
-        while r and r[-1] == "":
-            r.pop()
-    while out and not out[-1]:
-        out.pop()
-    return out
-
-
-def _render(s: Sheet, r: int, c: int, render: str, date_render: str) -> Any:
-    """One cell per valueRenderOption (and dateTimeRenderOption, ignored for FORMATTED_VALUE)."""
-    cell = s.rows[r][c]
-    if isinstance(cell, Formula):
-        if render == "FORMULA":
-            return cell.text
-        shown = evaluate(s, cell.text)
-        if render == "UNFORMATTED_VALUE" and NUMBER.match(shown):
-            return float(shown) if "." in shown else int(shown)
-        return shown
-    if isinstance(cell, Typed):
-        return cell.shown if render == "FORMATTED_VALUE" else cell.unformatted(date_render)
-    return cell
 
 
 def _input_option(value: str | None) -> str:
@@ -1032,345 +910,3 @@ def _clear(region: Region) -> None:
         row = s.rows[r]
         for c in range(region.c0, min(region.cols_end(), len(row))):
             row[c] = ""
-
-
-def _grid_data(region: Region, cell_mask: Mask | None, *, meta: bool = True) -> dict[str, Any]:
-    """GridData for one region, built with only the cell fields asked for (big tabs stay fast).
-
-    With `meta`, the row and column metadata Google sends with grid data (default sizes: the
-    emulator models no resizing)."""
-    s = region.sheet
-    want = None if cell_mask is None or "*" in cell_mask else set(cell_mask)
-    r1 = min(region.rows_end(), len(s.rows))
-    c1 = region.cols_end()
-    row_data: list[dict[str, Any]] = []
-    for r in range(region.r0, r1):
-        row = s.rows[r]
-        cells: list[dict[str, Any]] = []
-        for c in range(region.c0, min(c1, len(row))):
-            cells.append(_cell_data(s, r, c, want))
-        while cells and not cells[-1]:
-            cells.pop()
-        row_data.append({"values": cells} if cells else {})
-    while row_data and not row_data[-1]:
-        row_data.pop()
-    out: dict[str, Any] = {"rowData": row_data} if row_data else {}  # no `rowData: []`
-    if region.r0:
-        out["startRow"] = region.r0
-    if region.c0:
-        out["startColumn"] = region.c0
-    if meta:
-        out["rowMetadata"] = [{"pixelSize": 21}] * (region.rows_end() - region.r0)
-        out["columnMetadata"] = [{"pixelSize": 100}] * (c1 - region.c0)
-    return out
-
-
-def _cell_data(s: Sheet, r: int, c: int, want: set[str] | None) -> dict[str, Any]:
-    cell = s.rows[r][c]
-    if cell == "":
-        return {}
-    shown = s.display(r, c)
-    out: dict[str, Any] = {}
-    if want is None or "userEnteredValue" in want:
-        out["userEnteredValue"] = entered_value(cell)
-    if want is None or "effectiveValue" in want:
-        out["effectiveValue"] = extended_value(cell, shown)
-    if want is None or "formattedValue" in want:
-        out["formattedValue"] = shown
-    if want is None or "effectiveFormat" in want:  # the default format; formats are not modelled
-        numeric = "numberValue" in extended_value(cell, shown) or (
-            isinstance(cell, Typed) and cell.kind == "bool"
-        )
-        out["effectiveFormat"] = _CELL_FORMAT[
-            "CENTER"
-            if isinstance(cell, Typed) and cell.kind == "bool"
-            else "RIGHT"
-            if numeric
-            else "LEFT"
-        ]
-    return out
-
-
-def _sort_rows(s: Sheet, start: int, end: int, specs: list[tuple[int, bool]]) -> None:
-    block = s.rows[start:end]
-
-    def key(col: int) -> Callable[[list[Cell]], tuple[int, Any]]:
-        def k(row: list[Cell]) -> tuple[int, Any]:
-            v = row[col] if col < len(row) else ""
-            if isinstance(v, Typed):
-                return (0, v.value)
-            text = v.text if isinstance(v, Formula) else v
-            if NUMBER.match(text):
-                return (0, float(text))
-            return (1, text.lower())
-
-        return k
-
-    for col, descending in reversed(specs):  # stable sorts, least significant key first
-        empties = [r for r in block if (r[col] if col < len(r) else "") == ""]
-        filled = [r for r in block if (r[col] if col < len(r) else "") != ""]
-        filled.sort(key=key(col), reverse=descending)
-        block = filled + empties  # Google keeps blanks last either way
-    s.rows[start:end] = block
-
-
-# ----- batchUpdate requests (each: spreadsheet copy, spec, where -> reply) -------------------
-def _grid(book: Spreadsheet, spec: dict[str, Any], where: str) -> tuple[Sheet, int, int, int, int]:
-    s = book.by_id(spec.get("sheetId", 0), where)
-    r0 = int(spec.get("startRowIndex", 0))
-    r1 = int(spec.get("endRowIndex", s.row_count))
-    c0 = int(spec.get("startColumnIndex", 0))
-    c1 = int(spec.get("endColumnIndex", s.col_count))
-    if not (0 <= r0 <= r1 <= s.row_count and 0 <= c0 <= c1 <= s.col_count):
-        raise EmulatorError(400, f"Invalid {where}: Range is out of the grid's bounds.")
-    return s, r0, r1, c0, c1
-
-
-def _dimension(book: Spreadsheet, spec: dict[str, Any], where: str) -> tuple[Sheet, str, int, int]:
-    rng = spec.get("range") or {}
-    s = book.by_id(rng.get("sheetId", 0), where)
-    dim = str(rng.get("dimension", ""))
-    if dim not in ("ROWS", "COLUMNS"):
-        raise EmulatorError(400, f"Invalid {where}: dimension must be ROWS or COLUMNS")
-    if "startIndex" not in rng or "endIndex" not in rng:
-        raise EmulatorError(400, f"Invalid {where}: startIndex and endIndex are required")
-    return s, dim, int(rng["startIndex"]), int(rng["endIndex"])
-
-
-def _add_sheet(book: Spreadsheet, spec: dict[str, Any], where: str) -> dict[str, Any]:
-    props = spec.get("properties") or {}
-    title = str(props.get("title") or f"Sheet{len(book.sheets) + 1}")
-    if book.by_title(title) is not None:
-        raise EmulatorError(
-            400,
-            f'Invalid {where}: A sheet with the name "{title}" already exists. '
-            "Please enter another name.",
-        )
-    sheet_id = props.get("sheetId")
-    if sheet_id is None:
-        sheet_id = book.new_sheet_id(title)
-    elif any(s.sheet_id == sheet_id for s in book.sheets):
-        raise EmulatorError(400, f"Invalid {where}: Sheet with id {sheet_id} already exists.")
-    grid = props.get("gridProperties") or {}
-    _check_modelled(props, _SHEET_MODELLED, f"{where}.properties")
-    _check_modelled(grid, _GRID_MODELLED, f"{where}.properties.gridProperties")
-    if props.get("sheetType", "GRID") != "GRID":
-        raise not_modelled(f"A {props['sheetType']} sheet ({where})")
-    s = Sheet(
-        int(sheet_id),
-        title,
-        row_count=int(grid.get("rowCount", DEFAULT_ROWS)),
-        col_count=int(grid.get("columnCount", DEFAULT_COLS)),
-        hidden=bool(props.get("hidden", False)),
-    )
-    index = min(int(props.get("index", len(book.sheets))), len(book.sheets))
-    book.sheets.insert(index, s)
-    return {"addSheet": {"properties": s.properties(index)}}
-
-
-def _delete_sheet(book: Spreadsheet, spec: dict[str, Any], where: str) -> dict[str, Any]:
-    s = book.by_id(spec.get("sheetId"), where)
-    if len(book.sheets) == 1:
-        raise EmulatorError(400, f"Invalid {where}: You can't remove all the sheets in a document.")
-    book.sheets.remove(s)
-    return {}
-
-
-def _update_sheet_properties(book: Spreadsheet, spec: dict[str, Any], where: str) -> dict[str, Any]:
-    """Only the fields the mask names change; each one is either applied or refused as not
-    modelled (tab colours, frozen rows, right-to-left...)."""
-    props = spec.get("properties") or {}
-    s = book.by_id(props.get("sheetId", 0), where)
-    fields = str(spec.get("fields") or "")
-    if not fields:
-        raise EmulatorError(400, f"Invalid {where}: At least one field must be specified.")
-    paths = leaves(parse_fields(fields))
-    bad = sheets_v4().unknown_paths("SheetProperties", parse_fields(fields))
-    if bad:
-        raise EmulatorError(400, f"Invalid {where}: Invalid field mask path: {bad[0]}")
-    if "*" in paths:
-        paths = [
-            "title",
-            "index",
-            "hidden",
-            "gridProperties",
-            *(
-                k
-                for k in props
-                if k not in ("sheetId", "title", "index", "hidden", "gridProperties")
-            ),
-        ]
-    grid = props.get("gridProperties") or {}
-    for path in paths:
-        if path in ("gridProperties", "gridProperties.*"):
-            _check_modelled(grid, _GRID_MODELLED, f"{where}.properties.gridProperties")
-            s.row_count = max(int(grid.get("rowCount", 0)), len(s.rows)) or s.row_count
-            s.col_count = int(grid.get("columnCount", 0)) or s.col_count
-        elif path == "gridProperties.rowCount":
-            s.row_count = max(int(grid.get("rowCount", 0)), len(s.rows))
-        elif path == "gridProperties.columnCount":
-            s.col_count = int(grid.get("columnCount", 0))
-        elif path == "title":
-            title = str(props.get("title") or "")
-            other = book.by_title(title) if title else None
-            if other is not None and other is not s:
-                raise EmulatorError(
-                    400, f'Invalid {where}: A sheet with the name "{title}" already exists.'
-                )
-            if not title:
-                raise EmulatorError(400, f"Invalid {where}: Sheet title cannot be empty.")
-            s.title = title
-        elif path == "hidden":
-            hide = bool(props.get("hidden", False))
-            if hide and not any(o is not s and not o.hidden for o in book.sheets):
-                raise EmulatorError(
-                    400, f"Invalid {where}: You can't hide all the sheets in a document."
-                )
-            s.hidden = hide
-        elif path == "index":
-            _move(book, s, props.get("index"))
-        elif path != "sheetId" and not (path == "sheetType" and props.get(path) == "GRID"):
-            raise not_modelled(f"Changing {path} ({where})")
-    return {}
-
-
-_GRID_MODELLED = ("rowCount", "columnCount")
-_SHEET_MODELLED = ("sheetId", "title", "index", "hidden", "sheetType", "gridProperties")
-
-
-def _check_modelled(given: dict[str, Any], modelled: Iterable[str], where: str) -> None:
-    """Refuse, as not modelled, a property the emulator would otherwise drop in silence."""
-    for key, value in given.items():
-        if key not in modelled and value not in (None, False, 0, "", [], {}):
-            raise not_modelled(f"{where}.{key}")
-
-
-def _move(book: Spreadsheet, s: Sheet, index: Any) -> None:
-    """Google's "before the move" indexes: no index = to the end; i or i+1 = stay."""
-    current = book.sheets.index(s)
-    target = len(book.sheets) if index is None else int(index)
-    if target in (current, current + 1):
-        return
-    book.sheets.remove(s)
-    book.sheets.insert(target if target < current else target - 1, s)
-
-
-def _insert_dimension(book: Spreadsheet, spec: dict[str, Any], where: str) -> dict[str, Any]:
-    s, dim, start, end = _dimension(book, spec, where)
-    limit = s.row_count if dim == "ROWS" else s.col_count
-    if not 0 <= start < end or start > limit:
-        raise EmulatorError(400, f"Invalid {where}: Range is out of the grid's bounds.")
-    if dim == "ROWS":
-        s.insert_rows(start, end - start)
-    else:
-        s.insert_cols(start, end - start)
-    return {}
-
-
-def _delete_dimension(book: Spreadsheet, spec: dict[str, Any], where: str) -> dict[str, Any]:
-    s, dim, start, end = _dimension(book, spec, where)
-    limit = s.row_count if dim == "ROWS" else s.col_count
-    if not 0 <= start < end <= limit:
-        raise EmulatorError(400, f"Invalid {where}: Cannot delete a range that is out of bounds.")
-    if end - start >= limit:
-        what = "rows" if dim == "ROWS" else "columns"
-        raise EmulatorError(400, f"Invalid {where}: You can't delete all the {what} on the sheet.")
-    if dim == "ROWS":
-        s.delete_rows(start, end)
-    else:
-        s.delete_cols(start, end)
-    return {}
-
-
-def _append_dimension(book: Spreadsheet, spec: dict[str, Any], where: str) -> dict[str, Any]:
-    s = book.by_id(spec.get("sheetId", 0), where)
-    length = int(spec.get("length", 0))
-    if length <= 0:
-        raise EmulatorError(400, f"Invalid {where}: length must be positive")
-    if spec.get("dimension") == "COLUMNS":
-        s.col_count += length
-    else:
-        s.row_count += length
-    return {}
-
-
-def _cell_fields(fields: str, rows: list[Any], where: str) -> None:
-    """updateCells/appendCells masks: values are modelled, formats, notes and the rest are not."""
-    if not fields:
-        raise EmulatorError(400, f"Invalid {where}: At least one field must be specified.")
-    mask = parse_fields(fields)
-    bad = sheets_v4().unknown_paths("CellData", mask)
-    if bad:
-        raise EmulatorError(400, f"Invalid {where}: Invalid field mask path: {bad[0]}")
-    for path in leaves(mask):
-        if path != "*" and path.split(".")[0] != "userEnteredValue":
-            raise not_modelled(f"Writing a cell's {path} ({where})")
-    if "*" in mask:
-        for row in rows:
-            for cell in (row or {}).get("values") or []:
-                _check_modelled(cell or {}, ("userEnteredValue",), f"{where}.rows")
-
-
-def _put_rows(s: Sheet, r0: int, c0: int, rows: list[Any], fields: str, where: str) -> None:
-    _cell_fields(fields, rows, where)
-    for i, row in enumerate(rows):
-        for j, cell in enumerate((row or {}).get("values") or []):
-            s.put(r0 + i, c0 + j, from_cell_data(cell or {}))
-
-
-def _update_cells(book: Spreadsheet, spec: dict[str, Any], where: str) -> dict[str, Any]:
-    rows = spec.get("rows") or []
-    fields = str(spec.get("fields") or "")
-    if "start" in spec:
-        start = spec["start"] or {}
-        s = book.by_id(start.get("sheetId", 0), where)
-        r0, c0 = int(start.get("rowIndex", 0)), int(start.get("columnIndex", 0))
-        height = len(rows)
-        width = max((len((r or {}).get("values") or []) for r in rows), default=0)
-        if r0 + height > s.row_count or c0 + width > s.col_count:
-            raise EmulatorError(400, f"Invalid {where}: Range is out of the grid's bounds.")
-    elif "range" in spec:
-        s, r0, r1, c0, c1 = _grid(book, spec["range"] or {}, where)
-        _cell_fields(fields, rows, where)
-        for r in range(r0, min(r1, len(s.rows))):  # the range is cleared, then written
-            for c in range(c0, min(c1, len(s.rows[r]))):
-                s.rows[r][c] = ""
-        rows = rows[: r1 - r0]
-    else:
-        raise EmulatorError(400, f"Invalid {where}: either start or range is required")
-    _put_rows(s, r0, c0, rows, fields, where)
-    return {}
-
-
-def _append_cells(book: Spreadsheet, spec: dict[str, Any], where: str) -> dict[str, Any]:
-    s = book.by_id(spec.get("sheetId", 0), where)
-    rows = spec.get("rows") or []
-    at = s.last_data_row() + 1
-    width = max((len((r or {}).get("values") or []) for r in rows), default=0)
-    s.row_count = max(s.row_count, at + len(rows))
-    s.col_count = max(s.col_count, width)
-    _put_rows(s, at, 0, rows, str(spec.get("fields") or ""), where)
-    return {}
-
-
-def _sort_range(book: Spreadsheet, spec: dict[str, Any], where: str) -> dict[str, Any]:
-    s, r0, r1, _c0, _c1 = _grid(book, spec.get("range") or {}, where)
-    specs = [
-        (int(x.get("dimensionIndex", 0)), str(x.get("sortOrder", "ASCENDING")) == "DESCENDING")
-        for x in spec.get("sortSpecs") or []
-    ]
-    _sort_rows(s, r0, min(r1, len(s.rows)), specs or [(0, False)])
-    return {}
-
-
-_REQUESTS: dict[str, Callable[[Spreadsheet, dict[str, Any], str], dict[str, Any]]] = {
-    "addSheet": _add_sheet,
-    "deleteSheet": _delete_sheet,
-    "updateSheetProperties": _update_sheet_properties,
-    "insertDimension": _insert_dimension,
-    "deleteDimension": _delete_dimension,
-    "appendDimension": _append_dimension,
-    "updateCells": _update_cells,
-    "appendCells": _append_cells,
-    "sortRange": _sort_range,
-}
