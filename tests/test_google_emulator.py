@@ -183,6 +183,8 @@ def test_error_shapes(gspread_http: HTTPClient, google_emulator: GoogleEmulator)
     with pytest.raises(gspread.exceptions.APIError) as err:
         gspread_http.values_get(PLANNER, TAB)
     assert (err.value.code, err.value.error["status"]) == (429, "RESOURCE_EXHAUSTED")
+    assert "quota metric 'Read requests'" in err.value.error["message"]  # a GET: the read quota
+    assert err.value.error["details"][0]["reason"] == "RATE_LIMIT_EXCEEDED"
     assert err.value.response.headers["Retry-After"] == "1"
     google_emulator.add_fault("503", path="/values/")
     with pytest.raises(gspread.exceptions.APIError) as err:

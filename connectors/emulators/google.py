@@ -183,6 +183,41 @@ _QUOTA_TEXT = (
 )
 
 
+def _quota_details(resp: Response, *, write: bool) -> None:
+    """A 429 as Google words it: the read or write per-minute quota, with ErrorInfo and Help."""
+    kind = "Write" if write else "Read"
+    resp.body["error"]["message"] = (
+        f"Quota exceeded for quota metric '{kind} requests' and limit '{kind} requests per "
+        "minute per user' of service 'sheets.googleapis.com' for consumer "
+        "'project_number:000000000000'."
+    )
+    resp.body["error"]["details"] = [
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "RATE_LIMIT_EXCEEDED",
+            "domain": "googleapis.com",
+            "metadata": {
+                "quota_location": "global",
+                "quota_metric": f"sheets.googleapis.com/{kind.lower()}_requests",
+                "quota_limit": f"{kind}RequestsPerMinutePerUser",
+                "quota_limit_value": "60",
+                "consumer": "projects/000000000000",
+                "service": "sheets.googleapis.com",
+                "quota_unit": "1/min/{project}/{user}",
+            },
+        },
+        {
+            "@type": "type.googleapis.com/google.rpc.Help",
+            "links": [
+                {
+                    "description": "Request a higher quota limit.",
+                    "url": "https://cloud.google.com/docs/quotas/help/request_increase",
+                }
+            ],
+        },
+    ]
+
+
 def _b64decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
@@ -358,6 +393,8 @@ class GoogleEmulator(Emulator):
 
     def dispatch(self, req: Request) -> Response | None:
         resp = super().dispatch(req)
+        if resp is not None and resp.status == 429 and isinstance(resp.body, dict):
+            _quota_details(resp, write=req.method != "GET")
         with self.lock:
             for i, (method, pattern, status) in enumerate(self._lost):
                 if resp is not None and method == req.method and pattern.search(req.path):
