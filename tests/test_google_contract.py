@@ -660,3 +660,19 @@ def test_the_referee_catches_a_bad_answer_and_records_a_bad_request(
     send(gspread_http, "GET", f"{BOOK}/values/A1", params={"majorDimension": "BOGUS"})
     assert len(google_emulator.contract.request_violations) == before + 1
     google_emulator.contract.request_violations.clear()  # planted on purpose
+
+
+def test_a_spreadsheet_is_created_as_google_creates_one(gspread_http: HTTPClient) -> None:
+    resp = send(gspread_http, "POST", "", json={"properties": {"title": "New book"}})
+    book = resp.json()
+    assert resp.status_code == 200
+    assert set(book) == {"spreadsheetId", "properties", "sheets", "spreadsheetUrl"}
+    assert book["properties"]["title"] == "New book"
+    assert [s["properties"]["title"] for s in book["sheets"]] == ["Sheet1"]
+    assert book["sheets"][0]["properties"]["sheetId"] == 0
+    got = gspread_http.values_get(book["spreadsheetId"], "Sheet1!A1")
+    assert got == {"range": "Sheet1!A1", "majorDimension": "ROWS"}
+    tabs = {"properties": {"title": "B"}, "sheets": [{"properties": {"title": "Data"}}]}
+    assert [
+        s["properties"]["title"] for s in send(gspread_http, "POST", "", json=tabs).json()["sheets"]
+    ] == ["Data"]

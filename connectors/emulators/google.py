@@ -128,7 +128,14 @@ from connectors.emulators.sheets_grid import (
     user_entered,
 )
 from connectors.emulators.sheets_read import book_body, render_cell, trimmed
-from connectors.emulators.sheets_requests import REQUESTS, not_modelled, sort_rows
+from connectors.emulators.sheets_requests import (
+    REQUESTS,
+    not_modelled,
+    sort_rows,
+)
+from connectors.emulators.sheets_requests import (
+    check_modelled as _check_modelled,
+)
 
 # This module's public names plus those that moved to a1, sheets_grid, field_mask and google_keys,
 # re-exported so imports from here keep working.
@@ -644,6 +651,31 @@ class GoogleEmulator(Emulator):
         )
         self.tokens_issued += 1
         return json_response({"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+
+    # ----- spreadsheets.create ----------------------------------------------------------
+    @route("POST", r"/v4/spreadsheets")
+    @_api("sheets.spreadsheets.create")
+    def create_spreadsheet(self, req: Request) -> Response:
+        """A new spreadsheet with the given title and tabs (default: one "Sheet1" tab)."""
+        body = req.json() or {}
+        props = body.get("properties") or {}
+        _check_modelled(props, ("title", "locale", "timeZone", "autoRecalc"), "properties")
+        if props.get("locale", "en_US") != "en_US" or props.get("autoRecalc", "ON_CHANGE") not in (
+            "ON_CHANGE",
+            "RECALCULATION_INTERVAL_UNSPECIFIED",
+        ):
+            raise not_modelled("A locale or recalculation other than en_US/ON_CHANGE")
+        sid = secrets.token_urlsafe(33)[:44]
+        book = Spreadsheet(sid, str(props.get("title") or "Untitled spreadsheet"))
+        for i, sheet in enumerate(body.get("sheets") or []):
+            _check_modelled(sheet, ("properties",), f"sheets[{i}]")
+            REQUESTS["addSheet"](
+                book, {"properties": sheet.get("properties") or {}}, f"sheets[{i}]"
+            )
+        if not book.sheets:
+            book.sheets.append(Sheet(0, "Sheet1"))
+        self.spreadsheets[sid] = book
+        return json_response(book_body(book, [], False, None))
 
     # ----- spreadsheets.get -------------------------------------------------------------
     @route("GET", rf"/v4/spreadsheets/{_SID}")

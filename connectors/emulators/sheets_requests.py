@@ -95,8 +95,8 @@ def _add_sheet(book: Spreadsheet, spec: dict[str, Any], where: str) -> dict[str,
     elif any(s.sheet_id == sheet_id for s in book.sheets):
         raise EmulatorError(400, f"Invalid {where}: Sheet with id {sheet_id} already exists.")
     grid = props.get("gridProperties") or {}
-    _check_modelled(props, _SHEET_MODELLED, f"{where}.properties")
-    _check_modelled(grid, _GRID_MODELLED, f"{where}.properties.gridProperties")
+    check_modelled(props, _SHEET_MODELLED, f"{where}.properties")
+    check_modelled(grid, _GRID_MODELLED, f"{where}.properties.gridProperties")
     if props.get("sheetType", "GRID") != "GRID":
         raise not_modelled(f"A {props['sheetType']} sheet ({where})")
     s = Sheet(
@@ -146,7 +146,7 @@ def _update_sheet_properties(book: Spreadsheet, spec: dict[str, Any], where: str
     grid = props.get("gridProperties") or {}
     for path in paths:
         if path in ("gridProperties", "gridProperties.*"):
-            _check_modelled(grid, _GRID_MODELLED, f"{where}.properties.gridProperties")
+            check_modelled(grid, _GRID_MODELLED, f"{where}.properties.gridProperties")
             s.row_count = max(int(grid.get("rowCount", 0)), len(s.rows)) or s.row_count
             s.col_count = int(grid.get("columnCount", 0)) or s.col_count
         elif path == "gridProperties.rowCount":
@@ -181,7 +181,7 @@ _GRID_MODELLED = ("rowCount", "columnCount")
 _SHEET_MODELLED = ("sheetId", "title", "index", "hidden", "sheetType", "gridProperties")
 
 
-def _check_modelled(given: dict[str, Any], modelled: Iterable[str], where: str) -> None:
+def check_modelled(given: dict[str, Any], modelled: Iterable[str], where: str) -> None:
     """Refuse, as not modelled, a property the emulator would otherwise drop in silence."""
     for key, value in given.items():
         if key not in modelled and value not in (None, False, 0, "", [], {}):
@@ -251,7 +251,7 @@ def _cell_fields(fields: str, rows: list[Any], where: str) -> None:
     if "*" in mask:
         for row in rows:
             for cell in (row or {}).get("values") or []:
-                _check_modelled(cell or {}, ("userEnteredValue",), f"{where}.rows")
+                check_modelled(cell or {}, ("userEnteredValue",), f"{where}.rows")
 
 
 def _put_rows(s: Sheet, r0: int, c0: int, rows: list[Any], fields: str, where: str) -> None:
