@@ -271,3 +271,19 @@ def test_errors_are_plain_text_with_trellos_status(
     assert resp.status_code == status
     assert resp.headers["Content-Type"].startswith("text/plain")
     assert resp.text == (text or f"GET /1{path} is not modelled by the emulator")
+
+
+def test_a_board_the_token_cannot_see_is_refused_as_trello_does(
+    config: Config, trello_emulator: TrelloEmulator
+) -> None:
+    seed = trello_seed(config, {"tda": [{"id": "c-acme", "name": "Acme Motors"}]})
+    tda = next(b for b in seed["boards"] if b["id"] == config.trello.boards["tda"])
+    tda["idMembers"] = ["someone-else"]
+    trello_emulator.seed(seed)
+    board = raw(trello_emulator, "GET", f"/boards/{tda['id']}")
+    assert (board.status_code, board.text) == (401, "unauthorized permission requested")
+    card = raw(trello_emulator, "GET", "/cards/c-acme")
+    assert (card.status_code, card.text) == (401, "unauthorized card permission requested")
+    mine = {b["id"] for b in raw(trello_emulator, "GET", "/members/me/boards").json()}
+    assert tda["id"] not in mine
+    assert trello_emulator.snapshot()["boards"][0]["idMembers"] == ["someone-else"]

@@ -43,7 +43,10 @@ newest first); GET cards/{id}/customFieldItems; GET search (`query`, `idBoards`,
                             "comments": ["plain text", {"text": "...", "date": "ISO"}]}]}]}
 
 Omitted ids are generated (24 hex digits); `idList` defaults to the board's first list;
-`dateLastActivity` may be given (ISO 8601) and is kept. Snapshot comments are dicts with id,
+`dateLastActivity` may be given (ISO 8601) and is kept. A board may list `idMembers`: then only
+those members' tokens see it (401 `unauthorized permission requested` for the board,
+`unauthorized card permission requested` for its cards, as Trello answers); without it every
+token does. Snapshot comments are dicts with id,
 text, date and idMemberCreator; snapshot items carry their own `id`.
 """
 
@@ -159,6 +162,7 @@ class _Board:
     custom_fields: list[dict[str, Any]] = field(default_factory=list)
     card_ids: list[str] = field(default_factory=list)
     next_short: int = 1
+    members: list[str] | None = None  # member ids that may see the board; None: everyone
 
     @property
     def short_link(self) -> str:
@@ -217,6 +221,7 @@ class TrelloEmulator(Emulator):
                     name=b.get("name", ""),
                     desc=b.get("desc", ""),
                     closed=bool(b.get("closed", False)),
+                    members=list(b["idMembers"]) if "idMembers" in b else None,
                 )
                 for i, lst in enumerate(b.get("lists", [])):
                     board.lists.append(
@@ -324,7 +329,11 @@ class TrelloEmulator(Emulator):
                 {"id": cf["id"], "name": cf["name"], "type": cf["type"]} for cf in b.custom_fields
             ],
             "cards": [self.card(cid) for cid in b.card_ids],
+            **({"idMembers": list(b.members)} if b.members is not None else {}),
         }
+
+    def _may_see(self, board: _Board) -> bool:
+        return board.members is None or self._member.get("id") in board.members
 
     def card(self, card_id: str) -> dict[str, Any]:
         """One card in snapshot form (tests read what the connector did)."""
@@ -509,6 +518,8 @@ class TrelloEmulator(Emulator):
         board = self._boards.get(board_id) or self._boards.get(self._short.get(board_id, ""))
         if board is None:
             raise _not_found(board_id, "The requested resource was not found.")
+        if not self._may_see(board):
+            raise EmulatorError(401, "unauthorized permission requested")
         return board
 
     def _get_card(self, card_id: str) -> _Card:
@@ -516,6 +527,8 @@ class TrelloEmulator(Emulator):
         card = self._cards.get(card_id) or self._cards.get(self._short.get(card_id, ""))
         if card is None:
             raise _not_found(card_id, "Could not find the card")
+        if not self._may_see(self._boards[card.board]):
+            raise EmulatorError(401, "unauthorized card permission requested")
         return card
 
     def _comment_action(
@@ -596,7 +609,7 @@ class TrelloEmulator(Emulator):
         boards = [
             self._board_json(b)
             for b in self._boards.values()
-            if which == "all" or (which == "closed") == b.closed
+            if self._may_see(b) and (which == "all" or (which == "closed") == b.closed)
         ]
         return json_response(boards)
 
@@ -748,6 +761,8 @@ class TrelloEmulator(Emulator):
         for c in self._cards.values():
             if c.closed or (boards and c.board not in boards):
                 continue
+            if not self._may_see(self._boards[c.board]):
+                continue
             tokens = re.findall(r"\w+", f"{c.name} {c.desc}".casefold())
             if all(any(t.startswith(w) if partial else t == w for t in tokens) for w in words):
                 cards.append(self._card_json(c))
@@ -756,7 +771,7 @@ class TrelloEmulator(Emulator):
         found_boards = [
             self._board_json(b)
             for b in self._boards.values()
-            if all(w in b.name.casefold() for w in words)
+            if self._may_see(b) and all(w in b.name.casefold() for w in words)
         ]
         return json_response(
             {
