@@ -4,6 +4,11 @@ Split from `connectors.email` so that a template file (see config/templates/*.tx
 checked and rendered without a mail server: every placeholder is checked when the file is
 loaded, and values are made single-line before they reach a Subject, so no request field can
 add a header. The connector only builds and sends the message.
+
+The templates ship with the package (`sync.defaults`). `email.templates_dir` names a folder of
+the ops lead's own versions: each file found there replaces the shipped one of that name, and a
+template it lacks (say one added by an upgrade) comes from the package, so a config copied
+anywhere always finds a complete set.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from sync import defaults
 from sync.errors import ConfigError
 
 ITEM_MARKER = "--- each request ---"
@@ -33,6 +40,9 @@ PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     "reminder": _REQUEST_VALUES
     | {"days_left", "days_left_text", "late_note", "due_on", "offset_days", "team"},
     "alert": frozenset({"subject", "body", "problem_key"}),
+    "morning_summary": frozenset(
+        {"date", "since", "runs", "done", "failed", "needs_person", "due_today", "headline"}
+    ),
 }
 _MONTHS = (
     "January", "February", "March", "April", "May", "June",
@@ -51,8 +61,12 @@ class Template:
     item: string.Template | None = None
 
     @classmethod
-    def load(cls, folder: Path, name: str) -> Template:
-        path = folder / f"{name}.txt"
+    def load(cls, folder: Path | None, name: str) -> Template:
+        """`name` from `folder` if the file is there, else the packaged one (folder None: always
+        the packaged one)."""
+        path: Path | Traversable = defaults.template(name)
+        if folder is not None and (folder / f"{name}.txt").is_file():
+            path = folder / f"{name}.txt"
         try:
             text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
         except OSError as exc:
@@ -82,12 +96,20 @@ class Template:
         _check(path, tpl.body, PLACEHOLDERS[name])
         return tpl
 
+    @classmethod
+    def load_all(cls, folder: Path | None, names: tuple[str, ...]) -> dict[str, Template]:
+        """Every template a sender needs; a named folder that does not exist is a config error
+        (a typo there would otherwise fall back to the shipped texts without a word)."""
+        if folder is not None and not folder.is_dir():
+            raise ConfigError(f"templates folder not found: {folder}", key="email.templates_dir")
+        return {name: cls.load(folder, name) for name in names}
+
     def render(self, values: Mapping[str, str]) -> tuple[str, str]:
         subject = one_line(self.subject.substitute(values))
         return subject, self.body.substitute(values)
 
 
-def _check(path: Path, tpl: string.Template, allowed: frozenset[str]) -> None:
+def _check(path: Path | Traversable, tpl: string.Template, allowed: frozenset[str]) -> None:
     if not tpl.is_valid():
         raise ConfigError("a '$' that is not ${name} (write $$ for a dollar sign)", path=str(path))
     unknown = sorted(set(tpl.get_identifiers()) - allowed)

@@ -147,7 +147,8 @@ class EmailConfig:
     security: Literal["starttls", "ssl", "none"] = "starttls"
     username_env: str = "SMTP_USERNAME"
     password_env: str = "SMTP_PASSWORD"
-    templates_dir: str = "templates"
+    # Empty: the templates shipped with the package. A folder here overrides them file by file.
+    templates_dir: str = ""
     timeout_seconds: float = 30.0
     # What to do with a message left at "sending" by a crash: report it (default) or resend.
     unconfirmed_policy: Literal["report", "resend"] = "report"
@@ -161,8 +162,10 @@ class RemindersConfig:
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    cron: str = "*/15 * * * mon-fri"
-    reminders_cron: str = "0 8 * * *"
+    """One schedule for everything: reminders and the morning summary are evaluated on every
+    run and sent once by the ledger, so no second job (and no second cron line) is needed."""
+
+    cron: str = "*/15 * * * *"
     timezone: str = "UTC"
     misfire_grace_seconds: int = 600
 
@@ -180,16 +183,47 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True)
+class HeartbeatConfig:
+    """A dead man's switch (healthchecks.io convention): `<url>/start`, `<url>`, `<url>/fail`.
+    The URL is a secret-ish token: give it here or name the variable holding it."""
+
+    url: str = ""
+    url_env: str = ""
+    timeout_seconds: float = 5.0
+    retries: int = 2
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """A Prometheus textfile for node_exporter's textfile collector (empty: none)."""
+
+    textfile: str = ""
+
+
+@dataclass(frozen=True)
+class MorningSummaryConfig:
+    """One email a day to the ops lead, after the first run at or past `send_after`."""
+
+    enabled: bool = False
+    send_after: str = "07:00"
+    to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     salesforce: SalesforceConfig
     sheets: SheetsConfig
     trello: TrelloConfig
     email: EmailConfig
-    state_dir: str = "state"
+    # Empty: $STATE_DIRECTORY (set by systemd's StateDirectory= and by the container image).
+    state_dir: str = ""
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     retry: RetryConfig = field(default_factory=RetryConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    heartbeat: HeartbeatConfig = field(default_factory=HeartbeatConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    morning_summary: MorningSummaryConfig = field(default_factory=MorningSummaryConfig)
     # Where relative paths in this file are resolved from (the config file's folder).
     base_dir: str = ""
     source: str = ""
@@ -237,11 +271,47 @@ def load(path: str | Path) -> Config:
 
 def from_dict(raw: dict[str, object], *, path: str, base_dir: str) -> Config:
     data = dict(raw)
+    schedule = data.get("schedule")
+    if isinstance(schedule, dict) and "reminders_cron" in schedule:
+        raise ConfigError(
+            "no longer used: reminders and the morning summary are evaluated on every run and "
+            "sent once, so one schedule covers them. Remove this key and let schedule.cron "
+            "include every day they must go out on (the default '*/15 * * * *' does)",
+            path=path,
+            key="schedule.reminders_cron",
+        )
     data["base_dir"] = base_dir
     data["source"] = path
+    if not data.get("state_dir"):
+        data["state_dir"] = _service_state_dir(path)
     cfg = build(Config, data, path=path)
     _check(cfg, path)
     return cfg
+
+
+def _service_state_dir(path: str) -> str:
+    """No `state_dir` in the file: the one the service manager made for us, or a clear stop.
+
+    A default relative to the config file would put the ledger beside /etc/offboarding-sync;
+    a guessed per-user folder would split the state between the service and a person running
+    `status` from a shell. systemd's `StateDirectory=` sets $STATE_DIRECTORY (a list separated
+    by ':'; the first is ours) and the container image sets it to its /state volume."""
+    first = os.environ.get("STATE_DIRECTORY", "").split(":")[0].strip()
+    if first:
+        if not Path(first).is_absolute():
+            raise ConfigError(
+                f"$STATE_DIRECTORY must be an absolute path, found {first!r}",
+                path=path,
+                key="state_dir",
+            )
+        return first
+    raise ConfigError(
+        "missing: name the folder for the ledger, run log and lock (e.g. state_dir = "
+        '"/var/lib/offboarding-sync"), or run under systemd with StateDirectory= (which sets '
+        "$STATE_DIRECTORY)",
+        path=path,
+        key="state_dir",
+    )
 
 
 def _check(cfg: Config, path: str) -> None:
@@ -317,6 +387,46 @@ def _check(cfg: Config, path: str) -> None:
         ) from None
     if cfg.retry.max_attempts < 1:
         raise ConfigError("must be at least 1", path=path, key="retry.max_attempts")
+    _check_ops(cfg, path)
+
+
+def _check_ops(cfg: Config, path: str) -> None:
+    """The monitoring keys: heartbeat, metrics file, morning summary."""
+    hb = cfg.heartbeat
+    if hb.url and hb.url_env:
+        raise ConfigError("give url or url_env, not both", path=path, key="heartbeat")
+    if hb.url and not hb.url.startswith(("https://", "http://")):
+        raise ConfigError("expected an http(s) URL", path=path, key="heartbeat.url")
+    if not 0 < hb.timeout_seconds <= 30:
+        raise ConfigError("expected 0-30 seconds", path=path, key="heartbeat.timeout_seconds")
+    if not 0 <= hb.retries <= 5:
+        raise ConfigError("expected 0-5", path=path, key="heartbeat.retries")
+    if cfg.metrics.textfile and not cfg.metrics.textfile.endswith(".prom"):
+        raise ConfigError(
+            "node_exporter's textfile collector reads only files ending in .prom",
+            path=path,
+            key="metrics.textfile",
+        )
+    ms = cfg.morning_summary
+    try:
+        hour, minute = (int(x) for x in ms.send_after.split(":"))
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise ConfigError(
+            f"expected HH:MM, found {ms.send_after!r}", path=path, key="morning_summary.send_after"
+        ) from None
+    for addr in ms.to:
+        if "@" not in addr or any(ch in addr for ch in "\r\n,;"):
+            raise ConfigError(
+                f"not an email address: {addr!r}", path=path, key="morning_summary.to"
+            )
+    if ms.enabled and not (ms.to or cfg.email.ops_lead_to):
+        raise ConfigError(
+            "enabled, but neither morning_summary.to nor email.ops_lead_to names an address",
+            path=path,
+            key="morning_summary.to",
+        )
 
 
 def _sheets(cfg: Config) -> list[tuple[str, SheetConfig]]:
@@ -334,6 +444,12 @@ def _sheets(cfg: Config) -> list[tuple[str, SheetConfig]]:
 
 
 _SECRETS_READ: set[str] = set()
+
+
+def remember_secret(value: str) -> None:
+    """A secret that does not come through `secret_from_env` (say a URL given in the file)."""
+    if value:
+        _SECRETS_READ.add(value)
 
 
 def secret_from_env(var: str, *, what: str, key: str) -> str:

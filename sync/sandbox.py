@@ -8,6 +8,7 @@ everything between runs, so a second run shows idempotency:
     DIR/google-service-account.json  a key generated for this sandbox (fake, never committed)
     DIR/state/                     the sync's state directory (ledger, run log, lock)
     DIR/outbox/*.eml               every message the sync sent
+    DIR/metrics.prom               the Prometheus textfile, when the config asks for one
 
 On first use DIR is seeded from the bundled scenario (or `--scenario FILE`), with dates relative
 to that day.
@@ -25,12 +26,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from sync import defaults
 from sync.config import Config, load
 
-REPO_CONFIG = Path(__file__).resolve().parents[1] / "config" / "sandbox.toml"
 SNAPSHOT = "emulators.json"
 KEY_FILE = "google-service-account.json"
 
@@ -119,9 +121,21 @@ def start_emulators(
             em.stop()
 
 
+def packaged_config() -> Config:
+    """The sandbox config shipped with the package (installed wheels have no `config/`)."""
+    with resources.as_file(defaults.packaged(defaults.SANDBOX_CONFIG)) as path:
+        return load(path)
+
+
 def sandbox_config(base: Config, directory: Path, smtp_port: int) -> Config:
+    """Everything that must live in the sandbox folder is put there, whatever `base` says."""
+    metrics = base.metrics
+    if metrics.textfile:
+        textfile = str((directory / Path(metrics.textfile).name).resolve())
+        metrics = dataclasses.replace(metrics, textfile=textfile)
     return dataclasses.replace(
         base,
+        metrics=metrics,
         state_dir=str((directory / "state").resolve()),
         sheets=dataclasses.replace(
             base.sheets, service_account_file=str((directory / KEY_FILE).resolve())
@@ -150,7 +164,7 @@ def open_sandbox(
         data = seed_data(scenario, date.today())  # noqa: DTZ011 - the user's own calendar day
     for name, value in SANDBOX_SECRETS.items():
         os.environ.setdefault(name, value)
-    base = load(config_path or REPO_CONFIG)
+    base = load(config_path) if config_path else packaged_config()
     with start_emulators(data, directory) as (emulators, routes):
         cfg = sandbox_config(base, directory, emulators["smtp"].port)
         try:

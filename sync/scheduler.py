@@ -1,8 +1,10 @@
 """`python -m sync serve`: stay up and run on the configured schedule (APScheduler 3.x).
 
-Two cron jobs share one run function: the polling schedule (e.g. every 15 minutes on weekdays)
-and a daily pass that makes sure reminders go out in the morning even on days the poll does not
-run. `max_instances=1` and `coalesce=True` stop runs from piling up. `serve` holds the run lock
+One cron job, `schedule.cron` (every 15 minutes by default). Reminders and the morning summary
+need no job of their own: every run plans the reminders that are due and sends each once, and
+the first run at or past `morning_summary.send_after` sends the day's summary once (both kept
+in the ledger), so there is no second daily job to collide with the first.
+`max_instances=1` and `coalesce=True` stop runs from piling up. `serve` holds the run lock
 for as long as it is up, so a cron run started beside it is always refused, not only when the
 two happen to overlap. SIGTERM/SIGINT stop the scheduler: a run in progress starts no new effect
 and ends cleanly (what it did not do stays owed; its run line says it stopped early, with exit
@@ -64,7 +66,7 @@ def serve(cfg: Config, routes: Mapping[str, str] | None) -> int:
     tz = ZoneInfo(cfg.schedule.timezone)
     scheduler = BlockingScheduler(timezone=tz)
 
-    def job(name: str) -> None:
+    def job() -> None:
         if stopping.is_set():
             return
         today = datetime.now(tz).date()
@@ -72,28 +74,17 @@ def serve(cfg: Config, routes: Mapping[str, str] | None) -> int:
             with running:
                 result = unlocked_run(cfg, routes, today=today, stop=stopping.is_set)
         except SyncError as exc:
-            log.error("%s run failed: %s", name, exc)
+            log.error("scheduled run failed: %s", exc)
             return
         print_run(result, sys.stdout, sys.stderr)
 
-    common = {
-        "max_instances": 1,
-        "coalesce": True,
-        "misfire_grace_time": cfg.schedule.misfire_grace_seconds,
-    }
     scheduler.add_job(
         job,
         cron_trigger(cfg.schedule.cron, cfg.schedule.timezone),
-        args=["scheduled"],
-        id="poll",
-        **common,
-    )
-    scheduler.add_job(
-        job,
-        cron_trigger(cfg.schedule.reminders_cron, cfg.schedule.timezone),
-        args=["reminders"],
-        id="reminders",
-        **common,
+        id="run",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=cfg.schedule.misfire_grace_seconds,
     )
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -109,8 +100,8 @@ def serve(cfg: Config, routes: Mapping[str, str] | None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     sys.stderr.write(
-        f"serving: '{cfg.schedule.cron}' and reminders '{cfg.schedule.reminders_cron}' "
-        f"({cfg.schedule.timezone}); state in {cfg.state_path}. Stop with SIGTERM or Ctrl-C.\n"
+        f"serving: '{cfg.schedule.cron}' ({cfg.schedule.timezone}); state in "
+        f"{cfg.state_path}. Stop with SIGTERM or Ctrl-C.\n"
     )
     sys.stderr.flush()
     try:

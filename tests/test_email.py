@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import ipaddress
-import shutil
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +19,7 @@ from cryptography.x509.oid import NameOID
 from connectors.email import PLACEHOLDERS, EmailConnector, Template, message_id
 from connectors.emulators.smtp import SmtpEmulator
 from connectors.retry import RetryPolicy
+from sync import defaults
 from sync.config import Config
 from sync.domain import (
     Effect,
@@ -447,8 +447,9 @@ def test_a_template_with_an_unknown_placeholder_stops_at_start_up(
     email_config: Config, tmp_path: Path
 ) -> None:
     folder = tmp_path / "templates"
-    shutil.copytree(email_config.resolve(email_config.email.templates_dir), folder)
+    folder.mkdir()
     path = folder / "simplifi_notice.txt"
+    path.write_text(defaults.template("simplifi_notice").read_text(encoding="utf-8"))
     path.write_text(path.read_text() + "\nSee ${clinet}\n")
     cfg = dataclasses.replace(
         email_config, email=dataclasses.replace(email_config.email, templates_dir=str(folder))
