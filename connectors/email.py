@@ -68,6 +68,8 @@ POLICY = SMTP.clone(max_line_length=998)
 class _UnconfirmedError(ConnectorError):
     """The connection broke while the message was handed over: it may have been delivered."""
 
+    may_have_been_sent = True
+
 
 class EmailConnector:
     system = System.EMAIL
@@ -81,11 +83,10 @@ class EmailConnector:
                 secret_from_env(e.username_env, what="SMTP username", key="email.username_env"),
                 secret_from_env(e.password_env, what="SMTP password", key="email.password_env"),
             )
-        folder = cfg.resolve(e.templates_dir)
-        self._templates = {
-            name: Template.load(folder, name)
-            for name in ("simplifi_notice", "manager_digest", "reminder", "alert")
-        }
+        folder = cfg.resolve(e.templates_dir) if e.templates_dir else None
+        self._templates = Template.load_all(
+            folder, ("simplifi_notice", "manager_digest", "reminder", "alert", "morning_summary")
+        )
         self._retry = retry or RetryPolicy.from_config(cfg.retry)
         self._smtp: smtplib.SMTP | None = None
         self._connect_error = ""
@@ -146,6 +147,27 @@ class EmailConnector:
         finally:
             self._disconnect()
         log.info("alert sent: %s", subj, extra={"problem": problem_key})
+
+    def send_message(
+        self, template: str, to: Sequence[str], values: dict[str, str], key: str
+    ) -> str:
+        """One message from a template outside any effect (the morning summary, say).
+
+        The Message-ID comes from `key`, so a resend of the same message is recognisable.
+        Raises ConnectorError when it was not accepted; the error's `may_have_been_sent` says
+        the connection broke during the hand-over. Returns the Message-ID.
+        """
+        if not to:
+            _refuse(f"no address to send the {template.replace('_', ' ')} to")
+        subject, body = self._templates[template].render(values)
+        msg = self._message(to, subject, body, message_id(key, self._from), [])
+        try:
+            self._retry.call(self._ensure_connection, what="connect to the SMTP server")
+            self._retry.call(lambda: self._send(msg, to), what=f"send the {template}")
+        finally:
+            self._disconnect()
+        log.info("%s sent to %s", template, ", ".join(to))
+        return str(msg["Message-ID"])
 
     # ----- messages --------------------------------------------------------------------
     def _single(self, effect: Effect, journal: Journal) -> Outcome:

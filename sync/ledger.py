@@ -434,6 +434,9 @@ class Ledger:
             (name, value),
         )
 
+    def delete_meta(self, name: str) -> None:
+        self._db.execute("DELETE FROM meta WHERE name = ?", (name,))
+
     def get_datetime(self, name: str) -> datetime | None:
         value = self.get_meta(name)
         return datetime.fromisoformat(value) if value else None

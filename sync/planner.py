@@ -344,6 +344,20 @@ def describe(e: Effect) -> str:
     return _describe(e)
 
 
+def describe_kind(kind: str, target: str) -> str:
+    """The same words for an effect known only by kind and target (the run log, the ledger)."""
+    try:
+        k = EffectKind(kind)
+    except ValueError:
+        return f"{kind} ({target})"
+    if k is EffectKind.REMINDER:
+        team, _, offset = target.partition(":")
+        days = offset.removesuffix("d")
+        unit = "day" if days == "1" else "days"
+        return f"{_TARGET_WORDS.get(team, team)} reminded ({days} {unit} before)"
+    return _DESCRIPTIONS[k].format(target=_TARGET_WORDS.get(target, target))
+
+
 def _plan_request(
     req: TakedownRequest,
     seen: Mapping[str, EffectState],

@@ -9,15 +9,16 @@ import logging
 import signal
 import threading
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 
 from connectors.base import Connector
-from sync import wiring
+from sync import metrics, morning, wiring
 from sync.alerts import after_run
 from sync.config import Config
 from sync.domain import System
 from sync.engine import RunResult, run_once
 from sync.errors import SyncError
+from sync.heartbeat import Heartbeat, paragraph
 from sync.lock import RunLock
 
 log = logging.getLogger("sync.runner")
@@ -67,7 +68,33 @@ def unlocked_run(
     dry_run: bool = False,
 ) -> RunResult:
     """A run for a caller that already holds the lock (`serve` holds it for its whole life),
-    or a dry run, which needs no lock: it writes nothing anywhere."""
+    or a dry run, which needs no lock: it writes nothing anywhere (and pings no monitor).
+
+    The heartbeat brackets the whole run, connector set-up included, so a run that cannot
+    even start (a missing credential) still reaches the monitor as a failure."""
+    beat = None if dry_run else Heartbeat.from_config(cfg)
+    if beat is not None:
+        beat.start()
+    try:
+        result = _run(cfg, routes, today=today, only=only, stop=stop, dry_run=dry_run)
+    except BaseException as exc:
+        if beat is not None:
+            beat.fail(f"The offboarding sync could not run: {exc}")
+        raise
+    if beat is not None:
+        (beat.success if result.exit_code == 0 else beat.fail)(paragraph(result))
+    return result
+
+
+def _run(
+    cfg: Config,
+    routes: Mapping[str, str] | None,
+    *,
+    today: date,
+    only: str | None,
+    stop: Callable[[], bool],
+    dry_run: bool,
+) -> RunResult:
     wired = wiring.build(cfg, routes)
     try:
         result = run_once(
@@ -84,6 +111,8 @@ def unlocked_run(
         after_run(cfg, result, wired.connectors.get(System.EMAIL))
         if cfg.sheets.sync_log is not None and _worth_a_row(result):
             _sync_log_row(result, wired.connectors[System.SHEETS])
+        metrics.write(cfg, result.run_id)
+        morning.maybe_send(cfg, wired.connectors.get(System.EMAIL), now=datetime.now(UTC))
     finally:
         wired.close()
     return result
