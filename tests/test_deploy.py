@@ -307,8 +307,10 @@ def test_the_image_runs_as_a_user_and_bakes_no_deployment_in() -> None:
     user = re.findall(r"(?m)^USER (\S+)", final)
     assert user
     assert user[-1].split(":")[0] not in ("0", "root")
-    copies = re.findall(r"(?m)^COPY (.*)$", docker)
-    assert all("config" not in c and ".json" not in c and ".env" not in c for c in copies)
+    copies = re.findall(r"(?m)^COPY (.*)$", final)
+    assert copies == ["--from=build /wheels /wheels"]  # the final image gets the wheels only
+    built = re.findall(r"(?m)^COPY (.*)$", docker.split("\nFROM ")[0])
+    assert not any("config.toml" in c or ".json" in c or ".env" in c for c in built)
     env = dict(
         re.findall(
             r"(STATE_DIRECTORY|OFFBOARDING_SYNC_CONFIG|GOOGLE_APPLICATION_CREDENTIALS)=(\S+)", final

@@ -2,8 +2,9 @@
 
 They are package data, read with `importlib.resources`, so an installed wheel finds them wherever
 it is installed and whatever the working directory; a config copied to `/etc` uses these
-templates unless it names its own `email.templates_dir`. The repository's `config/` folder holds
-copies for people to read and copy from; `tests/test_packaging.py` keeps the two equal.
+templates unless it names its own `email.templates_dir`. In the repository the files live in
+`config/`, where people read, copy and edit them; the entries here are symbolic links to them,
+which the wheel build follows, so there is one copy of each and nothing to keep in step.
 """
 
 from __future__ import annotations
