@@ -161,6 +161,7 @@ class EmailConnector:
             _refuse(f"no address to send the {template.replace('_', ' ')} to")
         subject, body = self._templates[template].render(values)
         msg = self._message(to, subject, body, message_id(key, self._from), [])
+        msg["X-Offboarding-Sync-Message"] = template  # mail filters (and tests) can tell it apart
         try:
             self._retry.call(self._ensure_connection, what="connect to the SMTP server")
             self._retry.call(lambda: self._send(msg, to), what=f"send the {template}")

@@ -174,10 +174,22 @@ def differences(a: Any, b: Any, path: str = "") -> list[str]:
 
 
 def outbox(agency: Agency) -> Counter[tuple[str, str, tuple[str, ...]]]:
-    """Every message delivered, by Message-ID, subject and recipients (a resend counts twice)."""
+    """Every message an effect delivered, by Message-ID, subject and recipients (a resend counts
+    twice). The morning summary is not an effect (an in-process run sends none, the CLI does):
+    `morning_summaries` counts it."""
     return Counter(
         (str(m.message["Message-ID"]), str(m.message["Subject"]), tuple(sorted(m.rcpt_tos)))
         for m in agency.outbox()
+        if m.message["X-Offboarding-Sync-Message"] != "morning_summary"
+    )
+
+
+def morning_summaries(agency: Agency) -> Counter[str]:
+    """Morning summaries delivered, by Message-ID (one a day, whatever was killed)."""
+    return Counter(
+        str(m.message["Message-ID"])
+        for m in agency.outbox()
+        if m.message["X-Offboarding-Sync-Message"] == "morning_summary"
     )
 
 

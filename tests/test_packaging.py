@@ -29,7 +29,8 @@ from tests.fixtures.common import REPO
 SHIPPED = ["sandbox.toml", "example.toml"] + [
     f"templates/{name}.txt" for name in PLACEHOLDERS if "." not in name
 ]
-SMTP_ENV = {"SMTP_USERNAME": "u", "SMTP_PASSWORD": "p"}
+# Long, unlikely values: every secret read is hidden from all later log lines in this process.
+SMTP_ENV = {"SMTP_USERNAME": "packaging-test-smtp-user", "SMTP_PASSWORD": "packaging-test-pw-9f3"}
 
 
 @pytest.mark.parametrize("name", SHIPPED)

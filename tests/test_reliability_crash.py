@@ -38,6 +38,7 @@ from tests.reliability_support import (
     differences,
     duplicated_rows,
     ledger_states,
+    morning_summaries,
     outbox,
     run,
     scenario,
@@ -97,6 +98,7 @@ def _assert_same_as_baseline(agency: Agency, baseline: dict[str, Any], k: int) -
     sent = outbox(agency)
     assert sent == baseline["outbox"], f"kill after write {k}: {sent - baseline['outbox']}"
     assert max(sent.values()) == 1
+    assert max(morning_summaries(agency).values(), default=1) == 1
     assert duplicated_rows(agency) == {}
     states = ledger_states(agency)
     assert set(states.values()) <= FINAL, states
