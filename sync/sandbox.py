@@ -75,9 +75,11 @@ def _credentials() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def seed_data(scenario: Path | None, today: date) -> dict[str, Any]:
-    from connectors.emulators.scenario import BUNDLED, load_scenario
+    from connectors.emulators.scenario import load_scenario
 
-    data = load_scenario(scenario or BUNDLED, today)
+    bundled = resources.files("connectors.emulators").joinpath("scenarios").joinpath("agency.json")
+    with resources.as_file(bundled) as path:  # package data, wherever the package is installed
+        data = load_scenario(scenario or path, today)
     sf_user, trello_cred = _credentials()
     data["salesforce"].setdefault("users", []).append(sf_user)
     data["trello"]["credentials"] = [trello_cred]
