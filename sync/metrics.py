@@ -14,6 +14,7 @@ parser to be tested against.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,13 @@ def write(cfg: Config, run_id: str) -> Path | None:
         last_ok = next((r for r in reversed(runs) if r.get("exit_code") == 0), None)
         registry = _registry(run, last_ok, *_ledger_numbers(cfg))
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_to_textfile(str(path), registry)
+        # node_exporter runs as another user: the file must be readable by it (0644) even under
+        # the service's UMask=0077. It holds counts and timestamps only, no client names.
+        old_umask = os.umask(0o022)
+        try:
+            write_to_textfile(str(path), registry)
+        finally:
+            os.umask(old_umask)
     except (OSError, ValueError, KeyError) as exc:
         log.error("could not write the metrics file %s: %s", path, exc)
         return None

@@ -4,7 +4,9 @@ of the run log's line for the same run (and of the ledger, for what is open now)
 from __future__ import annotations
 
 import dataclasses
+import os
 import sqlite3
+import stat
 from datetime import date, datetime
 from pathlib import Path
 
@@ -118,3 +120,15 @@ def test_a_dry_run_writes_no_metrics(agency: Agency, tmp_path: Path) -> None:
 
 def test_the_sandbox_writes_its_metrics_into_the_sandbox_folder(agency: Agency) -> None:
     assert Path(agency.config.metrics.textfile) == (agency.directory / "metrics.prom").resolve()
+
+
+def test_the_collector_can_read_the_file_under_the_services_umask(
+    agency: Agency, tmp_path: Path
+) -> None:
+    cfg, path = with_textfile(agency, tmp_path)
+    old = os.umask(0o077)  # the systemd units' UMask=
+    try:
+        unlocked_run(cfg, agency.routes, today=SEEDED_ON)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
