@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from sync.config import Config, HeartbeatConfig, secrets_read
-from sync.errors import ConfigError
+from sync.errors import ConfigError, CredentialError
 from sync.heartbeat import Heartbeat, redact
 from sync.runner import unlocked_run
 from sync.scheduler import cron_trigger
@@ -123,10 +123,10 @@ def test_a_run_stopped_by_a_missing_credential_pings_fail_with_why(
 ) -> None:
     monkeypatch.delenv("SANDBOX_SF_PASSWORD")
     cfg = with_heartbeat(agency.config, monitor.url)
-    result = unlocked_run(cfg, agency.routes, today=SEEDED_ON)
-    assert result.exit_code == 3
+    with pytest.raises(CredentialError):  # exit 2 in the CLI: nothing was done
+        unlocked_run(cfg, agency.routes, today=SEEDED_ON)
     assert monitor.paths() == ["/start", "/fail"]
-    assert "The run stopped:" in monitor.pings[1].body
+    assert "could not run" in monitor.pings[1].body
     assert "SANDBOX_SF_PASSWORD" in monitor.pings[1].body
 
 
