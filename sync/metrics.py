@@ -115,7 +115,7 @@ def _registry(
         ["outcome"],
         registry=reg,
     )
-    for outcome in OUTCOMES:
+    for outcome in sorted({*OUTCOMES, *counts}):  # whatever the run line counts, at least these
         effects.labels(outcome=outcome).set(counts.get(outcome, 0))
     gauge(
         "requests_needing_person",
