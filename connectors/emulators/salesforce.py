@@ -46,6 +46,7 @@ from typing import Any, ClassVar
 
 import jwt
 
+from connectors.emulators import salesforce_describe as sf_describe
 from connectors.emulators import soql_engine as soql
 from connectors.emulators.base import (
     Emulator,
@@ -104,6 +105,7 @@ class SalesforceEmulator(Emulator):
         self.consumer_keys: dict[str, str] = {}
         self.records: dict[str, dict[str, dict[str, Any]]] = {"User": {}}
         self.approvals: dict[str, list[dict[str, Any]]] = {}
+        self.schema: dict[str, dict[str, Any]] = {}  # describe metadata by object (optional)
         self.limits: dict[str, dict[str, int]] = {
             "DailyApiRequests": {"Max": 15000, "Remaining": 15000}
         }
@@ -130,6 +132,7 @@ class SalesforceEmulator(Emulator):
             for rid, steps in data.get("approvals", {}).items():
                 for step in steps:
                     self._store_step(rid, dict(step))
+            self.schema.update(data.get("schema", {}))
             for name, values in data.get("limits", {}).items():
                 self.limits.setdefault(name, {}).update(values)
 
@@ -147,6 +150,7 @@ class SalesforceEmulator(Emulator):
                     },
                     "approvals": self.approvals,
                     "limits": self.limits,
+                    **({"schema": self.schema} if self.schema else {}),
                 }
             )
 
@@ -374,6 +378,22 @@ class SalesforceEmulator(Emulator):
         if rows is None:
             raise EmulatorError(400, "invalid query locator", "INVALID_QUERY_LOCATOR")
         return self._page(rows, version, endpoint, locator, int(offset))
+
+    @route("GET", r"/services/data/v(?P<version>[\d.]+)/sobjects")
+    def describe_global(self, req: Request, version: str) -> Response:
+        """describeGlobal; see `salesforce_describe` for what is modelled."""
+        with self.lock:
+            objects = {o: list(r.values()) for o, r in self.records.items()}
+            return json_response(sf_describe.describe_global(objects, self.schema, version))
+
+    @route("GET", r"/services/data/v(?P<version>[\d.]+)/sobjects/(?P<obj>\w+)/describe")
+    def describe_sobject(self, req: Request, version: str, obj: str) -> Response:
+        with self.lock:
+            name = next((o for o in self.records if o.lower() == obj.lower()), None)
+            if name is None:
+                return self.error(404, "The requested resource does not exist", "NOT_FOUND")
+            records = list(self.records[name].values())
+            return json_response(sf_describe.describe(name, records, self.schema, version))
 
     @route("GET", r"/services/data/v(?P<version>[\d.]+)/sobjects/(?P<obj>\w+)/(?P<rid>\w+)")
     def get_record(self, req: Request, version: str, obj: str, rid: str) -> Response:
