@@ -445,6 +445,11 @@ def resolve_dates(value: Any, today: date) -> Any:
 
 def load_scenario(path: Path, today: date) -> dict[str, Any]:
     data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict) and data.get("generate") == "production":
+        # Too big to bundle as data: generated at seed time, the same for the same seed.
+        from connectors.emulators.production import build_production  # noqa: PLC0415 - a cycle
+
+        return build_production(today, seed=int(data.get("seed", 14)))
     if not isinstance(data, dict) or not {"salesforce", "google", "trello"} <= set(data):
         raise ValueError(
             f"{path}: a scenario is a JSON object with 'salesforce', 'google' and 'trello'"
