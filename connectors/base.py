@@ -19,12 +19,12 @@ after each run for the run log, and a connector that makes no outside calls repo
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from sync.domain import Effect, Finding, Outcome, System, TakedownRequest
+from sync.domain import Check, Effect, Finding, Outcome, System, TakedownRequest
 
 
 class Journal(Protocol):
@@ -51,6 +51,16 @@ class Connector(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Verifier(Protocol):
+    """A connector that can tell, read-only, whether a target already shows each effect (dry
+    runs and shadow mode). Optional: a connector without it is reported as "not checked"."""
+
+    def verify(self, effects: Sequence[Effect]) -> Mapping[str, Check]:
+        """One Check per effect; never writes."""
+        ...
 
 
 @dataclass(frozen=True)

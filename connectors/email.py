@@ -40,7 +40,16 @@ from connectors.email_templates import (
 )
 from connectors.retry import RetryPolicy
 from sync.config import Config, secret_from_env
-from sync.domain import Effect, EffectKind, Outcome, OutcomeStatus, RequestType, System
+from sync.domain import (
+    Check,
+    CheckState,
+    Effect,
+    EffectKind,
+    Outcome,
+    OutcomeStatus,
+    RequestType,
+    System,
+)
 from sync.errors import ConnectorError, FatalError, RetriableError
 
 # Re-exported: tests and older callers import these from here.
@@ -127,6 +136,11 @@ class EmailConnector:
         finally:
             self._disconnect()
         return []
+
+    def verify(self, effects: Sequence[Effect]) -> dict[str, Check]:
+        """Dry runs and shadow mode: a sent email leaves nothing the sync can read back."""
+        why = "an email cannot be checked afterwards (it may have been sent by a person)"
+        return {e.key: Check(e.key, CheckState.UNKNOWN, why) for e in effects}
 
     def send_alert(self, problem_key: str, subject: str, body: str) -> None:
         """Tell the ops lead; the same problem always carries the same Message-ID.

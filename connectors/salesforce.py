@@ -33,6 +33,8 @@ from sync import approval
 from sync.config import Config, secret_file, secret_from_env
 from sync.domain import (
     NOT_IN_SALESFORCE,
+    Check,
+    CheckState,
     Effect,
     EffectKind,
     Finding,
@@ -191,6 +193,55 @@ class SalesforceConnector:
         except SyncError as exc:
             return [str(exc)]
         return []
+
+    # ----- discovery (`sync init`) ------------------------------------------------------
+    def describe_global(self) -> list[dict[str, Any]]:
+        """Every object of the org (describeGlobal), read-only."""
+        answer = self._run("describe the org", lambda sf: sf.describe())
+        return list((answer or {}).get("sobjects") or [])
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """One object's fields, types and picklist values, read-only."""
+        return dict(self._run(f"describe {name}", lambda sf: getattr(sf, name).describe()))
+
+    def users_named(self, names: Sequence[str]) -> dict[str, list[str]]:
+        """Active users by exact full name -> their ids (a name may be shared)."""
+        if not names:
+            return {}
+        text = soql.select(["Id", "Name"], "User", where=f"Name IN {soql.in_list(names)}")
+        out: dict[str, list[str]] = {n: [] for n in names}
+        for rec in self._run("look up the approvers", _query_all(text)):
+            out.setdefault(str(rec.get("Name")), []).append(str(rec["Id"]))
+        return out
+
+    def verify(self, effects: Sequence[Effect]) -> dict[str, Check]:
+        """Read-only (dry runs, shadow mode): does Salesforce already hold what each write-back
+        would write? One query per object and 200 ids."""
+        wanted = {e.key: self._records_for(e) for e in effects}
+        ids: dict[str, set[str]] = {}
+        for records in wanted.values():
+            for obj, rid in records:
+                ids.setdefault(obj, set()).add(rid)
+        now: dict[tuple[str, str], Mapping[str, Any]] = {}
+        for obj, values in ids.items():
+            names = sorted({f for (o, _r), r in _merged(wanted).items() if o == obj for f in r})
+            for chunk in soql.chunks(sorted(values)):
+                text = soql.select(["Id", *names], obj, where=f"Id IN {soql.in_list(chunk)}")
+                for rec in self._run(f"read {obj} records", _query_all(text)):
+                    now[(obj, str(rec["Id"])[:15])] = rec
+        out: dict[str, Check] = {}
+        for e in effects:
+            differ = [
+                f"{obj}.{name} is '{(now.get((obj, rid[:15])) or {}).get(name) or ''}'"
+                for (obj, rid), values in wanted[e.key].items()
+                for name, value in values.items()
+                if str((now.get((obj, rid[:15])) or {}).get(name) or "") != value
+            ]
+            if differ:
+                out[e.key] = Check(e.key, CheckState.NOT_DONE, "; ".join(differ))
+            else:
+                out[e.key] = Check(e.key, CheckState.DONE, "Salesforce already shows it")
+        return out
 
     def close(self) -> None:
         self._session.close()
@@ -452,6 +503,16 @@ class SalesforceConnector:
 
 
 # ----- helpers ---------------------------------------------------------------------------
+def _merged(
+    wanted: Mapping[str, Mapping[tuple[str, str], Mapping[str, str]]],
+) -> dict[tuple[str, str], set[str]]:
+    out: dict[tuple[str, str], set[str]] = {}
+    for records in wanted.values():
+        for key, values in records.items():
+            out.setdefault(key, set()).update(values)
+    return out
+
+
 def _query_all(text: str) -> Callable[[Salesforce], list[dict[str, Any]]]:
     def run(sf: Salesforce) -> list[dict[str, Any]]:
         return list(sf.query_all_iter(text, timeout=TIMEOUT_SECONDS))

@@ -42,9 +42,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date
 from functools import partial
 from typing import Any, TypeVar
 
+import google.auth
 import requests
 from google.auth import exceptions as auth_exceptions
 from google.auth.transport.requests import AuthorizedSession, Request
@@ -66,7 +68,7 @@ from connectors.sheets_plan import (
     rows_not_as_written,
 )
 from sync.config import Config, SheetConfig, secret_file, secret_from_env
-from sync.domain import Effect, Outcome, OutcomeStatus, System
+from sync.domain import Check, CheckState, Effect, EffectKind, Outcome, OutcomeStatus, System
 from sync.errors import (
     ConnectorError,
     CredentialError,
@@ -102,26 +104,7 @@ class SheetsConnector:
     ) -> None:
         self._cfg = cfg
         self._retry = retry or RetryPolicy.from_config(cfg.retry)
-        sheets = cfg.sheets
-        if sheets.service_account_file:
-            name, key = sheets.service_account_file, "sheets.service_account_file"
-        else:
-            key = "sheets.service_account_file_env"
-            name = secret_from_env(
-                sheets.service_account_file_env,
-                what="the Google service-account key file",
-                key=key,
-            )
-        path = secret_file(cfg, name, what="the Google service-account key file", key=key)
-        try:
-            credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-                str(path), scopes=list(SCOPES)
-            )
-        except (ValueError, KeyError) as exc:
-            raise CredentialError(
-                f"not a service-account key file: {path} ({exc}) (config key '{key}')"
-            ) from None
-        self.client_email = str(credentials.service_account_email)
+        credentials, self.client_email = _credentials(cfg, routes)
         # Token requests and Sheets calls both go through routed sessions (emulators in tests).
         self._session = AuthorizedSession(  # type: ignore[no-untyped-call]
             credentials, auth_request=Request(session=build_session(routes))
@@ -203,6 +186,52 @@ class SheetsConnector:
             ),
             what="append to the sync log",
         )
+
+    def header_rows(self, spreadsheet_id: str) -> tuple[str, dict[str, list[str]]]:
+        """(title, tab -> its header row) of one spreadsheet: one read, for `sync init`."""
+        sid = spreadsheet_id
+        params: dict[str, Any] = {"fields": "properties(title)," + READ_FIELDS}
+        body = self._retry.call(
+            lambda: self._guard(sid, lambda: self._http.spreadsheets_get(sid, params=params)),
+            what=f"read {sid}",
+        )
+        title = str(((body or {}).get("properties") or {}).get("title", ""))
+        return title, {name: list(tab.headers) for name, tab in parse_book(body).items()}
+
+    def verify(self, effects: Sequence[Effect]) -> dict[str, Check]:
+        """Read-only (dry runs, shadow mode): does each sheet already show the effect? One read
+        per spreadsheet; the same decisions as a run, with nothing written. A tracker row that
+        is gone counts as removed by a person, whether or not a copy was kept."""
+        out: dict[str, Check] = {}
+        by_book: dict[str, list[tuple[Effect, str, SheetConfig]]] = {}
+        for e in effects:
+            if e.kind not in ORDER or e.target not in SHEET_NAMES:
+                out[e.key] = Check(e.key, CheckState.UNKNOWN, f"not a sheet effect: {e.key}")
+                continue
+            sheet: SheetConfig = getattr(self._cfg.sheets, e.target)
+            by_book.setdefault(sheet.spreadsheet_id, []).append((e, e.target, sheet))
+        for sid, group in by_book.items():
+            try:
+                book = self._retry.call(partial(self._read, sid, None), what=f"read {sid}")
+            except SyncError as exc:
+                out.update({e.key: Check(e.key, CheckState.UNKNOWN, str(exc)) for e, *_ in group})
+                continue
+            plan = plan_book(self._cfg, group, book, None, _ReadOnly(), set())
+            for e, _name, sheet in group:
+                gone = _row_gone(book, sheet, e)
+                if gone and e.kind in (EffectKind.TRACKER_REMOVE, EffectKind.TRACKER_STATUS):
+                    out[e.key] = Check(e.key, CheckState.DONE, gone)
+                elif e.key in plan.pending:
+                    out[e.key] = Check(e.key, CheckState.NOT_DONE, plan.pending[e.key])
+                else:
+                    o = plan.decided[e.key]
+                    if o.status is OutcomeStatus.ALREADY_DONE:
+                        out[e.key] = Check(e.key, CheckState.DONE, o.message)
+                    else:
+                        out[e.key] = Check(
+                            e.key, CheckState.UNKNOWN, f"a run would say: {o.message}"
+                        )
+        return out
 
     # ----- the run --------------------------------------------------------------------------
     def apply(self, effects: Sequence[Effect], journal: Journal) -> Iterator[Outcome]:
@@ -336,6 +365,66 @@ class SheetsConnector:
             raise error(SERVICE, f"Google refused the service account: {exc}") from None
         except (auth_exceptions.TransportError, requests.RequestException) as exc:
             raise RetriableError(SERVICE, f"spreadsheet {sid}: {type(exc).__name__}") from None
+
+
+def _credentials(cfg: Config, routes: Mapping[str, str] | None) -> tuple[Any, str]:
+    """A service-account key file (named in config or by an env var), or with
+    `sheets.credentials = "adc"` Google's Application Default Credentials: workload identity,
+    `gcloud auth application-default login`, or the file in $GOOGLE_APPLICATION_CREDENTIALS."""
+    sheets = cfg.sheets
+    if sheets.credentials == "adc":
+        try:
+            creds, _project = google.auth.default(
+                scopes=list(SCOPES), request=Request(session=build_session(routes))
+            )
+        except auth_exceptions.DefaultCredentialsError as exc:
+            raise CredentialError(
+                f"no Application Default Credentials ({exc}) (config key 'sheets.credentials')"
+            ) from None
+        email = str(getattr(creds, "service_account_email", "") or "the ADC account")
+        return creds, email
+    if sheets.service_account_file:
+        name, key = sheets.service_account_file, "sheets.service_account_file"
+    else:
+        key = "sheets.service_account_file_env"
+        name = secret_from_env(
+            sheets.service_account_file_env,
+            what="the Google service-account key file",
+            key=key,
+        )
+    path = secret_file(cfg, name, what="the Google service-account key file", key=key)
+    try:
+        creds = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+            str(path), scopes=list(SCOPES)
+        )
+    except (ValueError, KeyError) as exc:
+        raise CredentialError(
+            f"not a service-account key file: {path} ({exc}) (config key '{key}')"
+        ) from None
+    return creds, str(creds.service_account_email)
+
+
+class _ReadOnly:
+    """The journal a verification plans with: it never sends anything."""
+
+    run_id = "verify"
+    today = date.today()  # noqa: DTZ011 - only the "removed on" text of a copy never written
+
+    def sending(self, effects: Sequence[Effect], message_id: str) -> None:
+        raise RuntimeError(f"a read-only check tried to send {message_id}")
+
+
+def _row_gone(book: Mapping[str, Tab], sheet: SheetConfig, e: Effect) -> str:
+    """ "" unless the tab is there, its key column is, and no row carries the request's key."""
+    tab = find_tab(dict(book), sheet.tab)
+    header = sheet.columns.get(sheet.key, "")
+    cols = tab.columns(header) if tab and header else []
+    if tab is None or len(cols) != 1:
+        return ""
+    key = e.request.account_id if sheet.key == "account_id" else e.request_id
+    if not key or tab.find(cols[0], key):
+        return ""
+    return f"no row with {header} '{key}' in '{tab.title}' (removed by a person)"
 
 
 def _rows(numbers: list[int]) -> str:

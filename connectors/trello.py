@@ -34,7 +34,16 @@ from connectors.base import Journal
 from connectors.http import mount_routes, sanitize_url
 from connectors.retry import RetryPolicy, retry_after_seconds
 from sync.config import Config, secret_from_env
-from sync.domain import Effect, EffectKind, Outcome, OutcomeStatus, RequestType, System
+from sync.domain import (
+    Check,
+    CheckState,
+    Effect,
+    EffectKind,
+    Outcome,
+    OutcomeStatus,
+    RequestType,
+    System,
+)
 from sync.errors import ConnectorError, FatalError, RetriableError
 
 log = logging.getLogger("connectors.trello")
@@ -47,6 +56,7 @@ API_PATH = {
     "comment": "/cards/{card}/actions/comments",
     "actions": "/cards/{card}/actions",
     "board": "/boards/{board}",
+    "my_boards": "/members/me/boards",
 }
 CARD_FIELDS = "id,name,desc,closed,idBoard,idList,url,shortUrl,dateLastActivity"
 TIMEOUT_SECONDS = 30.0
@@ -187,6 +197,62 @@ class TrelloConnector:
                 extra={"effect": effect.key, "status": str(status), "run_id": journal.run_id},
             )
             yield Outcome(effect.key, status, message, attempts=1 + retries, retries=retries)
+
+    def boards(self) -> list[dict[str, Any]]:
+        """The open boards this token sees, each with its custom fields (`sync init`)."""
+        found = self._fetch(
+            API_PATH["my_boards"], query={"filter": "open", "fields": "name"}, what="list boards"
+        )
+        out = []
+        for b in found or []:
+            fields = self._fetch(
+                API_PATH["custom_fields"].format(board=b["id"]),
+                what=f"read custom fields of board {b.get('name')}",
+            )
+            out.append({"id": b["id"], "name": b.get("name", ""), "customFields": fields or []})
+        return out
+
+    def verify(self, effects: Sequence[Effect]) -> dict[str, Check]:
+        """Read-only (dry runs, shadow mode): are the client's cards already archived? The same
+        reads as a run (custom fields, open cards, archived cards), no write, no comment."""
+        boards: dict[str, _Board] = {}
+        out: dict[str, Check] = {}
+        for e in effects:
+            req = e.request
+            board_id = self._cfg.trello.boards.get(e.target)
+            if not board_id:
+                out[e.key] = Check(e.key, CheckState.UNKNOWN, f"no board '{e.target}' in config")
+                continue
+            board = boards.setdefault(e.target, _Board(e.target, board_id))
+            try:
+                by_id, exact, _ = self._open_cards(board).match(req.account_id, req.client_name)
+                if by_id or len(exact) == 1:
+                    cards = by_id or exact
+                    shown = ", ".join(c.show() for c in cards)
+                    out[e.key] = Check(e.key, CheckState.NOT_DONE, f"open: {shown}")
+                    continue
+                if exact:
+                    out[e.key] = Check(e.key, CheckState.UNKNOWN, "several cards match the title")
+                    continue
+                if board.closed is None:
+                    raw = self._fetch(
+                        API_PATH["cards"].format(board=board.id, filter="closed"),
+                        query={"customFieldItems": "true", "fields": CARD_FIELDS},
+                        what=f"read archived cards of board {board.name}",
+                    )
+                    board.closed = _CardSet(_card(j, board.field_id) for j in raw)
+            except ConnectorError as exc:
+                out[e.key] = Check(e.key, CheckState.UNKNOWN, f"not checked: {_text(exc)}")
+                continue
+            by_id, exact, _ = board.closed.match(req.account_id, req.client_name)
+            closed = by_id or exact
+            what = (
+                f"already archived: {', '.join(c.show() for c in closed)}"
+                if closed
+                else "no open card for the client (nothing to archive)"
+            )
+            out[e.key] = Check(e.key, CheckState.DONE, what)
+        return out
 
     # ----- one effect ------------------------------------------------------------------
     def _archive(self, effect: Effect, boards: dict[str, _Board]) -> tuple[OutcomeStatus, str]:

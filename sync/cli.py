@@ -30,10 +30,18 @@ EXIT_CODES = """exit codes:
   0    every effect of the run succeeded (or there was nothing to do)
   1    an effect failed, needs a person, or is unconfirmed (see the summary and `log --failed`)
   2    usage or configuration error, a missing credential included (nothing was done)
-  3    the run could not finish: a service failed it, or SIGTERM stopped it early
+  3    the run could not finish: a service failed it, or SIGTERM stopped it early, or the
+       safety valve stopped it before any write (a first run against an org, a backlog)
   4    another run holds the lock (nothing was done)
   141  the reader of the output went away (e.g. `| head`)"""
-RUN_ONLY = ("as_of", "dry_run", "json", "only")  # options of a run, meaningless elsewhere
+RUN_ONLY = (
+    "as_of",
+    "dry_run",
+    "json",
+    "only",
+    "allow_backlog",
+    "include_adopted",
+)  # options of a run, meaningless elsewhere
 
 
 def _common(p: argparse.ArgumentParser, *, suppress: bool, sandbox_flag: bool = True) -> None:
@@ -106,6 +114,19 @@ def _run_options(p: argparse.ArgumentParser, *, suppress: bool) -> None:
         help="act on one request, named by its Salesforce record id or its name (TR-00042); "
         "the poller's watermark stays put. An unknown one is a usage error (exit 2)",
     )
+    p.add_argument(
+        "--allow-backlog",
+        action="store_true",
+        default=d or False,
+        help="act even when the safety valve would stop the run (a first run against an org, "
+        "more than golive.max_requests_per_run requests, effective dates long past)",
+    )
+    p.add_argument(
+        "--include-adopted",
+        action="store_true",
+        default=d or False,
+        help="with --only: act on a request adopted at the cut-over (handled by people)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,6 +175,32 @@ def build_parser() -> argparse.ArgumentParser:
     how = resolve_p.add_mutually_exclusive_group(required=True)
     how.add_argument("--sent", action="store_true", help="it went out: record it as done")
     how.add_argument("--resend", action="store_true", help="it did not: send it on the next run")
+    adopt_p = add("adopt", "record requests approved before the cut-over as handled by people")
+    adopt_p.add_argument(
+        "--approved-before",
+        metavar="YYYY-MM-DD",
+        type=_date,
+        help="the cut-over day (default: golive.approved_before)",
+    )
+    adopt_p.add_argument(
+        "--only", dest="adopt_only", metavar="REQUEST", help="adopt this one request"
+    )
+    adopt_p.add_argument(
+        "--dry-run", dest="adopt_dry_run", action="store_true", help="list what would be adopted"
+    )
+    init_p = add("init", "read the org and write a commented config.toml (TODOs for the rest)")
+    init_p.add_argument(
+        "--output", metavar="PATH", default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}"
+    )
+    init_p.add_argument(
+        "--sheet",
+        metavar="NAME=ID",
+        action="append",
+        default=[],
+        help="a spreadsheet to read (NAME: ds_tracker, ari_tracker, planner, monthly, "
+        "offboarding); repeat",
+    )
+    init_p.add_argument("--force", action="store_true", help="overwrite the output file")
     sandbox_p = add("sandbox", "show or reset the sandbox (see --sandbox)")
     sandbox_p.add_argument(
         "what",
@@ -182,6 +229,8 @@ def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace, comm
             parser.error(f"{', '.join(given)} goes with a run, not with `{command}`")
     elif args.json and not args.dry_run:
         parser.error("--json goes with --dry-run")
+    elif args.include_adopted and not args.only:
+        parser.error("--include-adopted goes with --only REQUEST")
     sandbox_only = [
         f"--{n.replace('_', '-')}" for n in ("sandbox_dir", "scenario") if getattr(args, n, None)
     ]
@@ -311,6 +360,20 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
 
         with environment(args) as (cfg, routes):
             return run_check(cfg, routes, out=sys.stdout)
+    if command == "adopt":
+        from sync.adopt_cmd import adopt_command
+
+        with environment(args) as (cfg, routes):
+            return adopt_command(
+                cfg,
+                routes,
+                before=args.approved_before,
+                only=args.adopt_only,
+                dry_run=args.adopt_dry_run,
+                out=sys.stdout,
+            )
+    if command == "init":
+        return cmd_init(args)
     if command == "sandbox":
         from sync.sandbox import sandbox_command
 
@@ -327,6 +390,31 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
         return reports.resolve_command(cfg, args.key, sent=args.sent, out=sys.stdout)
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    """Credentials as a run finds them; with --sandbox, the sandbox's (and its sheet ids)."""
+    from sync.init_cmd import init_command, parse_sheet_args, sandbox_sheet_ids
+
+    sheets = parse_sheet_args(args.sheet)
+    if args.sandbox:
+        with environment(args) as (cfg, routes):
+            ids = {**sandbox_sheet_ids(cfg), **sheets}
+            return init_command(
+                cfg, routes, output=Path(args.output), sheets=ids, force=args.force, out=sys.stdout
+            )
+    from sync.config import load
+
+    example = Path(__file__).parents[1] / "config/example.toml"
+    template = Path(args.config) if args.config else example
+    return init_command(
+        load(template),
+        None,
+        output=Path(args.output),
+        sheets=sheets,
+        force=args.force,
+        out=sys.stdout,
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     with environment(args) as (cfg, routes):
         today = today_for(cfg, args.as_of)
@@ -335,7 +423,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         from sync.render import print_run
         from sync.runner import locked_run
 
-        result = locked_run(cfg, routes, today=today, only=args.only)
+        result = locked_run(
+            cfg,
+            routes,
+            today=today,
+            only=args.only,
+            allow_backlog=args.allow_backlog,
+            include_adopted=args.include_adopted,
+        )
+        if result.shadow_report:
+            print(_shadow_text(result), end="")
+            return 0
         print_run(result, sys.stdout, sys.stderr)
         return result.exit_code
 
@@ -346,15 +444,34 @@ def _dry_run(
     from sync.render import plan_json, plan_text
     from sync.runner import unlocked_run
 
-    result = unlocked_run(cfg, routes, today=today, only=args.only, dry_run=True)
+    result = unlocked_run(
+        cfg,
+        routes,
+        today=today,
+        only=args.only,
+        dry_run=True,
+        allow_backlog=args.allow_backlog,
+        include_adopted=args.include_adopted,
+    )
     if result.fatal:
         print(f"error: {result.fatal}", file=sys.stderr)
         return EXIT_FATAL
     # Each thing said once: the plan on stdout; with --json, what needs a person on stderr.
     if args.json:
-        print(json.dumps(plan_json(result.plan), indent=2))
+        print(json.dumps(plan_json(result.plan, result.checks), indent=2))
         for f in result.plan.needs_person:
             print(f"needs a person: {f.label or f.request_id}: {f.message}", file=sys.stderr)
     else:
-        print(plan_text(result.plan), end="")
+        print(plan_text(result.plan, result.checks, result.stop_reason), end="")
     return 0
+
+
+def _shadow_text(result: object) -> str:
+    from sync.engine import RunResult
+
+    assert isinstance(result, RunResult)
+    return (
+        f'Shadow run {result.run_id} as of {result.today:%Y-%m-%d} (golive.mode = "shadow": '
+        "nothing was written; the day's report goes to the operations lead once)\n\n"
+        + result.shadow_report
+    )

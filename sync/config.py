@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -116,6 +117,8 @@ class SheetsConfig:
     monthly: SheetConfig
     offboarding: SheetConfig
     sync_log: SheetConfig | None = None
+    # "service_account": a key file (below); "adc": Application Default Credentials.
+    credentials: Literal["service_account", "adc"] = "service_account"
     service_account_file: str = ""
     service_account_file_env: str = "GOOGLE_APPLICATION_CREDENTIALS"
     date_format: str = "%Y-%m-%d"
@@ -210,6 +213,23 @@ class MorningSummaryConfig:
 
 
 @dataclass(frozen=True)
+class GoLiveConfig:
+    """Going live in an org with history: the cut-over and the safety valve.
+
+    `approved_before` (YYYY-MM-DD): requests approved before this day were handled by people;
+    every run records them as adopted and never acts on them. `mode = "shadow"` makes every
+    run dry and mails the operations lead one report a day. `sandbox = true` marks a config
+    that only ever talks to the emulators, so a first run with an empty ledger may act.
+    """
+
+    approved_before: str = ""
+    mode: Literal["live", "shadow"] = "live"
+    sandbox: bool = False
+    max_requests_per_run: int = 25
+    max_days_past: int = 30
+
+
+@dataclass(frozen=True)
 class Config:
     salesforce: SalesforceConfig
     sheets: SheetsConfig
@@ -224,6 +244,7 @@ class Config:
     heartbeat: HeartbeatConfig = field(default_factory=HeartbeatConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     morning_summary: MorningSummaryConfig = field(default_factory=MorningSummaryConfig)
+    golive: GoLiveConfig = field(default_factory=GoLiveConfig)
     # Where relative paths in this file are resolved from (the config file's folder).
     base_dir: str = ""
     source: str = ""
@@ -388,6 +409,7 @@ def _check(cfg: Config, path: str) -> None:
     if cfg.retry.max_attempts < 1:
         raise ConfigError("must be at least 1", path=path, key="retry.max_attempts")
     _check_ops(cfg, path)
+    _check_golive(cfg.golive, path)
 
 
 def _check_ops(cfg: Config, path: str) -> None:
@@ -427,6 +449,22 @@ def _check_ops(cfg: Config, path: str) -> None:
             path=path,
             key="morning_summary.to",
         )
+
+
+def _check_golive(g: GoLiveConfig, path: str) -> None:
+    if g.approved_before:
+        try:
+            date.fromisoformat(g.approved_before)
+        except ValueError:
+            raise ConfigError(
+                f'expected a date as "YYYY-MM-DD" (in quotes), found {g.approved_before!r}',
+                path=path,
+                key="golive.approved_before",
+            ) from None
+    if g.max_requests_per_run < 1:
+        raise ConfigError("must be at least 1", path=path, key="golive.max_requests_per_run")
+    if g.max_days_past < 0:
+        raise ConfigError("must be 0 or more", path=path, key="golive.max_days_past")
 
 
 def _sheets(cfg: Config) -> list[tuple[str, SheetConfig]]:

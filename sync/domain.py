@@ -185,3 +185,18 @@ class Finding:
     message: str
     needs_person: bool = True
     label: str = ""
+
+
+class CheckState(StrEnum):
+    """What a read-only look at an effect's target showed (dry runs and shadow mode)."""
+
+    DONE = "done"  # the target already shows it: a person (or an earlier run) did it
+    NOT_DONE = "not_done"  # the sync would do it
+    UNKNOWN = "unknown"  # cannot be checked (an email), or the check itself failed
+
+
+@dataclass(frozen=True)
+class Check:
+    key: str
+    state: CheckState
+    message: str = ""

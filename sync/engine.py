@@ -17,10 +17,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from connectors.base import Connector, FetchResult, RequestSource
+from sync import golive
 from sync.config import Config
 from sync.domain import (
     FINAL_STATES,
     NOT_IN_SALESFORCE,
+    Check,
     Effect,
     EffectKind,
     EffectState,
@@ -32,7 +34,7 @@ from sync.domain import (
 from sync.errors import SyncError, UnknownRequestError
 from sync.exitcodes import EXIT_EFFECTS_FAILED, EXIT_FATAL, EXIT_OK
 from sync.ledger import Ledger
-from sync.planner import UNCONFIRMED_SEND, Plan, PlanRules, plan
+from sync.planner import UNCONFIRMED_SEND, Plan, PlanRules
 from sync.runlog import RunLog
 
 log = logging.getLogger("sync.engine")
@@ -60,6 +62,13 @@ class RunResult:
     api_usage: tuple[int, int] | None = None
     # Retries the connectors made in this run (poll included), each counted once.
     retries_made: int = 0
+    # Going live (sync.golive): the safety valve's reason to stop (a dry run shows it, a real
+    # run stops with it), what a dry run's read-back of each due effect's target showed, how
+    # many requests the poll returned that people handled (adopted), shadow mode's report.
+    stop_reason: str = ""
+    checks: dict[str, Check] = field(default_factory=dict)
+    adopted: int = 0
+    shadow_report: str = ""
 
     @property
     def left(self) -> list[Effect]:
@@ -135,8 +144,15 @@ def run_once(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     on_effect: Callable[[Effect, Outcome], None] | None = None,
     stop: Callable[[], bool] = lambda: False,
+    allow_backlog: bool = False,
+    include_adopted: bool = False,
+    verify: bool = False,
 ) -> RunResult:
     """Plan, and unless `dry_run`, apply. Never raises for an expected error: the result says.
+
+    Requests people handled before the cut-over are adopted, never planned, and a run that
+    looks like a backlog stops before its first write unless `allow_backlog` (`sync.golive`).
+    A dry run with `verify` also reads each due effect's target back, read-only.
 
     `stop` is asked between effects (SIGTERM): once it says yes, no new effect starts; what is
     not done stays owed for the next run, nothing is half-recorded, and the run says it stopped
@@ -158,12 +174,31 @@ def run_once(
         requests = fetch.requests
         phantoms = _phantoms(fetch.findings, ledger)
         fetch.findings[:] = [f for f in fetch.findings if f.request_id not in phantoms]
-        states = ledger.states(r.id for r in requests) if ledger else {}
-        result.plan = plan(requests, states, today, rules)
-        result.plan.findings.extend(fetch.findings)
+        decision = golive.decide(
+            cfg,
+            requests,
+            fetch.findings,
+            ledger,
+            today,
+            rules,
+            only=only,
+            allow_backlog=allow_backlog,
+            include_adopted=include_adopted,
+        )
+        result.plan, result.stop_reason = decision.plan, decision.stop_reason
+        result.adopted = decision.adopted
         if dry_run:
+            if verify:
+                result.checks = golive.verify(result.plan.due, connectors)
             return result
         assert ledger is not None
+        if result.stop_reason:
+            result.fatal = f"stopped before any write: {result.stop_reason}"
+            # Nothing of the plan happens: its findings would bury the one thing to read.
+            result.plan = Plan(today=today)
+            return result
+        golive.record(ledger, decision, cfg, _iso(started))
+        requests = decision.seen
         ledger.remember_requests(requests)
         ledger.record_planned([*result.plan.due, *result.plan.waiting], run_id)
         with ledger.transaction():
@@ -230,6 +265,8 @@ def _fetch(
         or started - last_full >= timedelta(hours=cfg.salesforce.full_reconcile_hours)
     )
     open_ids = ledger.open_request_ids() if ledger else []
+    if full and ledger is not None:
+        open_ids += golive.adopted_ids(ledger)
     fetched = source.fetch(since=since, open_ids=open_ids, run_started=started, full=full)
     return fetched, full
 
@@ -417,6 +454,7 @@ def _run_record(result: RunResult) -> dict[str, object]:
         "exit_code": result.exit_code,
         "error": result.fatal,
         "stopped_early": result.stopped,
+        "adopted": result.adopted,
     }
     if result.fetch is not None:
         record["salesforce_api_calls"] = result.api_calls

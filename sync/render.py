@@ -7,12 +7,13 @@ form of a plan (for machines) is built in one place.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
-from sync.domain import Effect, Finding, OutcomeStatus, TakedownRequest
+from sync.domain import Check, Effect, Finding, OutcomeStatus, System, TakedownRequest
 from sync.engine import RunResult
 from sync.planner import Plan, describe
+from sync.shadow import check_word
 
 WIDTH = 100
 
@@ -38,13 +39,18 @@ def _request_line(r: TakedownRequest) -> str:
     return f"{r.name or r.id}  {r.client_name}  ({kind}, {eff})"
 
 
-def plan_text(plan: Plan) -> str:
-    """The dry run: every effect per request and system, then what needs a person."""
+def plan_text(plan: Plan, checks: Mapping[str, Check] | None = None, stop_reason: str = "") -> str:
+    """The dry run: every effect per request and system, then what needs a person. With
+    `checks` (the targets read back), a due effect says "would do" or "already done by a
+    person"; an email cannot be checked and says so."""
     out = [f"Plan as of {plan.today:%Y-%m-%d} (dry run: nothing was changed anywhere)", ""]
+    if stop_reason:
+        out += [wrap(f"A real run would stop before any write: {stop_reason}", ""), ""]
     per_request: dict[str, list[tuple[str, Effect, str]]] = {}
     requests: dict[str, TakedownRequest] = {}
     for e in plan.due:
-        per_request.setdefault(e.request_id, []).append(("due now", e, describe(e)))
+        when = check_word(e, checks) if checks is not None else "due now"
+        per_request.setdefault(e.request_id, []).append((when, e, describe(e)))
         requests[e.request_id] = e.request
     for e in plan.waiting:
         per_request.setdefault(e.request_id, []).append(
@@ -69,6 +75,13 @@ def plan_text(plan: Plan) -> str:
         f"Totals: {due} due now, {waiting} waiting, {skips} to skip, "
         f"{len(plan.needs_person)} need a person"
     )
+    if checks is not None:
+        by_people = sum(1 for e in plan.due if check_word(e, checks).startswith("already"))
+        emails = sum(1 for e in plan.due if e.system is System.EMAIL)
+        out.append(
+            f"Checked against the targets: {by_people} already done by a person, "
+            f"{due - by_people - emails} would do, {emails} email(s) (cannot be checked)"
+        )
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -98,7 +111,7 @@ def findings_text(findings: Iterable[Finding]) -> list[str]:
     return out
 
 
-def plan_json(plan: Plan) -> list[dict[str, Any]]:
+def plan_json(plan: Plan, checks: Mapping[str, Check] | None = None) -> list[dict[str, Any]]:
     """The dry run for machines: every effect still owed, due now or waiting."""
     rows = []
     for status, effects in (("due", plan.due), ("waiting", plan.waiting)):
@@ -114,6 +127,7 @@ def plan_json(plan: Plan) -> list[dict[str, Any]]:
                     "target": e.target,
                     "not_before": e.not_before.isoformat(),
                     "status": status,
+                    "check": str(checks[e.key].state) if checks and e.key in checks else None,
                 }
             )
     return rows

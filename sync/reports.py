@@ -7,12 +7,13 @@ while a run is going on.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TextIO
 
 from sync.config import Config
 from sync.domain import FINAL_STATES, NOT_IN_SALESFORCE, EffectState
-from sync.ledger import Ledger
+from sync.ledger import AdoptedRow, AdoptionLedger, Ledger
 from sync.render import table, wrap
 from sync.runlog import RunLog
 
@@ -55,7 +56,8 @@ def _result(run: dict[str, Any]) -> str:
     if run.get("stopped_early"):
         return f"stopped early, {run.get('counts', {}).get('left', '?')} left for the next run"
     if run.get("error"):
-        return str(run["error"])
+        error = str(run["error"])
+        return error if len(error) <= 60 else error[:57] + "..."
     return "ok" if run.get("exit_code", 0) == 0 else "see log RUN_ID"
 
 
@@ -67,7 +69,9 @@ def log_command(cfg: Config, run_id: str | None, *, failed: bool, limit: int, ou
         return 0
     if run_id is None and not failed:
         rows = []
-        for r in runs[-limit:][::-1]:
+        shown = runs[-limit:][::-1]
+        with_adopted = any(r.get("adopted") for r in shown)
+        for r in shown:
             c = r.get("counts", {})
             rows.append(
                 [
@@ -79,6 +83,7 @@ def log_command(cfg: Config, run_id: str | None, *, failed: bool, limit: int, ou
                     str(c.get("failed", 0)),
                     str(c.get("waiting", 0)),
                     str(c.get("needs_person", 0)),
+                    *([str(r.get("adopted", 0))] if with_adopted else []),
                     _result(r),
                 ]
             )
@@ -91,6 +96,7 @@ def log_command(cfg: Config, run_id: str | None, *, failed: bool, limit: int, ou
             "failed",
             "waiting",
             "person",
+            *(["adopted"] if with_adopted else []),
             "result",
         ]
         out.write(table(rows, header) + "\n")
@@ -113,11 +119,16 @@ def log_command(cfg: Config, run_id: str | None, *, failed: bool, limit: int, ou
         f"{', ' + str(run['retries']) + ' retries' if run.get('retries') else ''}\n"
     )
     if run.get("error"):
-        out.write(f"The run stopped: {run['error']}\n")
+        out.write(wrap(f"The run stopped: {run['error']}", "") + "\n")
     if run.get("stopped_early"):
         out.write(
             f"The run stopped early (a shutdown was asked for) and left "
             f"{c.get('left', '?')} effect(s) owed for the next run.\n"
+        )
+    if run.get("adopted"):
+        out.write(
+            f"{run['adopted']} request(s) seen were adopted at the cut-over (handled by people; "
+            "nothing is done for them)\n"
         )
     rows = [
         [
@@ -169,8 +180,10 @@ def status_command(cfg: Config, *, out: TextIO) -> int:
             | set(findings),
             key=lambda rid: labels.get(rid, {}).get("label", rid),
         )
+        adopted = AdoptionLedger(ledger).adopted()
         if not open_ids:
             out.write("No open requests: everything owed has been done.\n")
+            _adopted_text(adopted, out)
             return 0
         out.write(f"{len(open_ids)} open request(s)\n")
         for rid in open_ids:
@@ -201,9 +214,33 @@ def status_command(cfg: Config, *, out: TextIO) -> int:
                 out.write(wrap(f"{r.kind}/{r.target}: {word}") + "\n")
             for f in findings.get(rid, []):
                 out.write(wrap(f"needs a person: {f.message}") + "\n")
+        _adopted_text(adopted, out)
         return 0
     finally:
         ledger.close()
+
+
+def _adopted_text(adopted: Mapping[str, AdoptedRow], out: TextIO) -> None:
+    """Adopted requests: how many, and each one a person should know about."""
+    if not adopted:
+        return
+    still = [a for a in adopted.values() if a.state == "adopted"]
+    cutovers = sorted({a.cutover for a in still})
+    out.write(
+        f"\n{len(still)} request(s) adopted at the cut-over ({', '.join(cutovers)}): handled by "
+        "people; the sync never acts on them by itself\n"
+    )
+    for a in sorted(adopted.values(), key=lambda a: a.label):
+        if a.state == "released":
+            out.write(wrap(f"{a.label}: adopted, then {a.note}: the sync acts on it") + "\n")
+        elif a.note:
+            out.write(
+                wrap(
+                    f"{a.label} [adopted]: changed since (status now '{a.seen_status}', "
+                    f"approved {a.seen_approved_on}); reported, nothing done"
+                )
+                + "\n"
+            )
 
 
 def resolve_command(cfg: Config, key: str, *, sent: bool, out: TextIO) -> int:

@@ -19,7 +19,9 @@ from sync.domain import System
 from sync.engine import RunResult, run_once
 from sync.errors import SyncError
 from sync.heartbeat import Heartbeat, paragraph
+from sync.ledger import AdoptionLedger, Ledger
 from sync.lock import RunLock
+from sync.shadow import compare, report_text
 
 log = logging.getLogger("sync.runner")
 
@@ -42,6 +44,8 @@ def locked_run(
     *,
     today: date,
     only: str | None = None,
+    allow_backlog: bool = False,
+    include_adopted: bool = False,
 ) -> RunResult:
     """One cron run: take the lock, run, release. SIGTERM (systemd stopping the unit, a
     container stopping) finishes the effect in hand and ends the run early, said so."""
@@ -51,7 +55,15 @@ def locked_run(
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, lambda _n, _f: stopping.set())
     try:
-        return unlocked_run(cfg, routes, today=today, only=only, stop=stopping.is_set)
+        return unlocked_run(
+            cfg,
+            routes,
+            today=today,
+            only=only,
+            stop=stopping.is_set,
+            allow_backlog=allow_backlog,
+            include_adopted=include_adopted,
+        )
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -66,17 +78,32 @@ def unlocked_run(
     only: str | None = None,
     stop: Callable[[], bool] = lambda: False,
     dry_run: bool = False,
+    allow_backlog: bool = False,
+    include_adopted: bool = False,
 ) -> RunResult:
     """A run for a caller that already holds the lock (`serve` holds it for its whole life),
     or a dry run, which needs no lock: it writes nothing anywhere (and pings no monitor).
 
     The heartbeat brackets the whole run, connector set-up included, so a run that cannot
-    even start (a missing credential) still reaches the monitor as a failure."""
+    even start (a missing credential) still reaches the monitor as a failure.
+
+    With `golive.mode = "shadow"` every cron or `serve` run is a dry run that reads each due
+    effect's target back, and the first one of a day mails the operations lead the shadow
+    report (the heartbeat still pings: the service is alive, only writing is held back)."""
     beat = None if dry_run else Heartbeat.from_config(cfg)
     if beat is not None:
         beat.start()
     try:
-        result = _run(cfg, routes, today=today, only=only, stop=stop, dry_run=dry_run)
+        result = _run(
+            cfg,
+            routes,
+            today=today,
+            only=only,
+            stop=stop,
+            dry_run=dry_run,
+            allow_backlog=allow_backlog,
+            include_adopted=include_adopted,
+        )
     except BaseException as exc:
         if beat is not None:
             beat.fail(f"The offboarding sync could not run: {exc}")
@@ -94,7 +121,10 @@ def _run(
     only: str | None,
     stop: Callable[[], bool],
     dry_run: bool,
+    allow_backlog: bool,
+    include_adopted: bool,
 ) -> RunResult:
+    shadow_mode = cfg.golive.mode == "shadow" and not dry_run
     wired = wiring.build(cfg, routes)
     try:
         result = run_once(
@@ -104,18 +134,60 @@ def _run(
             today=today,
             only=only,
             stop=stop,
-            dry_run=dry_run,
+            dry_run=dry_run or shadow_mode,
+            allow_backlog=allow_backlog,
+            include_adopted=include_adopted,
+            verify=dry_run or shadow_mode,
         )
-        if dry_run:
+        if shadow_mode and result.fatal == "":
+            result.shadow_report = send_shadow_report(
+                cfg, result, wired.connectors.get(System.EMAIL)
+            )
+        if dry_run or shadow_mode:
             return result
         after_run(cfg, result, wired.connectors.get(System.EMAIL))
-        if cfg.sheets.sync_log is not None and _worth_a_row(result):
+        # A run the safety valve stopped writes nowhere in the org: the alert tells the lead.
+        if cfg.sheets.sync_log is not None and _worth_a_row(result) and not result.stop_reason:
             _sync_log_row(result, wired.connectors[System.SHEETS])
         metrics.write(cfg, result.run_id)
         morning.maybe_send(cfg, wired.connectors.get(System.EMAIL), now=datetime.now(UTC))
     finally:
         wired.close()
     return result
+
+
+def send_shadow_report(cfg: Config, result: RunResult, email: object | None) -> str:
+    """Mail the day's shadow report to the operations lead, once per day: the day is keyed in
+    the ledger's own shadow table, apart from the effects, so going live later starts clean.
+    Returns the report (sent now or earlier today)."""
+    text = report_text(
+        compare(
+            result.today,
+            result.plan.due,
+            result.checks,
+            result.plan.findings,
+            result.stop_reason,
+        )
+    )
+    day = result.today.isoformat()
+    ledger = Ledger(cfg.state_path / "ledger.sqlite3")
+    try:
+        shadows = AdoptionLedger(ledger)
+        if shadows.shadow_report_sent(day):
+            return text
+        send = getattr(email, "send_alert", None)
+        if not callable(send):
+            log.error("cannot send the shadow report: no email connector")
+            return text
+        try:
+            send(f"shadow-report:{day}", f"shadow report for {day}", text)
+        except SyncError as exc:
+            log.error("could not send the shadow report (the next run tries again): %s", exc)
+            return text
+        shadows.record_shadow_report(day, text.splitlines()[1] if "\n" in text else text)
+    finally:
+        ledger.close()
+    return text
 
 
 def _worth_a_row(result: RunResult) -> bool:

@@ -76,7 +76,11 @@ def serve(cfg: Config, routes: Mapping[str, str] | None) -> int:
         except SyncError as exc:
             log.error("scheduled run failed: %s", exc)
             return
-        print_run(result, sys.stdout, sys.stderr)
+        if result.shadow_report:  # shadow mode: what the sync would do beside what people did
+            sys.stdout.write(result.shadow_report)
+            sys.stdout.flush()
+        else:
+            print_run(result, sys.stdout, sys.stderr)
 
     scheduler.add_job(
         job,

@@ -56,7 +56,15 @@ def test_no_config_says_what_to_do(tmp_path: Path) -> None:
 
 
 def test_sandbox_dry_run_json_then_run_then_nothing(tmp_path: Path) -> None:
-    box = ["--sandbox", "--sandbox-dir", str(tmp_path / "box"), "--as-of", "2099-01-01"]
+    # Every effect due at once: years past the effective dates, so the backlog is allowed.
+    box = [
+        "--sandbox",
+        "--sandbox-dir",
+        str(tmp_path / "box"),
+        "--as-of",
+        "2099-01-01",
+        "--allow-backlog",
+    ]
     plan = cli(*box, "--dry-run", "--json")
     assert plan.returncode == 0, plan.stderr
     effects = json.loads(plan.stdout)

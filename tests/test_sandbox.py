@@ -12,7 +12,7 @@ FAR = date(2099, 1, 1)
 
 
 def test_far_future_run_applies_everything_then_nothing(agency: Agency) -> None:
-    first = agency.run(FAR)
+    first = agency.run(FAR, allow_backlog=True)
     assert first.fatal == ""
     assert first.counts["applied"] > 40
     assert first.counts["failed"] == 0
@@ -20,7 +20,7 @@ def test_far_future_run_applies_everything_then_nothing(agency: Agency) -> None:
     cancellations = {e.request_id for e in first.plan.due if e.kind == "simplifi_notice"}
     assert len(notices) == len(cancellations) == 4
     writes, mails = agency.http_writes(), len(agency.outbox())
-    second = agency.run(FAR)
+    second = agency.run(FAR, allow_backlog=True)
     assert second.outcomes == {}
     assert agency.http_writes() == writes  # a no-op run writes nothing anywhere
     assert len(agency.outbox()) == mails
@@ -36,7 +36,7 @@ def test_requests_that_need_a_person_are_reported_with_the_reason(agency: Agency
 
 
 def test_pause_never_offboards(agency: Agency) -> None:
-    result = agency.run(FAR)
+    result = agency.run(FAR, allow_backlog=True)
     pause = next(e.request_id for e in result.plan.due if e.request.name == "TR-00003")
     kinds = {str(e.kind) for e in result.plan.due if e.request_id == pause}
     assert kinds.isdisjoint({"tracker_remove", "trello_archive", "simplifi_notice"})
@@ -46,7 +46,7 @@ def test_pause_never_offboards(agency: Agency) -> None:
 
 
 def test_run_log_records_salesforce_api_use_of_the_whole_run(agency: Agency) -> None:
-    result = agency.run(FAR)
+    result = agency.run(FAR, allow_backlog=True)
     run = RunLog.in_state_dir(agency.config.state_path).runs()[-1]
     assert run["run_id"] == result.run_id
     # One poll query and one sObject Collections write-back (the login is not a REST call).
