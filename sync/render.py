@@ -164,7 +164,7 @@ def run_parts(result: RunResult) -> tuple[str, str]:
     out = [head]
     err: list[str] = []
     if result.fatal:
-        err.append(f"STOPPED: {result.fatal}")
+        err.append(wrap(f"STOPPED: {result.fatal}", ""))
     if result.stopped:
         n = counts["left"]
         err.append(
