@@ -401,12 +401,23 @@ def cmd_init(args: argparse.Namespace) -> int:
             return init_command(
                 cfg, routes, output=Path(args.output), sheets=ids, force=args.force, out=sys.stdout
             )
-    from sync.config import load
+    import tomllib
+    from importlib import resources
 
-    example = Path(__file__).parents[1] / "config/example.toml"
-    template = Path(args.config) if args.config else example
+    from sync import defaults
+    from sync.config import from_dict, load
+
+    # How to log in (the env var names) comes from --config, else the shipped example.
+    if args.config:
+        template = load(args.config)
+    else:
+        # Only the login settings matter; the example names no state folder of its own.
+        with resources.as_file(defaults.packaged(defaults.EXAMPLE_CONFIG)) as example:
+            raw = tomllib.loads(example.read_text(encoding="utf-8"))
+            raw.setdefault("state_dir", "state")
+            template = from_dict(raw, path=str(example), base_dir=str(example.parent))
     return init_command(
-        load(template),
+        template,
         None,
         output=Path(args.output),
         sheets=sheets,

@@ -219,7 +219,11 @@ def render(cfg: Config, found: Mapping[str, ic.Found]) -> str:
         'ops_lead_to = ["TODO"]',
         'tda_team_to = ["TODO"]',
         "seo_team_to = []                     # optional: the SEO team, if it gets reminders",
-        f"templates_dir = {_q(str(cfg.resolve(e.templates_dir).resolve()))}",
+        (
+            f"templates_dir = {_q(str(cfg.resolve(e.templates_dir).resolve()))}"
+            if e.templates_dir
+            else '# templates_dir = "templates"       # default: the templates the package ships'
+        ),
         "",
         "[golive]",
         'mode = "shadow"                      # watch it for a week, then "live"',

@@ -13,6 +13,7 @@ import pytest
 from connectors.emulators.salesforce_describe import DEFAULT_SCHEMA, describe
 from sync import init_config as ic
 from sync.check import run_check
+from sync.cli import main
 from sync.config import load
 from sync.errors import ConfigError
 from sync.init_cmd import init_command, sandbox_sheet_ids
@@ -140,3 +141,16 @@ def test_init_against_the_sandbox_writes_a_config_that_passes_check_once_the_tod
     report = io.StringIO()
     assert run_check(load(path), agency.routes, out=report) == 0, report.getvalue()
     assert "all good" in report.getvalue()
+
+
+def test_init_outside_the_sandbox_logs_in_as_a_run_does_and_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The shipped example config names the credentials' variables; none set: exit 2, one line,
+    and no file written."""
+    for var in ("SF_USERNAME", "SF_PASSWORD", "SF_SECURITY_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    out = tmp_path / "config.toml"
+    assert main(["init", "--output", str(out)]) == 2
+    assert "export SF_USERNAME=" in capsys.readouterr().err
+    assert not out.exists()
