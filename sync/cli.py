@@ -290,10 +290,14 @@ def environment(args: argparse.Namespace) -> Iterator[tuple[Config, Mapping[str,
     if args.sandbox:
         from sync.sandbox import open_sandbox
 
+        # Only a real run (or serve) changes the emulated services; every other command opens
+        # the sandbox read-only, so it can never write back an older copy of their data.
+        changes = (args.command or "run") in ("run", "serve") and not args.dry_run
         with open_sandbox(
             Path(args.sandbox_dir or ".sandbox"),
             scenario=Path(args.scenario) if args.scenario else None,
             config_path=Path(args.config) if args.config else None,
+            writable=changes,
         ) as box:
             yield box.config, box.routes
         return

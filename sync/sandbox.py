@@ -4,22 +4,30 @@ The emulators start in-process on free loopback ports; the real client libraries
 through the one injection point (routes on the requests session). The sandbox folder keeps
 everything between runs, so a second run shows idempotency:
 
-    DIR/emulators.json             the org, spreadsheets and boards, as the emulators hold them
+    DIR/emulators/<service>.json   the org, the spreadsheets, the boards, as the emulators hold
+                                   them (salesforce, google, trello), each with a `.lock`
     DIR/google-service-account.json  a key generated for this sandbox (fake, never committed)
     DIR/state/                     the sync's state directory (ledger, run log, lock)
     DIR/outbox/*.eml               every message the sync sent
+    DIR/sandbox.lock               held while a process seeds or opens the folder
     DIR/metrics.prom               the Prometheus textfile, when the config asks for one
 
 On first use DIR is seeded from the bundled scenario (or `--scenario FILE`), with dates relative
-to that day.
+to that day. Every change an emulator acknowledges is written through to its file at once,
+atomically, under an inter-process lock (`connectors.emulators.store` says how), so a killed run
+loses nothing the sync was told was done, and commands that only read never write. DIR (when
+the sandbox creates it), its folders and its files are 0700/0600.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import fcntl
+import functools
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
@@ -32,9 +40,15 @@ from typing import Any
 
 from sync import defaults
 from sync.config import Config, load
+from sync.private_files import open_private, private_dir
 
-SNAPSHOT = "emulators.json"
+STATE_DIR = "emulators"  # one <service>.json (and .lock) per emulator
+STATEFUL = ("salesforce", "google", "trello")
+LEGACY_SNAPSHOT = "emulators.json"  # the single file of earlier versions, migrated on open
+SETUP_LOCK = "sandbox.lock"
 KEY_FILE = "google-service-account.json"
+OUTBOX = "outbox"
+_TEMPORARY = re.compile(r"[.-](\d+)[.-]\d+\.tmp$")  # sync.private_files and the SMTP outbox
 
 # Fake credentials, the same in every sandbox; the emulators accept only these.
 SANDBOX_SECRETS = {
@@ -86,29 +100,30 @@ def seed_data(scenario: Path | None, today: date) -> dict[str, Any]:
     return data
 
 
-@contextmanager
-def start_emulators(
-    data: Mapping[str, Any], directory: Path
-) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
-    """Start every emulator seeded with `data`; yield them and the routes to reach them."""
-    from connectors.emulators.google import GoogleEmulator, write_service_account_file
+def _new_emulators() -> dict[str, Any]:
+    from connectors.emulators.google import GoogleEmulator
     from connectors.emulators.salesforce import SalesforceEmulator
-    from connectors.emulators.smtp import SmtpEmulator
     from connectors.emulators.trello import TrelloEmulator
 
-    sf, google, trello = SalesforceEmulator(), GoogleEmulator(), TrelloEmulator()
-    sf.seed(data["salesforce"])
-    google.seed(data["google"])
-    trello.seed(data["trello"])
-    key_file = directory / KEY_FILE
-    if not key_file.exists():
-        write_service_account_file(key_file)
-    google.trust_key_file(key_file)
-    smtp = SmtpEmulator(outbox=directory / "outbox")
+    return {
+        "salesforce": SalesforceEmulator(),
+        "google": GoogleEmulator(),
+        "trello": TrelloEmulator(),
+    }
+
+
+@contextmanager
+def _running(
+    emulators: dict[str, Any], directory: Path
+) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
+    """Start the HTTP emulators and an SMTP one delivering to DIR/outbox; stop them on exit."""
+    from connectors.emulators.smtp import SmtpEmulator
+
+    sf, google, trello = emulators["salesforce"], emulators["google"], emulators["trello"]
+    smtp = SmtpEmulator(outbox=directory / OUTBOX)
     for em in (sf, google, trello):
         em.start()
     smtp.start()
-    emulators = {"salesforce": sf, "google": google, "trello": trello, "smtp": smtp}
     routes = {
         "salesforce.com": sf.base_url,
         "force.com": sf.base_url,
@@ -116,11 +131,30 @@ def start_emulators(
         "trello.com": trello.base_url,
     }
     try:
-        yield emulators, routes
+        yield {**emulators, "smtp": smtp}, routes
     finally:
         smtp.stop()
         for em in (sf, google, trello):
             em.stop()
+
+
+@contextmanager
+def start_emulators(
+    data: Mapping[str, Any], directory: Path
+) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
+    """Start every emulator seeded with `data`, in memory only (tests, the benchmark); yield
+    them and the routes to reach them. The outbox and the key file go to `directory`."""
+    from connectors.emulators.google import write_service_account_file
+
+    emulators = _new_emulators()
+    for name in STATEFUL:
+        emulators[name].seed(data[name])
+    key_file = directory / KEY_FILE
+    if not key_file.exists():
+        write_service_account_file(key_file)
+    emulators["google"].trust_key_file(key_file)
+    with _running(emulators, directory) as started:
+        yield started
 
 
 def packaged_config() -> Config:
@@ -150,36 +184,114 @@ def sandbox_config(base: Config, directory: Path, smtp_port: int) -> Config:
 
 @contextmanager
 def open_sandbox(
-    directory: Path, *, scenario: Path | None = None, config_path: Path | None = None
+    directory: Path,
+    *,
+    scenario: Path | None = None,
+    config_path: Path | None = None,
+    writable: bool = True,
 ) -> Iterator[Sandbox]:
-    """Seed DIR on first use (or resume it), start the emulators, save their state on exit."""
-    directory.mkdir(parents=True, exist_ok=True)
-    snapshot = directory / SNAPSHOT
-    if snapshot.exists():
-        if scenario is not None:
+    """Seed DIR on first use (or resume it) and start the emulators on its state.
+
+    With `writable` every change the emulators acknowledge is on disk before the client hears
+    of it; without, the state is read (and followed as other processes change it) but never
+    written: `log`, `status`, `check`, `sandbox show` and dry runs open it so.
+    """
+    from connectors.emulators.google import public_key_of, write_service_account_file
+    from connectors.emulators.store import StateStore
+
+    if not directory.is_dir():  # an existing folder's mode is its owner's choice; ours are 0700
+        private_dir(directory)
+    emulators = _new_emulators()
+    stores = {
+        name: StateStore(directory / STATE_DIR / f"{name}.json", writable=writable)
+        for name in STATEFUL
+    }
+    with _setup_lock(directory):
+        legacy = directory / LEGACY_SNAPSHOT
+        seeded = legacy.exists() or any(st.path.exists() for st in stores.values())
+        if seeded and scenario is not None:
             sys.stderr.write(
                 f"note: {directory} is already seeded; --scenario is ignored "
                 f"(`python -m sync sandbox reset` starts over)\n"
             )
-        data = json.loads(snapshot.read_text(encoding="utf-8"))
-    else:
-        data = seed_data(scenario, date.today())  # noqa: DTZ011 - the user's own calendar day
+        key_file = directory / KEY_FILE
+        if not key_file.exists():
+            write_service_account_file(key_file)
+        account = public_key_of(key_file)
+        first: dict[str, Any] = {}
+
+        def seed(name: str) -> dict[str, Any]:
+            if not first:
+                if legacy.exists():
+                    first.update(json.loads(legacy.read_text(encoding="utf-8")))
+                else:
+                    first.update(seed_data(scenario, date.today()))  # noqa: DTZ011 - the user's day
+                first["google"] = {**first["google"], "service_accounts": dict([account])}
+            return dict(first[name])
+
+        for name, store in stores.items():
+            store.open(emulators[name], functools.partial(seed, name))
+            store.attach(emulators[name])
+        google = emulators["google"]
+        if google.accounts.get(account[0]) != account[1]:  # the key file was replaced
+            stores["google"].update(google, lambda: google.add_service_account(*account))
+        if legacy.exists():
+            legacy.unlink()  # its data now lives in DIR/emulators/
+        _sweep_temporaries(directory)
     for name, value in SANDBOX_SECRETS.items():
         os.environ.setdefault(name, value)
     base = load(config_path) if config_path else packaged_config()
-    with start_emulators(data, directory) as (emulators, routes):
-        cfg = sandbox_config(base, directory, emulators["smtp"].port)
-        try:
-            yield Sandbox(cfg, routes, emulators, directory)
-        finally:
-            state = {
-                "salesforce": emulators["salesforce"].snapshot(),
-                "google": {"spreadsheets": emulators["google"].snapshot()["spreadsheets"]},
-                "trello": emulators["trello"].snapshot(),
-            }
-            tmp = snapshot.with_suffix(".tmp")
-            tmp.write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
-            tmp.replace(snapshot)
+    with _running(emulators, directory) as (started, routes):
+        cfg = sandbox_config(base, directory, started["smtp"].port)
+        yield Sandbox(cfg, routes, started, directory)
+
+
+def saved_state(directory: Path) -> dict[str, Any]:
+    """The emulators as saved in DIR (read-only, no server started): for tests and tools."""
+    from connectors.emulators.store import StateStore
+
+    emulators = _new_emulators()
+    for name in STATEFUL:
+        store = StateStore(directory / STATE_DIR / f"{name}.json", writable=False)
+        if not store.load(emulators[name]):
+            raise FileNotFoundError(f"{store.path}: this sandbox has not been seeded")
+    return emulators
+
+
+def _sweep_temporaries(directory: Path) -> None:
+    """Remove the temporary files a killed process left (`.NAME.PID.THREAD.tmp` and
+    `.incoming-PID-THREAD.tmp`): never read, but clutter. A live process's are left alone."""
+    for folder in (directory / STATE_DIR, directory / OUTBOX):
+        for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+            pid = _pid_in(tmp.name)
+            if pid is not None and not _alive(pid):
+                tmp.unlink(missing_ok=True)
+
+
+def _pid_in(name: str) -> int | None:
+    m = _TEMPORARY.search(name)
+    return int(m.group(1)) if m else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+@contextmanager
+def _setup_lock(directory: Path) -> Iterator[None]:
+    """Two processes opening one new sandbox: one seeds it and makes its key, the other waits."""
+    fd = open_private(directory / SETUP_LOCK, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def sandbox_command(args: argparse.Namespace) -> int:
@@ -195,6 +307,7 @@ def sandbox_command(args: argparse.Namespace) -> int:
         directory,
         scenario=Path(args.scenario) if args.scenario else None,
         config_path=Path(args.config) if args.config else None,
+        writable=False,
     ) as box:
         show(box, sys.stdout)
     return 0

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 FaultKind = Literal["429", "500", "503", "drop", "delay", "expired"]
@@ -117,12 +117,26 @@ class Call:
     fault: str = ""
 
 
+class Persistence(Protocol):
+    """Where an emulator's state lives between processes (the sandbox's `store.StateStore`)."""
+
+    def serve(
+        self, emulator: Emulator, req: Request, handle: Callable[[Request], Response | None]
+    ) -> Response | None: ...
+
+
 class Emulator:
     """Base of every emulator. Subclasses set `service` and define routes, `seed`, `snapshot`
     and `error` (their service's error body)."""
 
     service: ClassVar[str] = "emulator"
     _routes: ClassVar[list[tuple[str, re.Pattern[str], str]]] = []
+    # Attributes that are not the service's data (server, test controls; subclasses add their
+    # sessions): kept when the sandbox reloads the data from disk (`store.restore`).
+    runtime_state: ClassVar[frozenset[str]] = frozenset(
+        {"lock", "calls", "faults", "hooks", "_random", "_server", "_thread", "base_url"}
+        | {"persistence"}
+    )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -142,6 +156,7 @@ class Emulator:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
+        self.persistence: Persistence | None = None  # None: memory only (tests)
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self, port: int = 0) -> str:
@@ -278,7 +293,10 @@ class Emulator:
             body=body,
             host=h.headers.get("X-Forwarded-Host") or h.headers.get("Host") or "",
         )
-        resp = self.dispatch(req)
+        if self.persistence is None:
+            resp = self.dispatch(req)
+        else:
+            resp = self.persistence.serve(self, req, self.dispatch)
         if resp is None:  # a dropped connection
             h.close_connection = True
             with contextlib.suppress(OSError):

@@ -303,6 +303,7 @@ class GoogleEmulator(Emulator):
     service = "google"
     # Set by a test to referee every emulator created afterwards (a whole sandbox run).
     default_contract: ClassVar[Contract | None] = None
+    runtime_state = Emulator.runtime_state | {"tokens", "tokens_issued", "_lost", "contract"}
 
     def __init__(self) -> None:
         super().__init__()

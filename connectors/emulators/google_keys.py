@@ -14,6 +14,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from sync.private_files import atomic_write
+
 TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL, not a secret)
 
 
@@ -60,9 +62,7 @@ def write_service_account_file(
         "universe_domain": "googleapis.com",
     }
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(info, indent=2), encoding="utf-8")
-    p.chmod(0o600)
+    atomic_write(p, json.dumps(info, indent=2).encode("utf-8"))  # 0600 from the first byte
     return ServiceAccountKey(client_email, public_pem, p)
 
 

@@ -94,6 +94,9 @@ def id18(id15: str) -> str:
 
 class SalesforceEmulator(Emulator):
     service: ClassVar[str] = "salesforce"
+    runtime_state = Emulator.runtime_state | {
+        "clock", "tokens", "update_failures", "_locators", "_counter"
+    }  # fmt: skip
 
     def __init__(
         self, *, instance: str = DEFAULT_INSTANCE, clock: Callable[[], datetime] | None = None

@@ -26,6 +26,7 @@ import contextlib
 import email
 import email.policy
 import logging
+import os
 import re
 import socket
 import ssl
@@ -38,6 +39,8 @@ from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from sync.private_files import fsync_dir, open_private, private_dir, write_all
 
 Stage = Literal["mail", "rcpt", "data"]
 
@@ -159,7 +162,7 @@ class SmtpEmulator:
     def start(self, port: int = 0) -> tuple[str, int]:
         """Listen on 127.0.0.1:`port` (0: a free port); returns (host, port)."""
         if self.outbox is not None:
-            self.outbox.mkdir(parents=True, exist_ok=True)
+            private_dir(self.outbox)
         self.port = port or _free_port(self.host)
         kwargs: dict[str, Any] = {
             "hostname": self.host,
@@ -256,11 +259,7 @@ class SmtpEmulator:
         with self.lock:
             path: Path | None = None
             if self.outbox is not None:
-                msg_id = _message_id(data)
-                # Number on from what the folder already holds (a sandbox kept between runs).
-                number = len(list(self.outbox.glob("*.eml"))) + 1
-                path = self.outbox / f"{number:04d}-{msg_id}.eml"
-                path.write_bytes(data)
+                path = _deliver_file(self.outbox, data)
             delivered = Delivered(
                 mail_from=str(envelope.mail_from or ""),
                 rcpt_tos=tuple(envelope.rcpt_tos),
@@ -269,6 +268,36 @@ class SmtpEmulator:
             )
             self.messages.append(delivered)
             return delivered
+
+
+def _deliver_file(outbox: Path, data: bytes) -> Path:
+    """Store a message as the next numbered .eml, on disk before the client hears 250.
+
+    Written whole to a hidden temporary file first, then linked under its final name (a link
+    fails rather than replace a file, so two sandbox processes never take the same number):
+    the outbox never shows a partial message, whenever the process dies."""
+    msg_id = _message_id(data)
+    tmp = outbox / f".incoming-{os.getpid()}-{threading.get_ident()}.tmp"
+    fd = open_private(tmp, os.O_WRONLY | os.O_TRUNC)
+    try:
+        write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    # Number on from what the folder already holds (a sandbox kept between runs).
+    number = len(list(outbox.glob("*.eml"))) + 1
+    try:
+        while True:
+            path = outbox / f"{number:04d}-{msg_id}.eml"
+            try:
+                os.link(tmp, path)
+                break
+            except FileExistsError:
+                number += 1
+    finally:
+        os.unlink(tmp)
+    fsync_dir(outbox)
+    return path
 
 
 def _message_id(data: bytes) -> str:

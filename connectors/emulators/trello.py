@@ -197,6 +197,7 @@ class TrelloEmulator(Emulator):
     """Trello REST v1 in memory; see the module docstring for routes and the seed format."""
 
     service = "trello"
+    runtime_state = Emulator.runtime_state | {"clock", "_member", "_seq"}
 
     def __init__(self, *, clock: Callable[[], datetime] = _now) -> None:
         super().__init__()
