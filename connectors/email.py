@@ -39,7 +39,7 @@ from connectors.email_templates import (
     one_line,
 )
 from connectors.retry import RetryPolicy
-from sync.config import Config, secret_from_env
+from sync.config import Config, cleartext_login, secret_from_env
 from sync.domain import (
     Check,
     CheckState,
@@ -50,7 +50,7 @@ from sync.domain import (
     RequestType,
     System,
 )
-from sync.errors import ConnectorError, FatalError, RetriableError
+from sync.errors import ConfigError, ConnectorError, FatalError, RetriableError
 
 # Re-exported: tests and older callers import these from here.
 __all__ = [
@@ -87,6 +87,13 @@ class EmailConnector:
         e = cfg.email
         self._cfg = cfg
         self._login: tuple[str, str] | None = None
+        if cleartext_login(e):  # the config check refuses it; a config built in code too
+            raise ConfigError(
+                "security = 'none' with a login would send the SMTP password in clear "
+                "(set allow_cleartext_login = true to allow it)",
+                path=cfg.source,
+                key="email.security",
+            )
         if e.username_env:
             self._login = (
                 secret_from_env(e.username_env, what="SMTP username", key="email.username_env"),

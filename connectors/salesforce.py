@@ -30,7 +30,7 @@ from connectors.retry import RetryPolicy, retry_after_seconds
 from connectors.salesforce_errors import SERVICE, error_text, translate
 from connectors.salesforce_records import RecordMapper, request_fields
 from sync import approval
-from sync.config import Config, secret_file, secret_from_env
+from sync.config import Config, remember_secret, secret_file, secret_from_env
 from sync.domain import (
     NOT_IN_SALESFORCE,
     Check,
@@ -404,6 +404,7 @@ class SalesforceConnector:
                 self._sf = self._login()
             except (SalesforceError, requests.RequestException) as exc:
                 raise translate(exc, "log in", self._retry_after) from None
+            remember_secret(self._sf.session_id)  # a bearer credential: never in a log line
             log.info("logged in to Salesforce (%s)", self._sf.sf_instance)
         return self._sf
 

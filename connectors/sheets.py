@@ -67,7 +67,7 @@ from connectors.sheets_plan import (
     plan_book,
     rows_not_as_written,
 )
-from sync.config import Config, SheetConfig, secret_file, secret_from_env
+from sync.config import Config, SheetConfig, remember_secret, secret_file, secret_from_env
 from sync.domain import Check, CheckState, Effect, EffectKind, Outcome, OutcomeStatus, System
 from sync.errors import (
     ConnectorError,
@@ -106,8 +106,10 @@ class SheetsConnector:
         self._retry = retry or RetryPolicy.from_config(cfg.retry)
         credentials, self.client_email = _credentials(cfg, routes)
         # Token requests and Sheets calls both go through routed sessions (emulators in tests).
+        token_session = build_session(routes)
+        token_session.hooks["response"].append(_remember_issued_token)
         self._session = AuthorizedSession(  # type: ignore[no-untyped-call]
-            credentials, auth_request=Request(session=build_session(routes))
+            credentials, auth_request=Request(session=token_session)
         )
         if routes:
             mount_routes(self._session, routes)
@@ -425,6 +427,20 @@ def _row_gone(book: Mapping[str, Tab], sheet: SheetConfig, e: Effect) -> str:
     if not key or tab.find(cols[0], key):
         return ""
     return f"no row with {header} '{key}' in '{tab.title}' (removed by a person)"
+
+
+def _remember_issued_token(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    """The OAuth token endpoint's answer holds a bearer token: hide it from every log line."""
+    if "json" not in response.headers.get("Content-Type", ""):
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        return
+    if isinstance(body, dict):
+        for name in ("access_token", "id_token", "refresh_token"):
+            if isinstance(body.get(name), str):
+                remember_secret(body[name])
 
 
 def _rows(numbers: list[int]) -> str:

@@ -248,28 +248,28 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {value!r}") from None
 
 
-class _HideSecrets(logging.Filter):
+class _HideSecrets(logging.Formatter):
     """No credential in a log line, whoever wrote it: at -vv urllib3 logs every request line
-    and oauthlib the Trello key and token it signs with."""
+    and oauthlib the Trello key and token it signs with, and a traceback (`exc_info`,
+    `stack_info`) can quote a URL or an exception holding one. So the whole formatted text is
+    cleaned, not only the message: every secret read from the environment and every token a
+    service issued during the run (`sync.config.remember_secret`), and credentials in URLs."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    def format(self, record: logging.LogRecord) -> str:
         from connectors.http import sanitize_url  # only once something is logged: --help stays fast
         from sync.config import secrets_read
 
-        message = record.getMessage()
-        clean = sanitize_url(message)
-        for secret in secrets_read():
-            clean = clean.replace(secret, "***")
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
+        text = sanitize_url(super().format(record))
+        # Longest first, so a secret that contains another is hidden whole.
+        for secret in sorted(secrets_read(), key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
 
 
 def setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_HideSecrets())
+    handler.setFormatter(_HideSecrets("%(levelname)s %(name)s: %(message)s"))
     handler.set_name("offboarding-sync")
     root = logging.getLogger()
     # Replace only our own handler (a second main() in one process, e.g. tests), keep others.

@@ -148,6 +148,9 @@ class EmailConfig:
     host: str = "localhost"
     port: int = 587
     security: Literal["starttls", "ssl", "none"] = "starttls"
+    # security = "none" with a login sends the password in clear: refused unless this says so
+    # (a relay on the same machine or a test server only).
+    allow_cleartext_login: bool = False
     username_env: str = "SMTP_USERNAME"
     password_env: str = "SMTP_PASSWORD"
     # Empty: the templates shipped with the package. A folder here overrides them file by file.
@@ -406,6 +409,14 @@ def _check(cfg: Config, path: str) -> None:
             path=path,
             key="schedule.timezone",
         ) from None
+    if cleartext_login(cfg.email):
+        raise ConfigError(
+            "security = 'none' with a login (username_env is set) would send the SMTP password "
+            "in clear; use 'starttls' or 'ssl', or set allow_cleartext_login = true for a relay "
+            "on this machine",
+            path=path,
+            key="email.security",
+        )
     if cfg.retry.max_attempts < 1:
         raise ConfigError("must be at least 1", path=path, key="retry.max_attempts")
     _check_ops(cfg, path)
@@ -467,6 +478,11 @@ def _check_golive(g: GoLiveConfig, path: str) -> None:
         raise ConfigError("must be 0 or more", path=path, key="golive.max_days_past")
 
 
+def cleartext_login(email: EmailConfig) -> bool:
+    """True when the settings would send the SMTP password unencrypted without leave to."""
+    return email.security == "none" and bool(email.username_env) and not email.allow_cleartext_login
+
+
 def _sheets(cfg: Config) -> list[tuple[str, SheetConfig]]:
     s = cfg.sheets
     out = [
@@ -485,7 +501,8 @@ _SECRETS_READ: set[str] = set()
 
 
 def remember_secret(value: str) -> None:
-    """A secret that does not come through `secret_from_env` (say a URL given in the file)."""
+    """A secret that does not come through `secret_from_env` (say a URL given in the file, or a
+    credential obtained at run time: a session id from a login, an OAuth access token)."""
     if value:
         _SECRETS_READ.add(value)
 

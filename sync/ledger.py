@@ -32,6 +32,7 @@ from sync.domain import (
     OutcomeStatus,
     TakedownRequest,
 )
+from sync.private_files import ensure_private_file
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS effects (
@@ -124,7 +125,8 @@ def _now() -> str:
 
 class Ledger:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # 0600 before SQLite opens it: SQLite gives its journal the database file's mode.
+        ensure_private_file(path)
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
         # The default rollback journal, not WAL: a read-only open of a WAL database creates

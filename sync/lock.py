@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import IO
 
 from sync.errors import LockHeldError
+from sync.private_files import open_private
 
 LOCK_NAME = "run.lock"
 
@@ -27,8 +28,7 @@ class RunLock:
         self.took_over_from: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = self.path.open("a+", encoding="utf-8")
+        fh = os.fdopen(open_private(self.path, os.O_RDWR), "r+", encoding="utf-8")
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

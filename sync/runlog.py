@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.domain import Effect, OutcomeStatus
+from sync.private_files import open_private, write_all
 
 RUNLOG_NAME = "runs.jsonl"
 # Every `outcome` an effect line may carry: each OutcomeStatus, plus "waiting" (a write-back held
@@ -80,12 +81,13 @@ class RunLog:
         self._append({"type": "run", **record}, sync=True)
 
     def _append(self, obj: dict[str, Any], *, sync: bool = False) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(obj, sort_keys=True, ensure_ascii=False) + "\n")
-            fh.flush()
+        fd = open_private(self.path, os.O_WRONLY | os.O_APPEND)
+        try:
+            write_all(fd, (json.dumps(obj, sort_keys=True, ensure_ascii=False) + "\n").encode())
             if sync:
-                os.fsync(fh.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def read(self) -> Iterator[dict[str, Any]]:
         """Every line, oldest first; a torn last line (a crash mid-write) is passed over."""

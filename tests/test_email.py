@@ -348,8 +348,12 @@ def test_login_when_the_server_requires_auth(
     smtp_emulator.require_auth("sync-bot", "s3cret")
     monkeypatch.setenv("TEST_SMTP_USER", "sync-bot")
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
-    cfg = with_smtp(
-        config, smtp_emulator, username_env="TEST_SMTP_USER", password_env="TEST_SMTP_PASSWORD"
+    cfg = with_smtp(  # a local test server: the password may go in clear, if said so
+        config,
+        smtp_emulator,
+        username_env="TEST_SMTP_USER",
+        password_env="TEST_SMTP_PASSWORD",
+        allow_cleartext_login=True,
     )
     [ok] = run(EmailConnector(cfg), journal, notice(request()))
     assert ok.status is OutcomeStatus.APPLIED

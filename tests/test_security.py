@@ -255,3 +255,65 @@ def test_a_library_logging_a_secret_is_redacted_on_stderr(
     text = err.getvalue()
     assert "signing with *** for GET /x?key=***&token=***" in text
     assert leaks(text, {"secret": secret, "token": "t0k3n", "key": "key=k1"}) == []
+
+
+def _stderr_of_the_cli(agency: Agency, then: Any) -> str:
+    """stderr of `python -m sync -vv` (in-process) and of what `then()` logs after it, through
+    the CLI's own log handler."""
+    err = io.StringIO()
+    with cli_on(agency) as main, redirect_stdout(io.StringIO()), redirect_stderr(err):
+        main(["-vv", "--as-of", TODAY.isoformat()])
+        then()
+    return err.getvalue()
+
+
+def test_a_traceback_holding_a_secret_is_redacted(
+    hostile_seed: dict[str, Any], tmp_path: Path, sandbox_env: None
+) -> None:
+    """`exc_info` and `stack_info` are formatted after the message: they are cleaned too."""
+    with agency_for(tmp_path / "a", hostile_seed) as agency:
+        password = SANDBOX_SECRETS["SANDBOX_SF_PASSWORD"]
+
+        def log_a_traceback() -> None:
+            try:
+                raise RuntimeError(f"login refused for password={password} token=abc123")
+            except RuntimeError:
+                logging.getLogger("some.library").exception("login failed")
+            logging.getLogger("some.library").warning(
+                "retrying with %s", "the same login", stack_info=True
+            )
+
+        text = _stderr_of_the_cli(agency, log_a_traceback)
+        assert "Traceback (most recent call last)" in text  # the traceback was logged
+        assert "RuntimeError: login refused for password=*** token=***" in text
+        assert "Stack (most recent call last)" in text
+        assert leaks(text, secrets_of(agency)) == []
+        assert leaks(text, {"token in the traceback": "abc123"}) == []
+
+
+def test_tokens_issued_during_the_run_are_redacted(
+    hostile_seed: dict[str, Any], tmp_path: Path, sandbox_env: None
+) -> None:
+    """The Salesforce session id from the login and the Google access token the run was issued
+    are secrets too, though no config names them: a library logging one shows `***`."""
+    with agency_for(tmp_path / "a", hostile_seed) as agency:
+        issued: dict[str, str] = {}
+
+        def log_the_tokens() -> None:
+            sf_token = next(iter(agency.emulators["salesforce"].tokens))
+            google_token = next(iter(agency.emulators["google"].tokens))
+            issued.update({"salesforce session id": sf_token, "google token": google_token})
+            lib = logging.getLogger("some.library")
+            lib.debug("Authorization: Bearer %s", sf_token)
+            lib.debug("refreshed the access token: %s", google_token)
+            try:
+                raise ValueError(f"bad answer for session {sf_token}")
+            except ValueError:
+                lib.exception("call failed")
+
+        text = _stderr_of_the_cli(agency, log_the_tokens)
+        assert "DEBUG some.library: Authorization: Bearer ***" in text
+        assert "DEBUG some.library: refreshed the access token: ***" in text
+        assert "ValueError: bad answer for session ***" in text
+        assert leaks(text, issued) == []
+        assert leaks(text, secrets_of(agency)) == []
