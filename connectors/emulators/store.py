@@ -70,6 +70,10 @@ class StateStore:
             emulator.seed(seed())
             self._save(emulator, force=True)
 
+    def load(self, emulator: Emulator) -> bool:
+        """Load the saved state into `emulator` if it changed on disk; False if there is none."""
+        return self._read_into(emulator)
+
     def update(self, emulator: Emulator, change: Callable[[], None]) -> None:
         """Apply `change` to the newest state and save it (setup work such as trusting a new
         key file; done even by a read-only process, as seeding is)."""
