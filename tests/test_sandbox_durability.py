@@ -356,3 +356,65 @@ def test_log_status_show_and_a_refused_run_during_a_run_lose_nothing(
     state = end_state(box)
     assert {k: state[k] for k in KEPT} == {k: baseline[k] for k in KEPT}
     assert state["alerted"] == baseline["alerted"]
+
+
+# Two writers at once: each process adds comments to one card through the emulator's HTTP API.
+WRITER = r"""
+import sys
+from pathlib import Path
+import requests
+from sync.sandbox import SANDBOX_SECRETS, open_sandbox
+box, who, card = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+auth = {"key": SANDBOX_SECRETS["SANDBOX_TRELLO_API_KEY"],
+        "token": SANDBOX_SECRETS["SANDBOX_TRELLO_TOKEN"]}
+with open_sandbox(box) as sandbox:
+    url = sandbox.emulators["trello"].base_url + f"/1/cards/{card}/actions/comments"
+    for n in range(15):
+        answer = requests.post(url, params={**auth, "text": f"{who}-{n}"}, timeout=30)
+        answer.raise_for_status()
+"""
+
+
+def test_two_processes_writing_one_sandbox_never_overwrite_each_other(
+    template: Path, tmp_path: Path
+) -> None:
+    box = tmp_path / "box"
+    shutil.copytree(template, box)
+    card = saved_state(box)["trello"].snapshot()["boards"][0]["cards"][0]["id"]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(box), who, card],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for who in ("a", "b")
+    ]
+    for writer in writers:
+        out, err = writer.communicate(timeout=120)
+        assert writer.returncode == 0, out + err
+    comments = saved_state(box)["trello"].card(card)["comments"]
+    texts = Counter(c["text"] for c in comments)
+    assert texts == Counter(f"{who}-{n}" for who in ("a", "b") for n in range(15))
+
+
+def test_read_only_commands_never_write_the_emulators_files(
+    template: Path, tmp_path: Path, sandbox_env: None
+) -> None:
+    box = tmp_path / "box"
+    shutil.copytree(template, box)
+
+    def files() -> dict[str, tuple[bytes, int]]:
+        return {
+            p.name: (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in (box / "emulators").glob("*.json")
+        }
+
+    before = files()
+    assert len(before) == 3
+    for command in (["log"], ["status"], ["sandbox", "show"], ["check"], ["--dry-run"]):
+        code, text = in_process(box, *command)
+        assert code in (0, 1), (command, text)
+        assert "Traceback" not in text
+    assert files() == before
