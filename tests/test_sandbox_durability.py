@@ -306,6 +306,7 @@ def test_a_sandbox_run_killed_at_random_moments_ends_as_an_uninterrupted_one(
         torn += any(p.name.endswith(".tmp") for p in box.rglob(".*"))
         settled = finish(box)
         unconfirmed += bool(settled)
+        assert not any(p.name.endswith(".tmp") for p in box.rglob(".*"))  # swept on reopening
         state = end_state(box)
         assert state["world"] == baseline["world"], (seed, what, settled)
         assert state["outbox"] == baseline["outbox"], (seed, what, settled)
