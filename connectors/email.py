@@ -87,17 +87,17 @@ class EmailConnector:
         e = cfg.email
         self._cfg = cfg
         self._login: tuple[str, str] | None = None
+        if e.username_env:
+            self._login = (
+                secret_from_env(e.username_env, what="SMTP username", key="email.username_env"),
+                secret_from_env(e.password_env, what="SMTP password", key="email.password_env"),
+            )
         if cleartext_login(e):  # the config check refuses it; a config built in code too
             raise ConfigError(
                 "security = 'none' with a login would send the SMTP password in clear "
                 "(set allow_cleartext_login = true to allow it)",
                 path=cfg.source,
                 key="email.security",
-            )
-        if e.username_env:
-            self._login = (
-                secret_from_env(e.username_env, what="SMTP username", key="email.username_env"),
-                secret_from_env(e.password_env, what="SMTP password", key="email.password_env"),
             )
         folder = cfg.resolve(e.templates_dir) if e.templates_dir else None
         self._templates = Template.load_all(

@@ -292,7 +292,9 @@ def environment(args: argparse.Namespace) -> Iterator[tuple[Config, Mapping[str,
 
         # Only a real run (or serve) changes the emulated services; every other command opens
         # the sandbox read-only, so it can never write back an older copy of their data.
-        changes = (args.command or "run") in ("run", "serve") and not args.dry_run
+        changes = (args.command or "run") in ("run", "serve") and not getattr(
+            args, "dry_run", False
+        )
         with open_sandbox(
             Path(args.sandbox_dir or ".sandbox"),
             scenario=Path(args.scenario) if args.scenario else None,
