@@ -73,7 +73,12 @@ def test_state_and_sandbox_files_are_private_under_a_permissive_umask(tmp_path: 
     found = {str(p.relative_to(tmp_path)): oct(mode(p)) for p in expected}
     assert found == {str(p.relative_to(tmp_path)): oct(m) for p, m in expected.items()}
     # Nothing else in the folder is readable by others either.
-    loose = [str(p.relative_to(tmp_path)) for p in box.rglob("*") if mode(p) & (stat.S_IRWXG | 0o7)]
+    # (But the metrics textfile: counts only, made readable on purpose for node_exporter.)
+    loose = [
+        str(p.relative_to(tmp_path))
+        for p in box.rglob("*")
+        if mode(p) & (stat.S_IRWXG | 0o7) and p.name != "metrics.prom"
+    ]
     assert loose == []
 
 
@@ -83,7 +88,8 @@ def _cleartext_config(tmp_path: Path, *, allow: bool) -> Path:
     assert old in text
     new = 'security = "none"' + ("\nallow_cleartext_login = true" if allow else "")
     path = tmp_path / "config.toml"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    state = f'state_dir = "{tmp_path / "state"}"\n'
+    path.write_text(state + text.replace(old, new, 1), encoding="utf-8")
     return path
 
 
