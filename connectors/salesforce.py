@@ -1,10 +1,14 @@
 """Salesforce: where requests come from (`fetch`) and where the sync reports back (`apply`).
 
 Built on simple-salesforce with our own `requests` session, so the emulator and the real org are
-reached the same way. One poll is one SOQL query (approval history included as a child
-subquery); write-backs go out as sObject Collections, 200 records a call. Every call passes
-through one guard that maps the library's exceptions onto our error tree, retries transient
-ones, renews an expired session once and keeps an eye on the org's daily API allocation.
+reached the same way. Each run first checks the [salesforce] mapping against the org's describe
+(one call per object: the request object and the account object, `connectors.salesforce_mapping`)
+and stops before acting if a field is missing, mistyped or too short; then one poll is one SOQL
+query (approval history included as a child subquery); write-backs go out as sObject
+Collections, 200 records a call, grouped by object so a call is at most two of Salesforce's
+type chunks. Every call passes through one guard that maps the library's exceptions onto our
+error tree, retries transient ones, renews an expired session once and keeps an eye on the
+org's daily API allocation.
 
 Mapping a record to a request lives in `connectors.salesforce_records`, translating errors in
 `connectors.salesforce_errors`; both are pure.
@@ -21,9 +25,13 @@ from urllib.parse import urlsplit
 
 import requests
 from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
+from simple_salesforce.exceptions import (
+    SalesforceError,
+    SalesforceExpiredSession,
+    SalesforceResourceNotFound,
+)
 
-from connectors import soql
+from connectors import salesforce_mapping, soql
 from connectors.base import FetchResult, Journal
 from connectors.http import build_session
 from connectors.retry import RetryPolicy, retry_after_seconds
@@ -43,7 +51,7 @@ from sync.domain import (
     System,
     TakedownRequest,
 )
-from sync.errors import BudgetExceededError, ConfigError, FatalError, SyncError
+from sync.errors import BudgetExceededError, ConfigError, FatalError, MappingError, SyncError
 
 T = TypeVar("T")
 log = logging.getLogger("connectors.salesforce")
@@ -81,6 +89,8 @@ class SalesforceConnector:
         # Read now as well as at each login: a missing credential is a configuration error that
         # stops the run before any I/O, as for every other system.
         self._credentials()
+        self._describes: dict[str, Mapping[str, Any] | None] = {}
+        self._mapping_checked = False
 
     # ----- RequestSource -----------------------------------------------------------------
     def fetch(
@@ -95,6 +105,7 @@ class SalesforceConnector:
         whatever its status: one query, more only when the open ids need several IN lists."""
         calls_before = self.api_calls
         self._check_budget()
+        self.preflight()
         seen: dict[str, dict[str, Any]] = {}
         for text in self._queries(since, open_ids, full):
             log.debug("SOQL: %s", text)
@@ -178,21 +189,42 @@ class SalesforceConnector:
             yield from self._outcomes(batch, records, answer, retries)
 
     def check(self) -> list[str]:
-        """Read-only (`sync check`): log in, and read one request with every mapped field and
-        the approval history, so a misnamed field answers INVALID_FIELD here, not mid-run."""
+        """Read-only (`sync check`): log in, check the mapping against describe (every field,
+        its type, picklist values, write access and length), then read one request with every
+        mapped field and the approval history, as the poll does."""
         try:
+            found = self.mapping_problems()
+            if found:
+                return found
             text = self._queries(None, [], True)[0] + " LIMIT 1"
             self._run("check the Takedown Request fields", _query_all(text))
-            sf = self._sf_cfg
-            account = (
-                f"SELECT Id, {soql.name(sf.account.status_field)} FROM "
-                + soql.name(sf.account.object)
-                + " LIMIT 1"
-            )
-            self._run("check the account status field", _query_all(account))
         except SyncError as exc:
             return [str(exc)]
         return []
+
+    def mapping_problems(self) -> list[str]:
+        """The [salesforce] mapping against the org's describe: one call per object, cached."""
+        return salesforce_mapping.problems(self._cfg, self._describe, self._object_names)
+
+    def preflight(self) -> None:
+        """Once per run, before anything is read or written: a mapping that does not match the
+        org stops the run here (exit 3) instead of polling nothing or failing write-backs
+        after the other systems acted."""
+        if self._mapping_checked:
+            return
+        self._queries(None, [], True)  # names that are not API names: a config error, no I/O
+        try:
+            soql.name(self._sf_cfg.account.object)
+        except soql.SoqlNameError as exc:
+            raise ConfigError(str(exc), path=self._cfg.source, key="salesforce.account") from None
+        found = self.mapping_problems()
+        if found:
+            raise MappingError(
+                SERVICE,
+                "the [salesforce] settings do not match the org, so nothing was done: "
+                + "; ".join(found),
+            )
+        self._mapping_checked = True
 
     # ----- discovery (`sync init`) ------------------------------------------------------
     def describe_global(self) -> list[dict[str, Any]]:
@@ -246,6 +278,32 @@ class SalesforceConnector:
     def close(self) -> None:
         self._session.close()
         self._sf = None
+
+    # ----- describe ----------------------------------------------------------------------
+    def _describe(self, obj: str) -> Mapping[str, Any] | None:
+        """`sobjects/{obj}/describe`, once per object per run; None if the org has no such
+        object (Salesforce answers 404)."""
+        if obj not in self._describes:
+            name = soql.name(obj)
+
+            def run(sf: Salesforce) -> Mapping[str, Any] | None:
+                try:
+                    result = sf.restful(f"sobjects/{name}/describe", timeout=TIMEOUT_SECONDS)
+                except SalesforceResourceNotFound:
+                    return None
+                return result if isinstance(result, Mapping) else None
+
+            self._describes[obj] = self._run(f"describe {obj}", run)
+        return self._describes[obj]
+
+    def _object_names(self) -> list[str]:
+        """Every object's API name (describeGlobal): asked only to suggest a name for a typo."""
+
+        def run(sf: Salesforce) -> list[str]:
+            result = sf.describe(timeout=TIMEOUT_SECONDS) or {}
+            return [str(o["name"]) for o in result.get("sobjects", [])]
+
+        return self._run("list the org's objects", run)
 
     # ----- queries -----------------------------------------------------------------------
     def _queries(
@@ -315,7 +373,13 @@ class SalesforceConnector:
     def _batches(
         self, effects: Sequence[Effect]
     ) -> list[tuple[list[Effect], dict[tuple[str, str], dict[str, str]]]]:
-        """Effects packed so each one's records share a call; a record twice is merged."""
+        """Effects packed so each one's records share a call; a record twice is merged.
+
+        Within a call the records are grouped by object (every request, then every account):
+        Salesforce processes a collection in chunks of consecutive same-type records and
+        refuses more than 10 chunks a call, so request/account/request/... would fail any call
+        with more than five write-backs. Results come back in the order sent, and
+        `_outcomes` reads them in that same order."""
         batches: list[tuple[list[Effect], dict[tuple[str, str], dict[str, str]]]] = []
         for effect in effects:
             wanted = self._records_for(effect)
@@ -325,7 +389,7 @@ class SalesforceConnector:
             batch.append(effect)
             for key, values in wanted.items():
                 records.setdefault(key, {}).update(values)
-        return batches
+        return [(batch, _grouped_by_object(records)) for batch, records in batches]
 
     def _outcomes(
         self,
@@ -519,6 +583,14 @@ def _query_all(text: str) -> Callable[[Salesforce], list[dict[str, Any]]]:
         return list(sf.query_all_iter(text, timeout=TIMEOUT_SECONDS))
 
     return run
+
+
+def _grouped_by_object(
+    records: Mapping[tuple[str, str], dict[str, str]],
+) -> dict[tuple[str, str], dict[str, str]]:
+    """The same records, each object's together, objects in the order first seen."""
+    order = {obj: i for i, obj in enumerate(dict.fromkeys(obj for obj, _rid in records))}
+    return dict(sorted(records.items(), key=lambda kv: order[kv[0][0]]))
 
 
 def _composite_update(

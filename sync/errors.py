@@ -59,5 +59,10 @@ class LockHeldError(SyncError):
     """Another run holds the state directory's lock."""
 
 
+class MappingError(FatalError):
+    """The config's field mapping does not match the org (a typo, a wrong type, a read-only
+    or too-short field): the run stops before it reads or writes anything."""
+
+
 class BudgetExceededError(FatalError):
     """The configured share of an API allocation is used up; new work waits for the next run."""

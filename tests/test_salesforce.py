@@ -36,6 +36,8 @@ from tests.fixtures.salesforce import SF_USER, add_takedown, make_sf_connector
 
 RUN_STARTED = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 COMPOSITE = r"/composite/sobjects$"
+# Every run first checks the mapping: one describe of the request object, one of Account.
+DESCRIBES = 2
 SOAP_LOGIN = r"/services/Soap/u/"
 
 
@@ -223,9 +225,10 @@ def test_one_query_returns_approved_and_open_requests(
     assert by_id[withdrawn].approved is False
     assert by_id[withdrawn].status == "Withdrawn"
     assert by_id[withdrawn].approval_problem is None
-    assert result.api_calls == 1
+    assert result.api_calls == DESCRIBES + 1
     assert sf_emulator.count("GET", "/query") == 1
-    assert result.api_usage == (1, 15000)
+    assert sf_emulator.count("GET", "/describe$") == DESCRIBES
+    assert result.api_usage == (DESCRIBES + 1, 15000)
     assert result.full_reconcile is True
 
 
@@ -244,11 +247,11 @@ def test_many_open_ids_are_chunked(
     ids = [add_takedown(sf_emulator, status="Withdrawn", approvals=None) for _ in range(250)]
     result = sf_connector.fetch(since=None, open_ids=ids, run_started=RUN_STARTED, full=True)
     assert {r.id for r in result.requests} == set(ids)
-    assert result.api_calls == 2  # IN lists of at most 200 ids
+    assert result.api_calls == DESCRIBES + 2  # IN lists of at most 200 ids
     assert result.findings == []
 
 
-def test_paging_past_2000_records(
+def test_paging_with_the_approval_subquery_is_200_a_page(
     sf_connector: SalesforceConnector, sf_emulator: SalesforceEmulator
 ) -> None:
     account = sf_emulator.add_record("Account", {"Name": "Big Dealer Group"})
@@ -259,8 +262,10 @@ def test_paging_past_2000_records(
         )
     result = sf_connector.fetch(since=None, open_ids=[], run_started=RUN_STARTED, full=True)
     assert len({r.id for r in result.requests}) == 2500
-    assert result.api_calls == 2
-    assert sf_emulator.count("GET", r"/query/\w+-2000$") == 1
+    # The ProcessSteps subquery caps Salesforce's batch at 200 records: 13 pages, not 2.
+    assert sf_emulator.count("GET", "/query") == 13
+    assert result.api_calls == DESCRIBES + 13
+    assert sf_emulator.count("GET", r"/query/\w+-200$") == 1
 
 
 def test_watermark_with_a_late_commit(
@@ -329,6 +334,8 @@ def test_approval_from_fields(
         fields={"first": "First_Approver__c", "second": "Second_Approver__c"},
     )
     conn = make_sf_connector(with_sf(config, approval=chain), sf_emulator)
+    for name in ("First_Approver__c", "Second_Approver__c"):
+        sf_emulator.add_field("Takedown_Request__c", name=name, type="string", length=121)
     add_takedown(
         sf_emulator,
         client="Ok",
@@ -351,13 +358,15 @@ def test_approval_from_fields(
 def test_soql_injection_in_config_is_escaped(
     config: Config, sf_emulator: SalesforceEmulator, sf_env: None
 ) -> None:
+    # A text status field: a picklist would stop the run at the mapping check, before any query.
+    sf_emulator.add_field("Takedown_Request__c", name="Status__c", type="string")
     add_takedown(sf_emulator, status="Approved")
     add_takedown(sf_emulator, status="Pending")
     cfg = with_sf(config, approved_status="Approved' OR Name != '")
     conn = make_sf_connector(cfg, sf_emulator)
     result = conn.fetch(since=None, open_ids=[], run_started=RUN_STARTED, full=True)
     assert result.requests == []
-    assert result.api_calls == 1  # the query was valid SOQL and simply matched nothing
+    assert result.api_calls == DESCRIBES + 1  # valid SOQL that simply matched nothing
 
     evil_id = make_sf_connector(config, sf_emulator).fetch(
         since=None, open_ids=["x') OR (Name != '"], run_started=RUN_STARTED, full=False
@@ -379,8 +388,13 @@ def test_wrong_object_name_is_fatal_and_points_at_config(
     config: Config, sf_emulator: SalesforceEmulator, sf_env: None
 ) -> None:
     conn = make_sf_connector(with_sf(config, object="Takedown__c"), sf_emulator)
-    with pytest.raises(FatalError, match=r"INVALID_TYPE.*check the object and field names"):
+    with pytest.raises(
+        FatalError,
+        match=r"salesforce.object: the org has no object 'Takedown__c' "
+        r"\(closest: Takedown_Request__c\)",
+    ):
         fetch_all(conn)
+    assert sf_emulator.count("GET", "/query") == 0
 
 
 # ----- errors and budget --------------------------------------------------------------------
@@ -413,7 +427,7 @@ def test_request_limit_exceeded_is_a_clear_fatal_error(
         fetch_all(sf_connector)
     assert "API request limit is used up" in str(err.value)
     assert "REQUEST_LIMIT_EXCEEDED" in str(err.value)
-    assert sf_emulator.count("GET", "/query") == 1  # not retried
+    assert sf_emulator.count("GET") == 1  # the first call (a describe), not retried
 
 
 def test_budget_share_stops_new_work(
@@ -425,7 +439,7 @@ def test_budget_share_stops_new_work(
     sf_add()
     sf_emulator.set_usage(12500)  # 83% of 15,000, past the sandbox's 80%
     result = sf_connector.fetch(since=None, open_ids=[], run_started=RUN_STARTED, full=True)
-    assert result.api_usage == (12501, 15000)
+    assert result.api_usage == (12500 + DESCRIBES + 1, 15000)
     outcomes = list(sf_connector.apply([writeback(r) for r in result.requests], journal))
     assert [o.status for o in outcomes] == [OutcomeStatus.FAILED]
     assert "api_budget_share" in outcomes[0].message

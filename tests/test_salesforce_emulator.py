@@ -312,7 +312,7 @@ def test_composite_update_reports_per_record(
         "records": [
             {"attributes": {"type": "Account"}, "id": good, "TDA_Status__c": "Paused"},
             {"attributes": {"type": "Account"}, "id": locked, "TDA_Status__c": "Paused"},
-            {"attributes": {"type": "Account"}, "id": id18("001Ag9999999999"), "X__c": 1},
+            {"attributes": {"type": "Account"}, "id": id18("001Ag9999999999"), "Name": "X"},
         ],
     }
     results = sf.restful("composite/sobjects", method="PATCH", json=body)

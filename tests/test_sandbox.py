@@ -49,6 +49,7 @@ def test_run_log_records_salesforce_api_use_of_the_whole_run(agency: Agency) -> 
     result = agency.run(FAR, allow_backlog=True)
     run = RunLog.in_state_dir(agency.config.state_path).runs()[-1]
     assert run["run_id"] == result.run_id
-    # One poll query and one sObject Collections write-back (the login is not a REST call).
-    assert run["salesforce_api_calls"] == 2
+    # The mapping check (a describe of the request object and one of Account), one poll query
+    # and one sObject Collections write-back (the login is not a REST call).
+    assert run["salesforce_api_calls"] == 4
     assert run["salesforce_api_usage"]["limit"] == 15000

@@ -1,15 +1,27 @@
 """A Salesforce org on 127.0.0.1 that the real simple-salesforce library talks to.
 
 It speaks the public wire format, not our connector's convenience: the SOAP `login` call, the
-OAuth 2.0 JWT bearer flow, REST `query`/`queryAll` with paging (2,000 records a page, then
-`nextRecordsUrl`), `sobjects/<Object>/<Id>` GET and PATCH, sObject Collections
-(`composite/sobjects` PATCH) and `limits`; every REST answer carries `Sforce-Limit-Info`, and
-errors have Salesforce's shape `[{"message": ..., "errorCode": ...}]`. Queries run on a SOQL
-subset big enough for the connector (parsed and evaluated by `soql_engine`): relationship
-fields (`Account__r.Name`), the `ProcessSteps` child subquery, WHERE with = != <> < > <= >=
-IN / NOT IN, LIKE, AND / OR / NOT, parentheses, NULL, TRUE / FALSE, date and
-dateTime literals, ORDER BY (ASC/DESC, NULLS FIRST/LAST), LIMIT and OFFSET. Like the real
-parser, it refuses AND and OR mixed without parentheses.
+OAuth 2.0 JWT bearer flow, REST `query`/`queryAll` with paging (then `nextRecordsUrl`),
+`sobjects/` (describeGlobal), `sobjects/<Object>` (basic info) and `sobjects/<Object>/describe`,
+`sobjects/<Object>` POST, `sobjects/<Object>/<Id>` GET and PATCH, sObject Collections
+(`composite/sobjects` PATCH and POST) and `limits`; every REST answer carries
+`Sforce-Limit-Info`, and errors have Salesforce's shape `[{"message": ..., "errorCode": ...}]`.
+Anything else under `/services/data/` answers 501 with a message that says it is not modelled
+by the emulator, never a 404 that reads like "no such record".
+
+The org has a schema (`salesforce_schema`; defaults in `salesforce_defaults`): queries naming a
+field, relationship or object it does not have, and writes to an unknown or read-only field, a
+value outside a restricted picklist or a string over its length, are refused with Salesforce's
+errors (`salesforce_checks`). Queries run on a SOQL subset big enough for the connector (parsed
+and evaluated by `soql_engine`): relationship fields (`Account__r.Name`), the `ProcessSteps`
+child subquery, WHERE with = != <> < > <= >= IN / NOT IN, LIKE, AND / OR / NOT, parentheses,
+NULL, TRUE / FALSE, date and dateTime literals, ORDER BY (ASC/DESC, NULLS FIRST/LAST), LIMIT and
+OFFSET. Like the real parser, it refuses AND and OR mixed without parentheses.
+
+Paging follows the SOQL and SOSL Reference ("Change the Batch Size in Queries") and the REST
+API's `Sforce-Query-Options` header: 2,000 records a page by default, `batchSize=N` honoured
+between 200 and 2,000, and at most 200 when the query has a child-relationship subquery (child
+rows count toward the batch) or selects two or more custom long text area fields.
 
 Seed shape (`seed(data)` adds to what is there; `snapshot()` returns the same shape, so
 `SalesforceEmulator().seed(old.snapshot())` rebuilds an org):
@@ -19,6 +31,7 @@ Seed shape (`seed(data)` adds to what is there; `snapshot()` returns the same sh
       "users": [{"username": "...", "password": "...", "security_token": "...",
                  "user_id": "005...", "name": "Jeremy Bliesner"}],    # user_id optional
       "consumer_keys": {"<consumer key>": "<RSA public key PEM, or '' to skip the signature>"},
+      "schema": {"Takedown_Request__c": {"fields": [...]}},   # see salesforce_schema
       "records": {"Takedown_Request__c": [{...fields...}], "Account": [{...}]},
       "approvals": {"<record id>": [{"StepStatus": "Started" | "Approved" | "Rejected" |
                      "Removed", "ActorId": "005...", "Actor": {"Name": "..."},
@@ -29,24 +42,28 @@ Seed shape (`seed(data)` adds to what is there; `snapshot()` returns the same sh
 Records get `Id` (18 characters, a per-object key prefix), `CreatedDate`, `SystemModstamp` and
 `LastModifiedDate` when missing; an explicit (past) `SystemModstamp` is kept, which is how a test
 simulates a transaction that committed late. Users are also `User` records (Id, Name, Username),
-so `Actor.Name` resolves through `ActorId`. An object exists once it is named under "records"
-(even with an empty list); querying any other object is `INVALID_TYPE`, as in a real org. Dates
-use Salesforce's formats: `2026-11-25T16:00:00.000+0000` and `2026-11-25`.
+so `Actor.Name` resolves through `ActorId`. Standard objects (Account, User, the approval
+objects) always exist; a custom object exists once it is named under "schema" or "records" (even
+with an empty list), with its default schema if it has one; querying any other object is
+`INVALID_TYPE`, as in a real org. A seeded record may only carry fields its object's schema has
+(a typo in a scenario is refused at seeding, not silently kept). Dates use Salesforce's formats:
+`2026-11-25T16:00:00.000+0000` and `2026-11-25`.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
+import re
 import secrets
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import jwt
 
-from connectors.emulators import salesforce_describe as sf_describe
+from connectors.emulators import salesforce_checks as checks
 from connectors.emulators import soql_engine as soql
 from connectors.emulators.base import (
     Emulator,
@@ -56,17 +73,30 @@ from connectors.emulators.base import (
     json_response,
     route,
 )
+from connectors.emulators.salesforce_schema import (
+    Schema,
+    describe,
+    describe_global,
+    long_text_count,
+)
 
-PAGE_SIZE = 2000
+PAGE_SIZE = 2000  # REST query batch size: the default and the maximum
+MIN_PAGE_SIZE = 200  # the smallest batchSize, and the cap with a subquery or long text fields
 COLLECTION_LIMIT = 200
+CHUNK_LIMIT = 10
+NOT_MODELLED = "NOT_MODELLED_BY_EMULATOR"
+# Described, but holding no rows of their own: approval history is kept per record.
+NOT_QUERIED = frozenset(
+    {"ProcessInstance", "ProcessInstanceStep", "ProcessInstanceHistory", "Name"}
+)
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 DEFAULT_INSTANCE = "agency.my.salesforce.com"
 ORG_ID = "00D5g000004AgcyEAC"
-READ_ONLY = frozenset({"id", "systemmodstamp", "lastmodifieddate", "createddate", "isdeleted"})
 KEY_PREFIXES = {"Account": "001", "Contact": "003", "User": "005", "Opportunity": "006"}
 STEP_PREFIX = "04h"
 STEP_OBJECT = "ProcessInstanceHistory"
-STEP_RELATIONSHIP = "processsteps"
+STEP_RELATIONSHIP = "ProcessSteps"
+STEP_KEY = STEP_RELATIONSHIP
 # The base class's fault codes, in Salesforce's vocabulary.
 _CODES = {
     "RATE_LIMITED": "REQUEST_LIMIT_EXCEEDED",
@@ -106,15 +136,15 @@ class SalesforceEmulator(Emulator):
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.users: dict[str, dict[str, str]] = {}  # username -> user
         self.consumer_keys: dict[str, str] = {}
-        self.records: dict[str, dict[str, dict[str, Any]]] = {"User": {}}
+        self.schema = Schema()
+        self.records: dict[str, dict[str, dict[str, Any]]] = {"User": {}, "Account": {}}
         self.approvals: dict[str, list[dict[str, Any]]] = {}
-        self.schema: dict[str, dict[str, Any]] = {}  # describe metadata by object (optional)
         self.limits: dict[str, dict[str, int]] = {
             "DailyApiRequests": {"Max": 15000, "Remaining": 15000}
         }
         self.tokens: dict[str, str] = {}  # access token -> user id
         self.update_failures: dict[str, tuple[str, str]] = {}
-        self._locators: dict[str, list[dict[str, Any]]] = {}
+        self._locators: dict[str, tuple[list[dict[str, Any]], int]] = {}
         self._by_id: dict[str, tuple[str, str]] = {}  # 15-char id -> (object, 18-char id)
         self._prefixes: dict[str, str] = dict(KEY_PREFIXES)
         self._counter = itertools.count(1)
@@ -128,14 +158,18 @@ class SalesforceEmulator(Emulator):
                 self.add_user(**user)
             for key, pem in data.get("consumer_keys", {}).items():
                 self.consumer_keys[key] = pem or ""
-            for obj, recs in data.get("records", {}).items():
+            self.schema.seed(data.get("schema", {}))
+            for name in data.get("schema", {}):
+                if name not in NOT_QUERIED:
+                    self.records.setdefault(self.schema.ensure(name), {})
+            for name, recs in data.get("records", {}).items():
+                obj = self.schema.ensure(name)
                 self.records.setdefault(obj, {})
                 for rec in recs:
                     self.add_record(obj, rec)
             for rid, steps in data.get("approvals", {}).items():
                 for step in steps:
                     self._store_step(rid, dict(step))
-            self.schema.update(data.get("schema", {}))
             for name, values in data.get("limits", {}).items():
                 self.limits.setdefault(name, {}).update(values)
 
@@ -146,6 +180,7 @@ class SalesforceEmulator(Emulator):
                     "instance": self.instance,
                     "users": list(self.users.values()),
                     "consumer_keys": self.consumer_keys,
+                    "schema": self.schema.snapshot(),
                     "records": {
                         obj: list(recs.values())
                         for obj, recs in self.records.items()
@@ -153,7 +188,6 @@ class SalesforceEmulator(Emulator):
                     },
                     "approvals": self.approvals,
                     "limits": self.limits,
-                    **({"schema": self.schema} if self.schema else {}),
                 }
             )
 
@@ -177,10 +211,29 @@ class SalesforceEmulator(Emulator):
             self._put("User", {"Id": uid, "Name": name or username, "Username": username})
             return uid
 
-    def add_record(self, obj: str, fields: dict[str, Any] | None = None, **more: Any) -> str:
-        """Insert a record; returns its Id. Give `SystemModstamp` to backdate the commit."""
+    def add_field(self, obj: str, **spec: Any) -> None:
+        """Add (or reshape) one field of an object, as an admin would in Setup."""
         with self.lock:
-            rec = {k: v for k, v in {**(fields or {}), **more}.items() if k != "attributes"}
+            name = self.schema.ensure(obj)
+            self.records.setdefault(name, {})
+            self.schema.add(name, {"fields": [spec]})
+
+    def add_record(self, obj: str, fields: dict[str, Any] | None = None, **more: Any) -> str:
+        """Insert a record; returns its Id. Give `SystemModstamp` to backdate the commit.
+
+        Raises ValueError for a field the object's schema does not have: a seed with a typo
+        would otherwise hide exactly the mistakes the schema is there to catch."""
+        with self.lock:
+            obj = self.schema.ensure(obj)
+            self.records.setdefault(obj, {})
+            given = {k: v for k, v in {**(fields or {}), **more}.items() if k != "attributes"}
+            unknown = [k for k in given if self.schema.field(obj, k) is None]
+            if unknown:
+                raise ValueError(
+                    f"{obj} has no field(s) {', '.join(unknown)}; add them to the seed's "
+                    f"'schema' (or with add_field) first"
+                )
+            rec = {checks.canonical(self.schema, obj, k): v for k, v in given.items()}
             now = sf_datetime(self.clock())
             rec.setdefault("Id", self._new_id(obj))
             rec.setdefault("CreatedDate", now)
@@ -273,7 +326,20 @@ class SalesforceEmulator(Emulator):
             resp = self.error(403, "TotalRequests Limit exceeded.", "REQUEST_LIMIT_EXCEEDED")
         else:
             daily["Remaining"] -= 1
-            resp = super()._route(req)
+            modelled = any(
+                method == req.method and pattern.match(req.path)
+                for method, pattern, _name in self._routes
+            )
+            resp = (
+                super()._route(req)
+                if modelled
+                else self.error(
+                    501,
+                    f"{req.method} {req.path} is not modelled by the emulator (a real org may "
+                    "well answer it; this one only knows the calls the sync makes)",
+                    NOT_MODELLED,
+                )
+            )
         used, maximum = daily["Max"] - daily["Remaining"], daily["Max"]
         resp.headers["Sforce-Limit-Info"] = f"api-usage={used}/{maximum}"
         return resp
@@ -360,14 +426,33 @@ class SalesforceEmulator(Emulator):
     def get_limits(self, req: Request, version: str) -> Response:
         return json_response(copy.deepcopy(self.limits))
 
+    @route("GET", r"/services/data/v(?P<version>[\d.]+)/sobjects")
+    def describe_global(self, req: Request, version: str) -> Response:
+        return json_response(describe_global(self.schema, version))
+
+    @route("GET", r"/services/data/v(?P<version>[\d.]+)/sobjects/(?P<obj>\w+)/describe")
+    def describe_object(self, req: Request, version: str, obj: str) -> Response:
+        return json_response(describe(self.schema, self._object(obj), version))
+
+    @route("GET", r"/services/data/v(?P<version>[\d.]+)/sobjects/(?P<obj>\w+)")
+    def basic_info(self, req: Request, version: str, obj: str) -> Response:
+        """`sf.<Object>.metadata()`: the object's describeGlobal entry and recent items."""
+        name = self._object(obj)
+        entry = next(
+            o for o in describe_global(self.schema, version)["sobjects"] if o["name"] == name
+        )
+        return json_response({"objectDescribe": entry, "recentItems": []})
+
     @route("GET", r"/services/data/v(?P<version>[\d.]+)/(?P<endpoint>query|queryAll)")
     def run_query(self, req: Request, version: str, endpoint: str) -> Response:
         text = req.arg("q") or ""
         if not text.strip():
             raise EmulatorError(400, "A query string has to be specified", "MALFORMED_QUERY")
         query = soql.parse(text)
-        rows = self._execute(query, version, include_deleted=endpoint == "queryAll")
-        return self._page(rows, version, endpoint, "", 0)
+        obj = self._queried_object(query, text)
+        checks.check_query(self.schema, obj, query, text)
+        rows = self._execute(query, obj, version, include_deleted=endpoint == "queryAll")
+        return self._page(rows, self._page_size(req, query, obj), version, endpoint, "", 0)
 
     @route(
         "GET",
@@ -377,52 +462,73 @@ class SalesforceEmulator(Emulator):
     def query_more(
         self, req: Request, version: str, endpoint: str, locator: str, offset: str
     ) -> Response:
-        rows = self._locators.get(locator)
-        if rows is None:
+        found = self._locators.get(locator)
+        if found is None:
             raise EmulatorError(400, "invalid query locator", "INVALID_QUERY_LOCATOR")
-        return self._page(rows, version, endpoint, locator, int(offset))
-
-    @route("GET", r"/services/data/v(?P<version>[\d.]+)/sobjects")
-    def describe_global(self, req: Request, version: str) -> Response:
-        """describeGlobal; see `salesforce_describe` for what is modelled."""
-        with self.lock:
-            objects = {o: list(r.values()) for o, r in self.records.items()}
-            return json_response(sf_describe.describe_global(objects, self.schema, version))
-
-    @route("GET", r"/services/data/v(?P<version>[\d.]+)/sobjects/(?P<obj>\w+)/describe")
-    def describe_sobject(self, req: Request, version: str, obj: str) -> Response:
-        with self.lock:
-            name = next((o for o in self.records if o.lower() == obj.lower()), None)
-            if name is None:
-                return self.error(404, "The requested resource does not exist", "NOT_FOUND")
-            records = list(self.records[name].values())
-            return json_response(sf_describe.describe(name, records, self.schema, version))
+        rows, size = found
+        return self._page(rows, size, version, endpoint, locator, int(offset))
 
     @route("GET", r"/services/data/v(?P<version>[\d.]+)/sobjects/(?P<obj>\w+)/(?P<rid>\w+)")
     def get_record(self, req: Request, version: str, obj: str, rid: str) -> Response:
         rec = self._record_of(obj, rid)
+        name = self._object(obj)
         wanted = [f.strip() for f in (req.arg("fields") or "").split(",") if f.strip()]
-        out = {"attributes": _attributes(obj, rec["Id"], version)}
-        for key, value in rec.items():
-            if not wanted or key.lower() in {w.lower() for w in wanted} or key == "Id":
-                out[key] = copy.deepcopy(value)
+        for w in wanted:
+            if self.schema.field(name, w) is None:
+                raise EmulatorError(
+                    400, f"No such column '{w}' on sobject of type {name}", "INVALID_FIELD"
+                )
+        out: dict[str, Any] = {"attributes": _attributes(name, rec["Id"], version)}
+        for f in self.schema.objects[name]["fields"]:
+            if not wanted or f["name"].lower() in {w.lower() for w in wanted} or f["name"] == "Id":
+                out[f["name"]] = copy.deepcopy(rec.get(f["name"]))
         return json_response(out)
 
     @route("PATCH", r"/services/data/v(?P<version>[\d.]+)/sobjects/(?P<obj>\w+)/(?P<rid>\w+)")
     def patch_record(self, req: Request, version: str, obj: str, rid: str) -> Response:
         rec = self._record_of(obj, rid)
-        values = self._json_body(req)
-        if not isinstance(values, dict):
-            raise EmulatorError(400, "Expected a JSON object", "JSON_PARSER_ERROR")
-        values.pop("attributes", None)
-        problem = self._update_problem(obj, rec["Id"], values)
+        name = self._object(obj)
+        values = self._values(req)
+        problem = checks.unknown_field(self.schema, name, values) or None
         if problem is not None:
-            raise EmulatorError(400, problem["message"], problem["statusCode"])
-        self._apply_update(obj, rec["Id"], values)
+            raise problem
+        failure = self._update_problem(name, rec["Id"], values)
+        if failure is not None:
+            return _dml_error(failure)
+        self._apply_update(name, rec["Id"], values)
         return Response(204)
+
+    @route("POST", r"/services/data/v(?P<version>[\d.]+)/sobjects/(?P<obj>\w+)")
+    def create_record(self, req: Request, version: str, obj: str) -> Response:
+        name = self._object(obj)
+        values = self._values(req)
+        problem = checks.unknown_field(self.schema, name, values)
+        if problem is not None:
+            raise problem
+        failure = self._create_problem(name, values)
+        if failure is not None:
+            return _dml_error(failure)
+        return json_response(
+            {"id": self.add_record(name, values), "success": True, "errors": []}, 201
+        )
 
     @route("PATCH", r"/services/data/v(?P<version>[\d.]+)/composite/sobjects")
     def composite_update(self, req: Request, version: str) -> Response:
+        return self._collection(req, creating=False)
+
+    @route("POST", r"/services/data/v(?P<version>[\d.]+)/composite/sobjects")
+    def composite_create(self, req: Request, version: str) -> Response:
+        return self._collection(req, creating=True)
+
+    def _collection(self, req: Request, *, creating: bool) -> Response:
+        """sObject Collections, as the REST API Developer Guide ("Update Records Using sObject
+        Collections") describes it: at most 200 records (`EXCEEDED_ID_LIMIT`, Salesforce's own
+        "record limit reached. cannot submit more than 200 records into this call"); records of
+        several types are processed in chunks of consecutive same-type records, at most 10 a
+        request. The guide documents that limit but not the REST answer to a breach; the
+        emulator refuses the whole request with a 400 whose message is the platform's own
+        ("Cannot have more than 10 chunks in a single operation. Please rearrange the data to
+        reduce chunking.", as Apex raises it) under `INVALID_BATCH_REQUEST`."""
         body = self._json_body(req)
         records = body.get("records") if isinstance(body, dict) else None
         if not isinstance(records, list):
@@ -433,20 +539,43 @@ class SalesforceEmulator(Emulator):
                 "record limit reached. cannot submit more than 200 records into this call",
                 "EXCEEDED_ID_LIMIT",
             )
+        items = [dict(raw) if isinstance(raw, dict) else {} for raw in records]
+        types = [str((i.pop("attributes", None) or {}).get("type") or "") for i in items]
+        chunks = sum(1 for i, t in enumerate(types) if i == 0 or t != types[i - 1])
+        if chunks > CHUNK_LIMIT:
+            raise EmulatorError(
+                400,
+                "Cannot have more than 10 chunks in a single operation. Please rearrange the "
+                "data to reduce chunking.",
+                "INVALID_BATCH_REQUEST",
+            )
         plans: list[tuple[str, str, dict[str, Any], dict[str, Any] | None]] = []
-        for raw in records:
-            item = dict(raw) if isinstance(raw, dict) else {}
-            obj = str((item.pop("attributes", None) or {}).get("type") or "")
+        for kind, item in zip(types, items, strict=True):
             rid = str(item.pop("id", "") or item.pop("Id", "") or "")
-            if not obj:
-                problem: dict[str, Any] | None = _item_error(
+            obj = self.schema.find(kind) if kind else None
+            if kind and obj is None:
+                raise EmulatorError(400, f"sObject type '{kind}' is not supported.", "INVALID_TYPE")
+            if obj is not None:
+                unknown = checks.unknown_field(self.schema, obj, item)
+                if unknown is not None:
+                    raise unknown
+            if obj is None:
+                problem: dict[str, Any] | None = checks.item_error(
                     "INVALID_TYPE", "Must specify a type in attributes", []
                 )
+            elif creating:
+                problem = (
+                    checks.item_error("INVALID_FIELD", "cannot specify Id in an insert call", [])
+                    if rid
+                    else self._create_problem(obj, item)
+                )
             elif not rid:
-                problem = _item_error("MISSING_ARGUMENT", "Id not specified in an update call", [])
+                problem = checks.item_error(
+                    "MISSING_ARGUMENT", "Id not specified in an update call", []
+                )
             else:
                 problem = self._update_problem(obj, rid, item)
-            plans.append((obj, rid, item, problem))
+            plans.append((obj or "", rid, item, problem))
         rolled_back = bool(body.get("allOrNone")) and any(p[3] for p in plans)
         results: list[dict[str, Any]] = []
         for obj, rid, values, problem in plans:
@@ -455,10 +584,10 @@ class SalesforceEmulator(Emulator):
             elif rolled_back:
                 results.append(
                     {
-                        "id": rid,
+                        **({} if creating else {"id": rid}),
                         "success": False,
                         "errors": [
-                            _item_error(
+                            checks.item_error(
                                 "ALL_OR_NONE_OPERATION_ROLLED_BACK",
                                 "Record rolled back because not all records were valid and "
                                 "the request was using AllOrNone header",
@@ -467,6 +596,8 @@ class SalesforceEmulator(Emulator):
                         ],
                     }
                 )
+            elif creating:
+                results.append({"id": self.add_record(obj, values), "success": True, "errors": []})
             else:
                 full_id = self._apply_update(obj, rid, values)
                 results.append({"id": full_id, "success": True, "errors": []})
@@ -500,6 +631,13 @@ class SalesforceEmulator(Emulator):
         obj, full = hit
         return obj, self.records[obj][full]
 
+    def _object(self, obj: str) -> str:
+        """The object named in a URL, in its own spelling; 404 as Salesforce answers if none."""
+        name = self.schema.find(obj)
+        if name is None:
+            raise EmulatorError(404, "The requested resource does not exist", "NOT_FOUND")
+        return name
+
     def _record_of(self, obj: str, rid: str) -> dict[str, Any]:
         found = self._find(rid)
         if found is None or found[0].lower() != obj.lower():
@@ -514,28 +652,51 @@ class SalesforceEmulator(Emulator):
                 400, "The request body is not valid JSON", "JSON_PARSER_ERROR"
             ) from None
 
+    def _values(self, req: Request) -> dict[str, Any]:
+        values = self._json_body(req)
+        if not isinstance(values, dict):
+            raise EmulatorError(400, "Expected a JSON object", "JSON_PARSER_ERROR")
+        values.pop("attributes", None)
+        return values
+
     def _update_problem(self, obj: str, rid: str, values: dict[str, Any]) -> dict[str, Any] | None:
         found = self._find(rid)
         if found is None or found[0].lower() != obj.lower():
             if not soql.ID_PATTERN.match(rid):
-                return _item_error(
+                return checks.item_error(
                     "MALFORMED_ID", f"{obj} ID: id value of incorrect type: {rid}", ["Id"]
                 )
-            return _item_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
-        if found[1].get("IsDeleted"):
-            return _item_error("ENTITY_IS_DELETED", "entity is deleted", [])
-        bad = [k for k in values if k.lower() in READ_ONLY]
-        if bad:
-            return _item_error(
-                "INVALID_FIELD_FOR_INSERT_UPDATE",
-                f"Unable to create/update fields: {', '.join(bad)}. Please check the security "
-                "settings of this field and verify that it is read/write for your profile or "
-                "permission set.",
-                bad,
+            return checks.item_error(
+                "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", []
             )
+        if found[1].get("IsDeleted"):
+            return checks.item_error("ENTITY_IS_DELETED", "entity is deleted", [])
+        problem = checks.record_error(self.schema, obj, values, creating=False)
+        if problem is not None:
+            return problem
         scripted = self.update_failures.get(rid[:15])
         if scripted is not None:
-            return _item_error(scripted[0], scripted[1], [])
+            return checks.item_error(scripted[0], scripted[1], [])
+        return None
+
+    def _create_problem(self, obj: str, values: dict[str, Any]) -> dict[str, Any] | None:
+        problem = checks.record_error(self.schema, obj, values, creating=True)
+        if problem is not None:
+            return problem
+        given = {k.lower() for k in values}
+        missing = [
+            f["name"]
+            for f in self.schema.objects[obj]["fields"]
+            if f["createable"]
+            and not f["nillable"]
+            and not f["defaultedOnCreate"]
+            and f["name"].lower() not in given
+        ]
+        if missing:
+            return checks.item_error(
+                "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
+                missing,
+            )  # fmt: skip
         return None
 
     def _apply_update(self, obj: str, rid: str, values: dict[str, Any]) -> str:
@@ -543,47 +704,69 @@ class SalesforceEmulator(Emulator):
         assert found is not None
         rec = found[1]
         for key, value in values.items():
-            rec[soql.key_of(rec, key) or key] = value
+            rec[checks.canonical(self.schema, obj, key)] = value
         now = sf_datetime(self.clock())
         rec["SystemModstamp"] = rec["LastModifiedDate"] = now
         return str(rec["Id"])
 
+    def _page_size(self, req: Request, q: soql.Query, obj: str) -> int:
+        size = PAGE_SIZE
+        asked = re.search(r"batchSize=(\d+)", req.header("Sforce-Query-Options"))
+        if asked:
+            size = max(MIN_PAGE_SIZE, min(PAGE_SIZE, int(asked.group(1))))
+        if q.subqueries or long_text_count(self.schema, obj, q.fields) >= 2:
+            size = min(size, MIN_PAGE_SIZE)
+        return size
+
     def _page(
-        self, rows: list[dict[str, Any]], version: str, endpoint: str, locator: str, offset: int
+        self,
+        rows: list[dict[str, Any]],
+        size: int,
+        version: str,
+        endpoint: str,
+        locator: str,
+        offset: int,
     ) -> Response:
-        page = rows[offset : offset + PAGE_SIZE]
-        done = offset + PAGE_SIZE >= len(rows)
+        page = rows[offset : offset + size]
+        done = offset + size >= len(rows)
         out: dict[str, Any] = {"totalSize": len(rows), "done": done, "records": page}
         if not done:
             if not locator:
                 locator = "01g" + secrets.token_hex(8)[:12] + "AAA"
-                self._locators[locator] = rows
+                self._locators[locator] = (rows, size)
                 while len(self._locators) > 50:
                     self._locators.pop(next(iter(self._locators)))
             out["nextRecordsUrl"] = (
-                f"/services/data/v{version}/{endpoint}/{locator}-{offset + PAGE_SIZE}"
+                f"/services/data/v{version}/{endpoint}/{locator}-{offset + size}"
             )
         return json_response(out)
 
     # ----- query execution ---------------------------------------------------------------
-    def _execute(
-        self, q: soql.Query, version: str, *, include_deleted: bool
-    ) -> list[dict[str, Any]]:
-        obj = next((o for o in self.records if o.lower() == q.obj.lower()), None)
+    def _queried_object(self, q: soql.Query, text: str) -> str:
+        obj = self.schema.find(q.obj)
         if obj is None:
+            raise checks.unknown_object(text, q.obj)
+        if obj in NOT_QUERIED or not self.schema.objects[obj].get("queryable", True):
             raise EmulatorError(
-                400,
-                f"sObject type '{q.obj}' is not supported. If you are attempting to use a custom "
-                "object, be sure to append the '__c' after the entity name.",
-                "INVALID_TYPE",
+                501,
+                f"queries FROM {obj} are not modelled by the emulator (its approval history is "
+                "reached through a record's ProcessSteps subquery)",
+                NOT_MODELLED,
             )
         for sub in q.subqueries:
-            if sub.obj.lower() != STEP_RELATIONSHIP:
+            child = self.schema.child(obj, sub.obj)
+            if child is not None and str(child["relationshipName"]) != STEP_RELATIONSHIP:
                 raise EmulatorError(
-                    400,
-                    f"Didn't understand relationship '{sub.obj}' in FROM part of query call.",
-                    "INVALID_TYPE",
+                    501,
+                    f"the {child['relationshipName']} subquery is not modelled by the emulator "
+                    f"(only {STEP_RELATIONSHIP} is)",
+                    NOT_MODELLED,
                 )
+        return obj
+
+    def _execute(
+        self, q: soql.Query, obj: str, version: str, *, include_deleted: bool
+    ) -> list[dict[str, Any]]:
         rows = [
             r
             for r in self.records[obj].values()
@@ -599,26 +782,28 @@ class SalesforceEmulator(Emulator):
         out: dict[str, Any] = {"attributes": _attributes(obj, rec.get("Id", ""), version)}
         for path in q.fields:
             *rels, last = path.split(".")
-            target, cur = out, rec
+            target, cur, cur_obj = out, rec, obj
             for rel in rels:
-                related = soql.related(cur, rel, self._find)
+                ref = self.schema.relationship(cur_obj, rel)
+                rel_name = str(ref["relationshipName"]) if ref else rel
+                related = soql.related(cur, rel_name, self._find)
                 if related is None:
-                    target[rel] = None
+                    target[rel_name] = None
                     break
                 rel_obj, rel_rec = related
-                node = target.get(rel)
+                node = target.get(rel_name)
                 if not isinstance(node, dict):
                     node = {"attributes": _attributes(rel_obj, rel_rec.get("Id", ""), version)}
-                    target[rel] = node
-                target, cur = node, rel_rec
+                    target[rel_name] = node
+                target, cur, cur_obj = node, rel_rec, rel_obj
             else:
-                key = soql.key_of(cur, last) or last
-                target[key] = copy.deepcopy(cur.get(key))
+                key = checks.canonical(self.schema, cur_obj, last)
+                target[key] = copy.deepcopy(cur.get(key, cur.get(soql.key_of(cur, key) or key)))
         for sub in q.subqueries:
             steps = self.approvals.get(str(rec.get("Id", "")), [])
             rows = [s for s in steps if sub.where is None or soql.matches(sub.where, s, self._find)]
             rows = soql.select_rows(rows, sub, self._find)
-            out["ProcessSteps"] = (
+            out[STEP_KEY] = (
                 {
                     "totalSize": len(rows),
                     "done": True,
@@ -636,8 +821,12 @@ def _attributes(obj: str, rid: Any, version: str) -> dict[str, str]:
     return {"type": obj, "url": f"/services/data/v{version}/sobjects/{kind}/{rid}"}
 
 
-def _item_error(code: str, message: str, fields: Iterable[str]) -> dict[str, Any]:
-    return {"statusCode": code, "message": message, "fields": list(fields)}
+def _dml_error(item: dict[str, Any]) -> Response:
+    """A per-record error as a single-record call answers it: a list, `errorCode`, `fields`."""
+    return json_response(
+        [{"message": item["message"], "errorCode": item["statusCode"], "fields": item["fields"]}],
+        400,
+    )
 
 
 def _oauth_error(code: str, description: str) -> Response:
