@@ -159,7 +159,7 @@ def test_a_cassette_test_that_plays_back_nothing_fails() -> None:
     with make_vcr(run.scrubber, "none").use_cassette(str(path)) as cass:
         pass  # the code under test sent nothing
     assert isinstance(cass, Cassette)
-    assert len(cass) == 3
+    assert len(cass) == 4  # login, 2 describes, 1 query
     with pytest.raises(pytest.fail.Exception, match="this can be a unit test"):
         check_cassette(cass, run)
 

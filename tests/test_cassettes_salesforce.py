@@ -43,7 +43,7 @@ class SalesforceWorld:
     def poll(self) -> dict[str, TakedownRequest]:
         """A full poll (the daily reconcile): every approved request, by client name."""
         result = self.connector.fetch(since=None, open_ids=[], run_started=RUN_STARTED, full=True)
-        assert result.api_calls == 1  # one query, approval history included
+        assert result.api_calls == 3  # the mapping check (2 describes), one query with history
         return {r.client_name: r for r in result.requests}
 
 
@@ -103,7 +103,10 @@ class TestLogin:
         assert salesforce.connector.check() == []
         logins = [r for r in cassette.requests if "/services/Soap/u/" in r.uri]
         assert [r.method for r in logins] == ["POST"]  # one login, then the session is reused
-        assert len(soql_of(cassette)) == 2  # the request fields, the account status field
+        described = [urlsplit(r.uri).path.rsplit("/", 2)[-2] for r in cassette.requests
+                     if urlsplit(r.uri).path.endswith("/describe")]  # fmt: skip
+        assert described == ["Takedown_Request__c", "Account"]  # the mapping, field by field
+        assert len(soql_of(cassette)) == 1  # then one request, as the poll reads it
 
 
 class TestPoll:
