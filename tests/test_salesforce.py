@@ -543,6 +543,42 @@ def test_writeback_sets_account_status(
     assert {r.id: sf_emulator.record(r.id)["Sync_Status__c"] for r in many} == before
 
 
+def test_250_cancellations_with_their_accounts_stay_within_the_chunk_limit(
+    sf_connector: SalesforceConnector,
+    sf_emulator: SalesforceEmulator,
+    journal: RecordingJournal,
+) -> None:
+    """Each write-back updates its request and its own account: 500 records. Salesforce takes
+    at most 200 records and 10 type chunks a call; alternating request/account records made
+    60 chunks out of 30 write-backs, and a real org refused the call. Grouped by object, each
+    call is 2 chunks, and each outcome still belongs to its own records."""
+    for i in range(250):
+        add_takedown(sf_emulator, client=f"Dealer {i:03d}", approvals=None)
+    reqs = sorted(fetch_all(sf_connector).values(), key=lambda r: r.name)
+    assert len({r.account_id for r in reqs}) == 250
+    locked = reqs[137]
+    sf_emulator.fail_update(locked.account_id, "UNABLE_TO_LOCK_ROW", "record locked")
+    bodies: list[list[str]] = []
+    sf_emulator.on_request(
+        lambda req: bodies.append([r["attributes"]["type"] for r in req.json()["records"]]),
+        method="PATCH",
+        path=COMPOSITE,
+        times=-1,
+    )
+    effects = [writeback(r, account_status="Cancelled") for r in reqs]
+    outcomes = {o.key: o for o in sf_connector.apply(effects, journal)}
+    assert [len(b) for b in bodies] == [200, 200, 100]
+    assert all(b == sorted(b, key=lambda t: t != "Takedown_Request__c") for b in bodies)
+    failed = outcomes.pop(writeback(locked).key)
+    assert failed.status is OutcomeStatus.FAILED
+    assert f"Account {locked.account_id}: UNABLE_TO_LOCK_ROW: record locked" in failed.message
+    assert {o.status for o in outcomes.values()} == {OutcomeStatus.APPLIED}
+    for r in reqs:
+        assert sf_emulator.record(r.id)["Sync_Status__c"] == "Synced"
+        status = sf_emulator.record(r.account_id).get("TDA_Status__c")
+        assert status == (None if r is locked else "Cancelled")
+
+
 def test_writeback_failure_uses_salesforces_message(
     sf_connector: SalesforceConnector,
     sf_emulator: SalesforceEmulator,

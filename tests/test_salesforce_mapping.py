@@ -1,0 +1,178 @@
+"""A [salesforce] mapping that does not match the org is caught before anything happens.
+
+The three probes of issue 13 (a misspelled status field, a misspelled reason field, a write-back
+to `Sync_Statsu__c`), each through `sync check` and through a real run against the bundled
+agency: the check names the field, the object and the closest names, and the run stops with
+exit code 3 before it reads a request or writes anything. Then the rest of what describe
+lets the sync check: types, picklist values, write access and lengths.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from contextlib import redirect_stderr, redirect_stdout
+from datetime import date
+from typing import Any
+
+import pytest
+
+from connectors.emulators.salesforce import SalesforceEmulator
+from connectors.salesforce import SalesforceConnector
+from sync.config import Config
+from sync.exitcodes import EXIT_FATAL
+from tests.fixtures.salesforce import make_sf_connector
+from tests.fixtures.sandbox import Agency
+from tests.reliability_support import cli_on
+
+TODAY = date(2026, 11, 25)
+TR = "Takedown_Request__c"
+
+
+def remapped(cfg: Config, **fields: str) -> Config:
+    sf = cfg.salesforce
+    return dataclasses.replace(
+        cfg, salesforce=dataclasses.replace(sf, fields=dataclasses.replace(sf.fields, **fields))
+    )
+
+
+def cli(agency: Agency, cfg: Config, *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        cli_on(dataclasses.replace(agency, config=cfg)) as main,
+        redirect_stdout(out),
+        redirect_stderr(err),
+    ):
+        code = main(["--as-of", TODAY.isoformat(), *argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+PROBES = [
+    ("status", "Stauts__c", "salesforce.fields.status: Takedown_Request__c has no field "
+     "'Stauts__c' (closest: Status__c,"),
+    ("reason", "Reasn__c", "salesforce.fields.reason: Takedown_Request__c has no field "
+     "'Reasn__c' (closest: Reason__c"),
+    ("sync_status", "Sync_Statsu__c", "salesforce.fields.sync_status: Takedown_Request__c has "
+     "no field 'Sync_Statsu__c' (closest: Sync_Status__c"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("key", "typo", "message"), PROBES, ids=[p[0] for p in PROBES])
+def test_a_misspelled_field_is_caught_by_check_and_stops_the_run(
+    agency: Agency, key: str, typo: str, message: str
+) -> None:
+    cfg = remapped(agency.config, **{key: typo})
+    code, out, _err = cli(agency, cfg, "check")
+    assert code == 1
+    assert "salesforce: PROBLEMS" in out
+    assert message in out
+
+    for name in ("salesforce", "google", "trello"):
+        agency.emulators[name].reset_counts()
+    code, out, err = cli(agency, cfg, "run")
+    assert code == EXIT_FATAL
+    assert "the [salesforce] settings do not match the org, so nothing was done" in err
+    assert message in err
+    sf: SalesforceEmulator = agency.emulators["salesforce"]
+    assert sf.count("GET", "/query") == 0  # stopped before polling: never "0 requests"
+    assert sf.count("GET", "/describe$") == 2
+    # Nothing was acted on: the only write is the run's own row in the Sync Log tab, and the
+    # only email the alert to the operations lead, both saying why the run stopped.
+    assert agency.http_writes() == 1
+    assert agency.emulators["google"].count("POST", "Sync%20Log") == 1
+    (alert,) = agency.outbox()
+    assert alert.rcpt_tos == ("digital-ops-lead@agency.example",)
+    assert message.encode() in alert.data
+
+
+def test_the_same_run_with_the_right_mapping_acts(agency: Agency) -> None:
+    code, out, _err = cli(agency, agency.config, "check")
+    assert "salesforce: ok" in out
+    code, out, _err = cli(agency, agency.config, "run")
+    assert code in (0, 1)
+    assert agency.http_writes() > 0
+
+
+# ----- the rest of the describe-based checks -----------------------------------------------------
+@pytest.fixture
+def conn(config: Config, sf_emulator: SalesforceEmulator, sf_env: None) -> SalesforceConnector:
+    return make_sf_connector(config, sf_emulator)
+
+
+def problems_with(config: Config, sf_emulator: SalesforceEmulator, **changes: Any) -> list[str]:
+    cfg = dataclasses.replace(config, salesforce=dataclasses.replace(config.salesforce, **changes))
+    return make_sf_connector(cfg, sf_emulator).mapping_problems()
+
+
+def test_the_bundled_mapping_matches_the_default_schema_in_one_describe_per_object(
+    conn: SalesforceConnector, sf_emulator: SalesforceEmulator
+) -> None:
+    assert conn.mapping_problems() == []
+    assert sf_emulator.count("GET", "/describe$") == 2  # Takedown_Request__c and Account
+    assert sf_emulator.count("GET") == 2
+
+
+def test_a_wrong_type_is_reported(
+    config: Config, sf_emulator: SalesforceEmulator, sf_env: None
+) -> None:
+    fields = dataclasses.replace(
+        config.salesforce.fields, effective_date="Reason__c", credit_amount="Platform__c"
+    )
+    assert problems_with(config, sf_emulator, fields=fields) == [
+        "salesforce.fields.effective_date: Takedown_Request__c.Reason__c is a textarea field; "
+        "the sync needs date or datetime",
+        "salesforce.fields.credit_amount: Takedown_Request__c.Platform__c is a picklist field; "
+        "the sync needs currency or double or int or long or percent",
+    ]
+
+
+def test_configured_values_must_be_picklist_values(
+    config: Config, sf_emulator: SalesforceEmulator, sf_env: None
+) -> None:
+    types = {**config.salesforce.type_values, "pause": "Contract Pauses"}
+    account = dataclasses.replace(config.salesforce.account, cancellation="Canceled")
+    found = problems_with(
+        config, sf_emulator, approved_status="Aproved", type_values=types, account=account
+    )
+    assert found == [
+        "salesforce.type_values: 'Contract Pauses' is not a value of the "
+        "Takedown_Request__c.Request_Type__c picklist (its values: Cancellation, Contract "
+        "Pause, Contract Change)",
+        "salesforce.approved_status: 'Aproved' is not a value of the Takedown_Request__c."
+        "Status__c picklist (its values: Draft, Pending Approval, Approved, Rejected, "
+        "Withdrawn)",
+        "salesforce.account.status_field: the sync writes 'Canceled', which is not a value of "
+        "the restricted Account.TDA_Status__c picklist (its values: Active, Cancelled, Paused, "
+        "Contract Changed)",
+    ]
+
+
+def test_write_back_fields_must_be_updateable_and_long_enough(
+    config: Config, sf_emulator: SalesforceEmulator, sf_env: None
+) -> None:
+    sf_emulator.add_field(TR, name="Sync_Message__c", type="string", length=80)
+    fields = dataclasses.replace(config.salesforce.fields, sync_status="Name")
+    found = problems_with(config, sf_emulator, fields=fields)
+    assert found[0] == (
+        "salesforce.fields.sync_status: Takedown_Request__c.Name is read-only for the sync user "
+        "(not updateable)"
+    )
+    assert found[1].startswith(
+        "salesforce.fields.sync_message: Takedown_Request__c.Sync_Message__c holds 80 "
+        "characters, but the sync writes up to "
+    )
+    assert len(found) == 2
+
+
+def test_a_relationship_path_is_followed_to_its_object(
+    config: Config, sf_emulator: SalesforceEmulator, sf_env: None
+) -> None:
+    fields = dataclasses.replace(config.salesforce.fields, account_name="Acount__r.Name")
+    assert problems_with(config, sf_emulator, fields=fields) == [
+        "salesforce.fields.account_name: Takedown_Request__c has no relationship 'Acount__r' "
+        "(closest: Account__r)"
+    ]
+    fields = dataclasses.replace(config.salesforce.fields, account_name="Account__r.Nmae")
+    assert problems_with(config, sf_emulator, fields=fields) == [
+        "salesforce.fields.account_name: Account has no field 'Nmae' (closest: Name)"
+    ]
