@@ -1,16 +1,21 @@
 """SOQL text built from named pieces, with every value escaped and every name checked.
 
 Field names come from config and values (statuses, ids) from config and our own state; none of
-them is trusted to be free of quotes. Values go through `quote()` (Salesforce's own escape rules
-for string literals), names through `name()` (API names only), so a config value such as
-`Approved' OR Name != '` stays one harmless literal instead of widening the query.
+them is trusted to be free of quotes. Values are quoted by simple-salesforce's own
+`quote_soql_value` (Salesforce's escape rules for string literals, and its date and dateTime
+literal forms), so the client library we already trust for the wire does it once for
+everyone; names go through `name()` (API names only), which the library does not check. So a
+config value such as `Approved' OR Name != '` stays one harmless literal instead of widening
+the query, and a field name such as `Status__c FROM User --` is refused before any I/O.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
+
+from simple_salesforce.format import quote_soql_value
 
 # Largest IN list we send: keeps the query text and the GET URL far below Salesforce's limits.
 MAX_IN_VALUES = 200
@@ -20,18 +25,6 @@ PROCESS_STEPS = "ProcessSteps"
 PROCESS_STEP_FIELDS = ("Id", "StepStatus", "ActorId", "Actor.Name", "CreatedDate", "Comments")
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
-# Salesforce's escape sequences for string literals (SOQL and SOSL reference, "Quoted String
-# Escape Sequences"). LIKE wildcards are only special inside LIKE, which we never build.
-_ESCAPES = {
-    "\\": "\\\\",
-    "'": "\\'",
-    '"': '\\"',
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\b": "\\b",
-    "\f": "\\f",
-}
 
 
 class SoqlNameError(ValueError):
@@ -46,23 +39,25 @@ def name(value: str) -> str:
 
 
 def quote(value: str) -> str:
-    """A string literal, quoted and escaped."""
-    return "'" + "".join(_ESCAPES.get(ch, ch) for ch in value) + "'"
+    """A string literal, quoted and escaped (LIKE wildcards are only special inside LIKE,
+    which we never build)."""
+    return quote_soql_value(str(value))
 
 
 def datetime_literal(value: datetime) -> str:
-    """A dateTime literal in UTC, whole seconds rounded down (so a range only widens)."""
+    """A dateTime literal in UTC, whole seconds rounded down (so a range only widens). The
+    library would read a naive datetime as local time; we refuse one instead."""
     if value.tzinfo is None:
         raise ValueError("SOQL datetimes must be timezone-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return quote_soql_value(value)
 
 
 def in_list(values: Iterable[str]) -> str:
-    """`('a', 'b')`, each value quoted. An empty list is refused: SOQL has no empty IN."""
-    items = [quote(v) for v in values]
+    """`('a','b')`, each value quoted. An empty list is refused: SOQL has no empty IN."""
+    items = [str(v) for v in values]
     if not items:
         raise ValueError("an IN list needs at least one value")
-    return "(" + ", ".join(items) + ")"
+    return quote_soql_value(items)
 
 
 def chunks(values: Sequence[str], size: int = MAX_IN_VALUES) -> Iterator[Sequence[str]]:
