@@ -108,6 +108,7 @@ AUTH_PATH = re.compile(r"^/services/Soap/|/oauth2/token$|^/token$")
 SHEET_PATH = re.compile(r"^/v4/spreadsheets/([^/:]+)")
 BOARD_PATH = re.compile(r"^/1/boards/([^/]+)")
 CARD_PATH = re.compile(r"^/1/cards/([^/]+)")
+SF_QUERY = re.compile(r"/services/data/v[\d.]+/query(All)?(/|$)")
 RTT_S = 0.1  # for the "at 100 ms per call" estimate
 
 
@@ -173,6 +174,11 @@ def tally(emulators: Mapping[str, Any], smtp_before: int) -> dict[str, Any]:
                     slot["r" if is_read else "w"] += 1
                 searches += c.path == "/1/search"
         entry: dict[str, Any] = {"auth": auth, "reads": reads, "writes": writes}
+        if name == "salesforce":
+            # Poll pages (query and queryMore) and the mapping check's describes, apart.
+            gets = [c.path for c in emulators[name].calls if c.method == "GET"]
+            entry["queries"] = sum(1 for p in gets if SF_QUERY.search(p))
+            entry["describes"] = sum(1 for p in gets if p.endswith("/describe"))
         if name == "google":
             entry["per_sheet"] = per
         if name == "trello":
@@ -849,7 +855,9 @@ def targets(
     add(
         "no-op: Salesforce 1-2 calls",
         sf0_total <= 2,
-        f"{sf0_total} incl. login ({sf0['auth']} login + {sf0['reads'] + sf0['writes']} REST)",
+        f"{sf0_total} incl. login ({sf0['auth']} login + {sf0['describes']} describe(s) for the "
+        f"mapping check + {sf0['queries']} poll call(s) + "
+        f"{sf0['reads'] + sf0['writes'] - sf0['describes'] - sf0['queries']} other)",
     )
     per0 = ours_noop["calls"]["google"]["per_sheet"]
     worst0 = max([(v["r"], v["w"]) for v in per0.values()] or [(0, 0)])
@@ -918,6 +926,12 @@ def print_n(n: int, res: Mapping[str, Any]) -> None:
         f"({(sf_o['reads'] + sf_o['writes']) / SF_DAILY:.2%}), per-record "
         f"{sf_b['reads'] + sf_b['writes']} ({(sf_b['reads'] + sf_b['writes']) / SF_DAILY:.2%}) "
         f"of {SF_DAILY:,}"
+    )
+    sf_0 = ours_noop["calls"]["salesforce"]
+    print(
+        f"  Salesforce poll: {sf_o['queries']} query call(s) new, {sf_0['queries']} no-op "
+        f"(per-record: {sf_b['queries']}, its lookups included); mapping check "
+        f"{sf_o['describes']} describe(s) a run"
     )
     print(f"  ours, new, where the time goes (s): {_fmt_breakdown(ours_new['breakdown_s'])}")
     print(

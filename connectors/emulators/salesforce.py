@@ -79,11 +79,10 @@ from connectors.emulators.salesforce_schema import (
     describe_global,
     long_text_count,
 )
+from connectors.emulators.salesforce_writes import RecordWrites, sf_datetime
 
 PAGE_SIZE = 2000  # REST query batch size: the default and the maximum
 MIN_PAGE_SIZE = 200  # the smallest batchSize, and the cap with a subquery or long text fields
-COLLECTION_LIMIT = 200
-CHUNK_LIMIT = 10
 NOT_MODELLED = "NOT_MODELLED_BY_EMULATOR"
 # Described, but holding no rows of their own: approval history is kept per record.
 NOT_QUERIED = frozenset(
@@ -107,12 +106,6 @@ _CODES = {
 _ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
-def sf_datetime(value: datetime) -> str:
-    """Salesforce's own dateTime format: milliseconds and a +0000 offset."""
-    v = value.astimezone(UTC)
-    return v.strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}+0000"
-
-
 def id18(id15: str) -> str:
     """The case-safe 18-character form of a 15-character Salesforce id."""
     suffix = ""
@@ -122,7 +115,7 @@ def id18(id15: str) -> str:
     return id15 + suffix
 
 
-class SalesforceEmulator(Emulator):
+class SalesforceEmulator(RecordWrites, Emulator):
     service: ClassVar[str] = "salesforce"
     runtime_state = Emulator.runtime_state | {
         "clock", "tokens", "update_failures", "_locators", "_counter"
@@ -484,125 +477,6 @@ class SalesforceEmulator(Emulator):
                 out[f["name"]] = copy.deepcopy(rec.get(f["name"]))
         return json_response(out)
 
-    @route("PATCH", r"/services/data/v(?P<version>[\d.]+)/sobjects/(?P<obj>\w+)/(?P<rid>\w+)")
-    def patch_record(self, req: Request, version: str, obj: str, rid: str) -> Response:
-        rec = self._record_of(obj, rid)
-        name = self._object(obj)
-        values = self._values(req)
-        problem = checks.unknown_field(self.schema, name, values) or None
-        if problem is not None:
-            raise problem
-        failure = self._update_problem(name, rec["Id"], values)
-        if failure is not None:
-            return _dml_error(failure)
-        self._apply_update(name, rec["Id"], values)
-        return Response(204)
-
-    @route("POST", r"/services/data/v(?P<version>[\d.]+)/sobjects/(?P<obj>\w+)")
-    def create_record(self, req: Request, version: str, obj: str) -> Response:
-        name = self._object(obj)
-        values = self._values(req)
-        problem = checks.unknown_field(self.schema, name, values)
-        if problem is not None:
-            raise problem
-        failure = self._create_problem(name, values)
-        if failure is not None:
-            return _dml_error(failure)
-        return json_response(
-            {"id": self.add_record(name, values), "success": True, "errors": []}, 201
-        )
-
-    @route("PATCH", r"/services/data/v(?P<version>[\d.]+)/composite/sobjects")
-    def composite_update(self, req: Request, version: str) -> Response:
-        return self._collection(req, creating=False)
-
-    @route("POST", r"/services/data/v(?P<version>[\d.]+)/composite/sobjects")
-    def composite_create(self, req: Request, version: str) -> Response:
-        return self._collection(req, creating=True)
-
-    def _collection(self, req: Request, *, creating: bool) -> Response:
-        """sObject Collections, as the REST API Developer Guide ("Update Records Using sObject
-        Collections") describes it: at most 200 records (`EXCEEDED_ID_LIMIT`, Salesforce's own
-        "record limit reached. cannot submit more than 200 records into this call"); records of
-        several types are processed in chunks of consecutive same-type records, at most 10 a
-        request. The guide documents that limit but not the REST answer to a breach; the
-        emulator refuses the whole request with a 400 whose message is the platform's own
-        ("Cannot have more than 10 chunks in a single operation. Please rearrange the data to
-        reduce chunking.", as Apex raises it) under `INVALID_BATCH_REQUEST`."""
-        body = self._json_body(req)
-        records = body.get("records") if isinstance(body, dict) else None
-        if not isinstance(records, list):
-            raise EmulatorError(400, "records is required", "INVALID_INPUT")
-        if len(records) > COLLECTION_LIMIT:
-            raise EmulatorError(
-                400,
-                "record limit reached. cannot submit more than 200 records into this call",
-                "EXCEEDED_ID_LIMIT",
-            )
-        items = [dict(raw) if isinstance(raw, dict) else {} for raw in records]
-        types = [str((i.pop("attributes", None) or {}).get("type") or "") for i in items]
-        chunks = sum(1 for i, t in enumerate(types) if i == 0 or t != types[i - 1])
-        if chunks > CHUNK_LIMIT:
-            raise EmulatorError(
-                400,
-                "Cannot have more than 10 chunks in a single operation. Please rearrange the "
-                "data to reduce chunking.",
-                "INVALID_BATCH_REQUEST",
-            )
-        plans: list[tuple[str, str, dict[str, Any], dict[str, Any] | None]] = []
-        for kind, item in zip(types, items, strict=True):
-            rid = str(item.pop("id", "") or item.pop("Id", "") or "")
-            obj = self.schema.find(kind) if kind else None
-            if kind and obj is None:
-                raise EmulatorError(400, f"sObject type '{kind}' is not supported.", "INVALID_TYPE")
-            if obj is not None:
-                unknown = checks.unknown_field(self.schema, obj, item)
-                if unknown is not None:
-                    raise unknown
-            if obj is None:
-                problem: dict[str, Any] | None = checks.item_error(
-                    "INVALID_TYPE", "Must specify a type in attributes", []
-                )
-            elif creating:
-                problem = (
-                    checks.item_error("INVALID_FIELD", "cannot specify Id in an insert call", [])
-                    if rid
-                    else self._create_problem(obj, item)
-                )
-            elif not rid:
-                problem = checks.item_error(
-                    "MISSING_ARGUMENT", "Id not specified in an update call", []
-                )
-            else:
-                problem = self._update_problem(obj, rid, item)
-            plans.append((obj or "", rid, item, problem))
-        rolled_back = bool(body.get("allOrNone")) and any(p[3] for p in plans)
-        results: list[dict[str, Any]] = []
-        for obj, rid, values, problem in plans:
-            if problem is not None:
-                results.append({"success": False, "errors": [problem]})
-            elif rolled_back:
-                results.append(
-                    {
-                        **({} if creating else {"id": rid}),
-                        "success": False,
-                        "errors": [
-                            checks.item_error(
-                                "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-                                "Record rolled back because not all records were valid and "
-                                "the request was using AllOrNone header",
-                                [],
-                            )
-                        ],
-                    }
-                )
-            elif creating:
-                results.append({"id": self.add_record(obj, values), "success": True, "errors": []})
-            else:
-                full_id = self._apply_update(obj, rid, values)
-                results.append({"id": full_id, "success": True, "errors": []})
-        return json_response(results)
-
     # ----- internals ---------------------------------------------------------------------
     def _new_id(self, obj: str) -> str:
         prefix = self._prefixes.get(obj)
@@ -651,63 +525,6 @@ class SalesforceEmulator(Emulator):
             raise EmulatorError(
                 400, "The request body is not valid JSON", "JSON_PARSER_ERROR"
             ) from None
-
-    def _values(self, req: Request) -> dict[str, Any]:
-        values = self._json_body(req)
-        if not isinstance(values, dict):
-            raise EmulatorError(400, "Expected a JSON object", "JSON_PARSER_ERROR")
-        values.pop("attributes", None)
-        return values
-
-    def _update_problem(self, obj: str, rid: str, values: dict[str, Any]) -> dict[str, Any] | None:
-        found = self._find(rid)
-        if found is None or found[0].lower() != obj.lower():
-            if not soql.ID_PATTERN.match(rid):
-                return checks.item_error(
-                    "MALFORMED_ID", f"{obj} ID: id value of incorrect type: {rid}", ["Id"]
-                )
-            return checks.item_error(
-                "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", []
-            )
-        if found[1].get("IsDeleted"):
-            return checks.item_error("ENTITY_IS_DELETED", "entity is deleted", [])
-        problem = checks.record_error(self.schema, obj, values, creating=False)
-        if problem is not None:
-            return problem
-        scripted = self.update_failures.get(rid[:15])
-        if scripted is not None:
-            return checks.item_error(scripted[0], scripted[1], [])
-        return None
-
-    def _create_problem(self, obj: str, values: dict[str, Any]) -> dict[str, Any] | None:
-        problem = checks.record_error(self.schema, obj, values, creating=True)
-        if problem is not None:
-            return problem
-        given = {k.lower() for k in values}
-        missing = [
-            f["name"]
-            for f in self.schema.objects[obj]["fields"]
-            if f["createable"]
-            and not f["nillable"]
-            and not f["defaultedOnCreate"]
-            and f["name"].lower() not in given
-        ]
-        if missing:
-            return checks.item_error(
-                "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
-                missing,
-            )  # fmt: skip
-        return None
-
-    def _apply_update(self, obj: str, rid: str, values: dict[str, Any]) -> str:
-        found = self._find(rid)
-        assert found is not None
-        rec = found[1]
-        for key, value in values.items():
-            rec[checks.canonical(self.schema, obj, key)] = value
-        now = sf_datetime(self.clock())
-        rec["SystemModstamp"] = rec["LastModifiedDate"] = now
-        return str(rec["Id"])
 
     def _page_size(self, req: Request, q: soql.Query, obj: str) -> int:
         size = PAGE_SIZE
@@ -819,14 +636,6 @@ class SalesforceEmulator(Emulator):
 def _attributes(obj: str, rid: Any, version: str) -> dict[str, str]:
     kind = "User" if obj == "Name" else obj
     return {"type": obj, "url": f"/services/data/v{version}/sobjects/{kind}/{rid}"}
-
-
-def _dml_error(item: dict[str, Any]) -> Response:
-    """A per-record error as a single-record call answers it: a list, `errorCode`, `fields`."""
-    return json_response(
-        [{"message": item["message"], "errorCode": item["statusCode"], "fields": item["fields"]}],
-        400,
-    )
 
 
 def _oauth_error(code: str, description: str) -> Response:
