@@ -391,6 +391,29 @@ def test_what_is_not_modelled_says_so(sf: Salesforce, method: str, path: str) ->
     assert "not modelled by the emulator" in err.value.content[0]["message"]
 
 
+@pytest.mark.parametrize(
+    "soql",
+    [
+        f"SELECT COUNT() FROM {TR}",
+        f"SELECT Status__c, COUNT(Id) FROM {TR} GROUP BY Status__c",
+        f"SELECT Id FROM {TR} WHERE CreatedDate = LAST_N_DAYS:7",
+        f"SELECT Id FROM {TR} WHERE CreatedDate > TODAY",
+        f"SELECT Id FROM {TR} WHERE Services__c INCLUDES ('SEO')",
+        f"SELECT Id FROM {TR} WHERE Account__c IN (SELECT Id FROM Account)",
+        f"SELECT Id FROM {TR} WITH SECURITY_ENFORCED",
+        f"SELECT Id FROM {TR} LIMIT 1 FOR UPDATE",
+        f"SELECT FIELDS(ALL) FROM {TR} LIMIT 200",
+    ],
+)
+def test_valid_soql_outside_the_subset_is_not_modelled_not_malformed(
+    sf: Salesforce, soql: str
+) -> None:
+    with pytest.raises(SalesforceGeneralError) as err:
+        sf.query(soql)
+    assert err.value.status == 501
+    assert "not modelled by the emulator" in err.value.content[0]["message"]
+
+
 def test_querying_approval_objects_directly_is_not_modelled(sf: Salesforce) -> None:
     with pytest.raises(SalesforceGeneralError) as err:
         sf.query("SELECT Id FROM ProcessInstance")

@@ -83,7 +83,7 @@ from connectors.emulators.salesforce_writes import RecordWrites, sf_datetime
 
 PAGE_SIZE = 2000  # REST query batch size: the default and the maximum
 MIN_PAGE_SIZE = 200  # the smallest batchSize, and the cap with a subquery or long text fields
-NOT_MODELLED = "NOT_MODELLED_BY_EMULATOR"
+NOT_MODELLED = soql.NOT_MODELLED
 # Described, but holding no rows of their own: approval history is kept per record.
 NOT_QUERIED = frozenset(
     {"ProcessInstance", "ProcessInstanceStep", "ProcessInstanceHistory", "Name"}

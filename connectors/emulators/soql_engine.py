@@ -6,7 +6,10 @@ lives here and the emulator only hands it records. The subset: relationship fiel
 (`Account__r.Name`), child subqueries, WHERE with = != <> < > <= >= IN / NOT IN, LIKE,
 AND / OR / NOT, parentheses, NULL, TRUE / FALSE, date and dateTime literals, ORDER BY
 (ASC/DESC, NULLS FIRST/LAST), LIMIT and OFFSET. Like the real parser, it refuses AND and OR
-mixed without parentheses, and answers a bad query with Salesforce's `MALFORMED_QUERY`.
+mixed without parentheses, and answers a bad query with Salesforce's `MALFORMED_QUERY`. Valid
+SOQL outside the subset (aggregate and other functions, GROUP BY, HAVING, WITH, FOR, USING
+SCOPE, TYPEOF, date literals such as TODAY or LAST_N_DAYS:7, INCLUDES / EXCLUDES, semi-joins)
+is answered with a 501 that says it is not modelled by the emulator, never as malformed.
 
 Records are plain dicts; relationship paths are followed through a `FindRecord` callable, so the
 engine never sees how the emulator stores its org.
@@ -28,6 +31,11 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
 
 # Looks a record up by id (15 or 18 characters): its object name and fields, or None.
 FindRecord = Callable[[object], tuple[str, dict[str, Any]] | None]
+
+
+NOT_MODELLED = "NOT_MODELLED_BY_EMULATOR"
+_CLAUSES = frozenset({"GROUP", "HAVING", "WITH", "FOR", "USING", "UPDATE", "TYPEOF"})
+_DATE_LITERAL = re.compile(r"^(YESTERDAY|TODAY|TOMORROW|(LAST|THIS|NEXT)_\w+)(:\d+)?$", re.I)
 
 
 def parse(text: str) -> Query:
@@ -64,7 +72,7 @@ _TOKEN = re.compile(
     |(?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))
     |(?P<date>\d{4}-\d{2}-\d{2})
     |(?P<num>-?\d+(?:\.\d+)?)
-    |(?P<ident>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
+    |(?P<ident>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?::\d+)?)
     |(?P<op><=|>=|!=|<>|=|<|>)
     |(?P<punct>[(),])""",
     re.X,
@@ -92,6 +100,22 @@ class _Tok:
 
 def _malformed(message: str) -> EmulatorError:
     return EmulatorError(400, message, "MALFORMED_QUERY")
+
+
+def _not_modelled(what: str) -> EmulatorError:
+    return EmulatorError(
+        501, f"{what} is valid SOQL but not modelled by the emulator", NOT_MODELLED
+    )
+
+
+def _unexpected(tok: _Tok, expected: str = "") -> EmulatorError:
+    """A token the subset does not expect: SOQL the emulator lacks, or simply malformed."""
+    word = tok.text.upper()
+    if tok.kind == "ident" and (word in _CLAUSES or word in ("INCLUDES", "EXCLUDES")):
+        return _not_modelled(word)
+    return _malformed(
+        f"unexpected token: '{tok.text}'" + (f" (expected {expected})" if expected else "")
+    )
 
 
 def _tokenize(text: str) -> list[_Tok]:
@@ -138,7 +162,7 @@ class _Parser:
     def parse(self) -> Query:
         q = self._query()
         if self._peek().kind != "eof":
-            raise _malformed(f"unexpected token: '{self._peek().text}'")
+            raise _unexpected(self._peek())
         return q
 
     def _peek(self) -> _Tok:
@@ -161,7 +185,7 @@ class _Parser:
     def _punct(self, ch: str) -> None:
         tok = self._next()
         if tok.text != ch:
-            raise _malformed(f"unexpected token: '{tok.text}' (expected '{ch}')")
+            raise _unexpected(tok, f"'{ch}'")
 
     def _ident(self) -> str:
         tok = self._next()
@@ -184,7 +208,12 @@ class _Parser:
                 q.subqueries.append(self._query())
                 self._punct(")")
             else:
-                q.fields.append(self._ident())
+                name = self._ident()
+                if self._peek().text == "(":
+                    raise _not_modelled(f"the function {name}()")
+                if name.upper() == "TYPEOF":
+                    raise _not_modelled("TYPEOF")
+                q.fields.append(name)
             if self._peek().text != ",":
                 break
             self._next()
@@ -259,7 +288,7 @@ class _Parser:
             return Cond("like", path=path, values=[tok.value])
         tok = self._next()
         if tok.kind != "op":
-            raise _malformed(f"unexpected token: '{tok.text}'")
+            raise _unexpected(tok)
         return Cond("!=" if tok.text == "<>" else tok.text, path=path, values=[self._value()])
 
     def _value(self) -> Any:
@@ -274,6 +303,10 @@ class _Parser:
             return Decimal(tok.text)
         if tok.kind == "ident" and tok.text.upper() in ("NULL", "TRUE", "FALSE"):
             return {"NULL": None, "TRUE": True, "FALSE": False}[tok.text.upper()]
+        if tok.kind == "ident" and _DATE_LITERAL.match(tok.text):
+            raise _not_modelled(f"the date literal {tok.text}")
+        if tok.kind == "ident" and tok.text.upper() == "SELECT":
+            raise _not_modelled("a semi-join (IN with a subquery)")
         raise _malformed(f"unexpected token: '{tok.text}'")
 
 
