@@ -57,8 +57,9 @@ def translate(exc: Exception, what: str, retry_after: float | None = None) -> Sy
     if codes & QUERY_ERRORS:
         return FatalError(
             SERVICE,
-            f"{what}: Salesforce refused the query ({detail}); check the object and field "
-            "names under [salesforce] in the config",
+            f"{what}: Salesforce refused the names it was given ({detail}); check the object "
+            "and field names under [salesforce] in the config (`python -m sync check` lists "
+            "every mismatch)",
             status=status,
         )
     return FatalError(SERVICE, f"{what}: HTTP {status}: {detail}", status=status)
