@@ -156,6 +156,11 @@ def test_seeding_a_field_the_schema_lacks_is_refused(sf_emulator: SalesforceEmul
             f"No such column 'Stauts__c' on entity '{TR}'",
         ),
         (
+            f"SELECT Id, Reasn__c FROM {TR}",
+            "INVALID_FIELD",
+            f"No such column 'Reasn__c' on entity '{TR}'",
+        ),
+        (
             f"SELECT Id FROM {TR} WHERE Reasn__c = 'x'",
             "INVALID_FIELD",
             f"No such column 'Reasn__c' on entity '{TR}'",
@@ -430,3 +435,4 @@ def test_every_answer_carries_the_limit_header(
             timeout=5,
         )
         assert resp.headers["Sforce-Limit-Info"].startswith("api-usage=")
+        assert resp.headers["Content-Type"] == "application/json;charset=UTF-8"

@@ -335,6 +335,8 @@ class SalesforceEmulator(RecordWrites, Emulator):
             )
         used, maximum = daily["Max"] - daily["Remaining"], daily["Max"]
         resp.headers["Sforce-Limit-Info"] = f"api-usage={used}/{maximum}"
+        if resp.content_type == "application/json":
+            resp.content_type = "application/json;charset=UTF-8"  # as the REST API labels it
         return resp
 
     # ----- auth --------------------------------------------------------------------------
