@@ -100,7 +100,8 @@ class TestLogin:
     def test_password_login_then_read_only_check(
         self, salesforce: SalesforceWorld, cassette: Cassette
     ) -> None:
-        assert salesforce.connector.check() == []
+        problems = salesforce.connector.check()
+        assert all(p.startswith("note:") for p in problems), problems
         logins = [r for r in cassette.requests if "/services/Soap/u/" in r.uri]
         assert [r.method for r in logins] == ["POST"]  # one login, then the session is reused
         described = [urlsplit(r.uri).path.rsplit("/", 2)[-2] for r in cassette.requests

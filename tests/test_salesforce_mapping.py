@@ -85,9 +85,21 @@ def test_a_misspelled_field_is_caught_by_check_and_stops_the_run(
     assert message.encode() in alert.data
 
 
+def test_a_dry_run_with_a_wrong_mapping_stops_too(agency: Agency) -> None:
+    cfg = remapped(agency.config, sync_status="Sync_Statsu__c")
+    code, out, err = cli(agency, cfg, "--dry-run")
+    assert code == EXIT_FATAL
+    assert out == ""
+    assert PROBES[2][2] in err
+
+
 def test_the_same_run_with_the_right_mapping_acts(agency: Agency) -> None:
     code, out, _err = cli(agency, agency.config, "check")
     assert "salesforce: ok" in out
+    assert (
+        "note: mapping checked against the describe of Takedown_Request__c, Account "
+        "(2 API calls, made before every run too)"
+    ) in out
     code, out, _err = cli(agency, agency.config, "run")
     assert code in (0, 1)
     assert agency.http_writes() > 0
@@ -175,4 +187,26 @@ def test_a_relationship_path_is_followed_to_its_object(
     fields = dataclasses.replace(config.salesforce.fields, account_name="Account__r.Nmae")
     assert problems_with(config, sf_emulator, fields=fields) == [
         "salesforce.fields.account_name: Account has no field 'Nmae' (closest: Name)"
+    ]
+
+
+def test_approver_fields_are_checked_when_approvals_are_read_from_fields(
+    config: Config, sf_emulator: SalesforceEmulator, sf_env: None
+) -> None:
+    sf_emulator.add_field(TR, name="First_Approver__c", type="string", length=121)
+    sf_emulator.add_field(TR, name="First_Approved_At__c", type="string")
+    chain = dataclasses.replace(
+        config.salesforce.approval,
+        source="fields",
+        fields={
+            "first": "First_Approver__c",
+            "second": "Second_Aprover__c",
+            "first_at": "First_Approved_At__c",
+        },
+    )
+    assert problems_with(config, sf_emulator, approval=chain) == [
+        "salesforce.approval.fields.second: Takedown_Request__c has no field "
+        "'Second_Aprover__c' (closest: First_Approver__c)",
+        "salesforce.approval.fields.first_at: Takedown_Request__c.First_Approved_At__c is a "
+        "string field; the sync needs date or datetime",
     ]
