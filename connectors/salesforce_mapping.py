@@ -99,7 +99,9 @@ def problems(cfg: Config, describe: Describe, object_names: Callable[[], list[st
     for obj, items in needs(cfg).items():
         desc = describe(obj)
         if desc is None:
-            key = "salesforce.object" if obj == cfg.salesforce.object else "salesforce.account"
+            key = (
+                "salesforce.object" if obj == cfg.salesforce.object else "salesforce.account.object"
+            )
             out.append(f"{key}: the org has no object '{obj}'{_closest(obj, object_names())}")
             continue
         for need in items:

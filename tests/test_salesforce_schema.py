@@ -80,10 +80,13 @@ def test_describe_global_lists_every_object_in_salesforces_shape(sf: Salesforce)
     assert by_name["ProcessInstanceHistory"]["queryable"] is False
 
 
-def test_describe_gives_fields_with_types_labels_lengths_and_picklists(sf: Salesforce) -> None:
+def test_describe_gives_fields_with_types_labels_lengths_and_picklists(
+    sf_emulator: SalesforceEmulator, sf: Salesforce
+) -> None:
     desc = getattr(sf, TR).describe()
     assert desc["name"] == TR
     assert desc["keyPrefix"] == "a0T"
+    assert add_takedown(sf_emulator).startswith("a0T")  # new records carry the key prefix
     fields = fields_of(desc)
     assert all(set(f) == FIELD_KEYS for f in fields.values())
     status = fields["Status__c"]

@@ -481,10 +481,18 @@ class SalesforceEmulator(RecordWrites, Emulator):
 
     # ----- internals ---------------------------------------------------------------------
     def _new_id(self, obj: str) -> str:
+        """A new id with the object's key prefix (its schema's, else a fresh `a0X` one that
+        its describe then reports)."""
         prefix = self._prefixes.get(obj)
         if prefix is None:
-            prefix = "a0" + _ID_CHARS[(len(self._prefixes) - len(KEY_PREFIXES)) % 26]
+            spec = self.schema.objects.get(obj, {})
+            prefix = (
+                spec.get("keyPrefix")
+                or "a0" + _ID_CHARS[(len(self._prefixes) - len(KEY_PREFIXES)) % 26]
+            )
             self._prefixes[obj] = prefix
+            if spec:
+                spec["keyPrefix"] = prefix
         return id18(f"{prefix}Ag{next(self._counter):010d}")
 
     def _put(self, obj: str, rec: dict[str, Any]) -> None:
