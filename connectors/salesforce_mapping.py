@@ -69,7 +69,13 @@ def needs(cfg: Config) -> dict[str, list[Need]]:
         Need(k + "credit_amount", f.credit_amount, NUMBER),
         Need(k + "product_change_notes", f.product_change_notes, TEXT),
         Need(k + "new_package", f.new_package, TEXT),
-        Need(k + "services", f.services, TEXT | {"multipicklist"}),
+        Need(
+            k + "services",
+            f.services,
+            TEXT | {"multipicklist"},
+            (cfg.reminders.seo_service,),
+            "reminders.seo_service",
+        ),
         Need(k + "modified", f.modified, frozenset({"datetime"})),
         Need(k + "sync_status", f.sync_status, TEXT, writes=statuses),
         Need(k + "sync_message", f.sync_message, TEXT, writes=messages),
@@ -136,7 +142,7 @@ def _check(need: Need, obj: str, desc: Mapping[str, Any], describe: Describe) ->
         )
         return
     picklist = [str(v["value"]) for v in field.get("picklistValues") or [] if v.get("active")]
-    if kind == "picklist":
+    if kind in ("picklist", "multipicklist"):
         for value in need.values:
             if value not in picklist:
                 yield (

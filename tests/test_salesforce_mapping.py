@@ -159,6 +159,18 @@ def test_configured_values_must_be_picklist_values(
     ]
 
 
+def test_the_seo_service_must_be_one_of_the_services(
+    config: Config, sf_emulator: SalesforceEmulator, sf_env: None
+) -> None:
+    cfg = dataclasses.replace(
+        config, reminders=dataclasses.replace(config.reminders, seo_service="S.E.O.")
+    )
+    assert make_sf_connector(cfg, sf_emulator).mapping_problems() == [
+        "reminders.seo_service: 'S.E.O.' is not a value of the Takedown_Request__c.Services__c "
+        "picklist (its values: TDA, SEO, SEM, Social)"
+    ]
+
+
 def test_write_back_fields_must_be_updateable_and_long_enough(
     config: Config, sf_emulator: SalesforceEmulator, sf_env: None
 ) -> None:
