@@ -209,6 +209,18 @@ def test_a_field_error_points_at_the_column(sf: Salesforce) -> None:
     assert "Please reference your WSDL or the describe call" in message
 
 
+def test_a_malformed_query_points_at_the_token(sf: Salesforce) -> None:
+    soql = f"SELECT Id FROM {TR} WHERE Name = 'a' AND Name = 'b' OR Name = 'c'"
+    with pytest.raises(SalesforceMalformedRequest) as err:
+        sf.query(soql)
+    assert err.value.content == [
+        {
+            "message": f"\n{soql}\n{' ' * 59}^\nERROR at Row:1:Column:60\nunexpected token: 'OR'",
+            "errorCode": "MALFORMED_QUERY",
+        }
+    ]
+
+
 def test_names_ignore_case_and_answer_in_the_schemas_spelling(
     sf_emulator: SalesforceEmulator, sf: Salesforce
 ) -> None:

@@ -43,9 +43,7 @@ _TYPE_HINT = (
 def query_error(text: str, token: str, code: str, message: str) -> EmulatorError:
     """Salesforce's query error: the query, a caret under `token`, its row and column."""
     m = re.search(r"(?<![\w.])" + re.escape(token) + r"(?![\w])", text, re.I)
-    col = (m.start() if m else 0) + 1
-    where = f"\n{text}\n{' ' * (col - 1)}^\nERROR at Row:1:Column:{col}\n"
-    return EmulatorError(400, where + message, code)
+    return soql.error_at(text, m.start() if m else 0, code, message)
 
 
 def unknown_object(text: str, name: str) -> EmulatorError:

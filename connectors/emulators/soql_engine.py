@@ -39,8 +39,20 @@ _DATE_LITERAL = re.compile(r"^(YESTERDAY|TODAY|TOMORROW|(LAST|THIS|NEXT)_\w+)(:\
 
 
 def parse(text: str) -> Query:
-    """The query in `text`; raises EmulatorError(400, ..., "MALFORMED_QUERY") if it is not SOQL."""
-    return _Parser(text).parse()
+    """The query in `text`; raises EmulatorError(400, ..., "MALFORMED_QUERY") if it is not SOQL,
+    with the query and a caret under the token, as Salesforce words it."""
+    try:
+        return _Parser(text).parse()
+    except _TokenError as exc:
+        raise error_at(text, exc.pos, exc.code, exc.message) from None
+
+
+def error_at(text: str, pos: int, code: str, message: str) -> EmulatorError:
+    """Salesforce's query error: the query, a caret under position `pos`, row and column."""
+    if pos < 0:
+        return EmulatorError(400, message, code)
+    where = f"\n{text}\n{' ' * pos}^\nERROR at Row:1:Column:{pos + 1}\n"
+    return EmulatorError(400, where + message, code)
 
 
 # ----- parsing ---------------------------------------------------------------------------
@@ -96,10 +108,23 @@ class _Tok:
     kind: str  # str | datetime | date | num | ident | op | punct | eof
     text: str
     value: Any = None
+    pos: int = -1  # where it starts in the query text
 
 
-def _malformed(message: str) -> EmulatorError:
-    return EmulatorError(400, message, "MALFORMED_QUERY")
+class _TokenError(EmulatorError):
+    """A parse error at a known place; `parse` adds the query and the caret."""
+
+    def __init__(self, message: str, pos: int) -> None:
+        super().__init__(400, message, "MALFORMED_QUERY")
+        self.pos = pos
+
+
+def _malformed(message: str, tok: _Tok | None = None) -> EmulatorError:
+    return (
+        _TokenError(message, tok.pos)
+        if tok is not None
+        else EmulatorError(400, message, "MALFORMED_QUERY")
+    )
 
 
 def _not_modelled(what: str) -> EmulatorError:
@@ -108,14 +133,12 @@ def _not_modelled(what: str) -> EmulatorError:
     )
 
 
-def _unexpected(tok: _Tok, expected: str = "") -> EmulatorError:
+def _unexpected(tok: _Tok) -> EmulatorError:
     """A token the subset does not expect: SOQL the emulator lacks, or simply malformed."""
     word = tok.text.upper()
     if tok.kind == "ident" and (word in _CLAUSES or word in ("INCLUDES", "EXCLUDES")):
         return _not_modelled(word)
-    return _malformed(
-        f"unexpected token: '{tok.text}'" + (f" (expected {expected})" if expected else "")
-    )
+    return _malformed(f"unexpected token: '{tok.text}'", tok)
 
 
 def _tokenize(text: str) -> list[_Tok]:
@@ -123,6 +146,7 @@ def _tokenize(text: str) -> list[_Tok]:
     pos = 0
     while pos < len(text):
         if text[pos] == "'":
+            start = pos
             out, pos = [], pos + 1
             while True:
                 if pos >= len(text):
@@ -140,17 +164,17 @@ def _tokenize(text: str) -> list[_Tok]:
                     continue
                 out.append(ch)
                 pos += 1
-            toks.append(_Tok("str", "'", "".join(out)))
+            toks.append(_Tok("str", "'", "".join(out), start))
             continue
         m = _TOKEN.match(text, pos)
         if m is None:
-            raise _malformed(f"unexpected token: '{text[pos : pos + 10]}'")
+            raise _malformed(f"unexpected token: '{text[pos : pos + 10]}'", _Tok("", "", None, pos))
         pos = m.end()
         kind = m.lastgroup or ""
         if kind == "ws":
             continue
-        toks.append(_Tok(kind, m.group()))
-    toks.append(_Tok("eof", "<EOF>"))
+        toks.append(_Tok(kind, m.group(), None, m.start()))
+    toks.append(_Tok("eof", "<EOF>", None, len(text)))
     return toks
 
 
@@ -179,24 +203,24 @@ class _Parser:
 
     def _kw(self, word: str) -> None:
         if not self._is_kw(word):
-            raise _malformed(f"unexpected token: '{self._peek().text}' (expected {word})")
+            raise _unexpected(self._peek())
         self._next()
 
     def _punct(self, ch: str) -> None:
         tok = self._next()
         if tok.text != ch:
-            raise _unexpected(tok, f"'{ch}'")
+            raise _unexpected(tok)
 
     def _ident(self) -> str:
         tok = self._next()
         if tok.kind != "ident":
-            raise _malformed(f"unexpected token: '{tok.text}'")
+            raise _unexpected(tok)
         return tok.text
 
     def _int(self) -> int:
         tok = self._next()
         if tok.kind != "num" or not tok.text.isdigit():
-            raise _malformed(f"unexpected token: '{tok.text}' (expected a whole number)")
+            raise _unexpected(tok)
         return int(tok.text)
 
     def _query(self) -> Query:
@@ -232,7 +256,7 @@ class _Parser:
                 if self._is_kw("NULLS"):
                     self._next()
                     if not (self._is_kw("FIRST") or self._is_kw("LAST")):
-                        raise _malformed(f"unexpected token: '{self._peek().text}'")
+                        raise _unexpected(self._peek())
                     nulls = self._next().text.upper() == "FIRST"
                 q.order.append((path, desc, nulls))
                 if self._peek().text != ",":
@@ -252,7 +276,7 @@ class _Parser:
         while self._is_kw("AND") or self._is_kw("OR"):
             word = self._peek().text.upper()
             if joiner and word != joiner:
-                raise _malformed(f"unexpected token: '{word}'")
+                raise _unexpected(self._peek())
             joiner = word
             self._next()
             parts.append(self._unary())
@@ -284,7 +308,7 @@ class _Parser:
             self._next()
             tok = self._next()
             if tok.kind != "str":
-                raise _malformed(f"unexpected token: '{tok.text}' (LIKE needs a string)")
+                raise _unexpected(tok)
             return Cond("like", path=path, values=[tok.value])
         tok = self._next()
         if tok.kind != "op":
@@ -307,7 +331,7 @@ class _Parser:
             raise _not_modelled(f"the date literal {tok.text}")
         if tok.kind == "ident" and tok.text.upper() == "SELECT":
             raise _not_modelled("a semi-join (IN with a subquery)")
-        raise _malformed(f"unexpected token: '{tok.text}'")
+        raise _unexpected(tok)
 
 
 # ----- evaluation --------------------------------------------------------------------------
