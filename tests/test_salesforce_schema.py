@@ -213,9 +213,12 @@ def test_a_malformed_query_points_at_the_token(sf: Salesforce) -> None:
     soql = f"SELECT Id FROM {TR} WHERE Name = 'a' AND Name = 'b' OR Name = 'c'"
     with pytest.raises(SalesforceMalformedRequest) as err:
         sf.query(soql)
+    col = soql.index(" OR ") + 2  # 1-based, at the O
+    assert col == 68
     assert err.value.content == [
         {
-            "message": f"\n{soql}\n{' ' * 59}^\nERROR at Row:1:Column:60\nunexpected token: 'OR'",
+            "message": f"\n{soql}\n{' ' * (col - 1)}^\nERROR at Row:1:Column:68\n"
+            "unexpected token: 'OR'",
             "errorCode": "MALFORMED_QUERY",
         }
     ]
