@@ -106,6 +106,7 @@ class Schema:
 
     def __init__(self) -> None:
         self.objects: dict[str, dict[str, Any]] = {}
+        self._fields: dict[str, dict[str, dict[str, Any]]] = {}  # object -> lower name -> field
         for name in STANDARD_OBJECTS:
             self.add(name, {})
 
@@ -119,6 +120,7 @@ class Schema:
             fields[str(f["name"]).lower()] = normalise_field({**old, **f})
         merged["fields"] = list(fields.values())
         self.objects[name] = merged
+        self._fields[name] = fields
 
     def ensure(self, name: str) -> str:
         """The object's own spelling, creating it (from its default, if any) when new."""
@@ -133,8 +135,7 @@ class Schema:
         return next((o for o in self.objects if o.lower() == low), None)
 
     def field(self, obj: str, name: str) -> dict[str, Any] | None:
-        low = name.lower()
-        return next((f for f in self.objects[obj]["fields"] if f["name"].lower() == low), None)
+        return self._fields[obj].get(name.lower())
 
     def relationship(self, obj: str, rel: str) -> dict[str, Any] | None:
         """The reference field behind a relationship name (`Account__r`, `Actor`)."""
