@@ -18,10 +18,8 @@ child subquery, WHERE with = != <> < > <= >= IN / NOT IN, LIKE, AND / OR / NOT, 
 NULL, TRUE / FALSE, date and dateTime literals, ORDER BY (ASC/DESC, NULLS FIRST/LAST), LIMIT and
 OFFSET. Like the real parser, it refuses AND and OR mixed without parentheses.
 
-Paging follows the SOQL and SOSL Reference ("Change the Batch Size in Queries") and the REST
-API's `Sforce-Query-Options` header: 2,000 records a page by default, `batchSize=N` honoured
-between 200 and 2,000, and at most 200 when the query has a child-relationship subquery (child
-rows count toward the batch) or selects two or more custom long text area fields.
+Queries are answered in `salesforce_query` (paging as Salesforce pages: 2,000 records, or at
+most 200 with a child subquery or two long text fields), writes in `salesforce_writes`.
 
 Seed shape (`seed(data)` adds to what is there; `snapshot()` returns the same shape, so
 `SalesforceEmulator().seed(old.snapshot())` rebuilds an org):
@@ -54,7 +52,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import re
 import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -73,29 +70,24 @@ from connectors.emulators.base import (
     json_response,
     route,
 )
+from connectors.emulators.salesforce_query import (
+    NOT_MODELLED,
+    NOT_QUERIED,
+    QueryRoutes,
+    record_attributes,
+)
 from connectors.emulators.salesforce_schema import (
     Schema,
     describe,
     describe_global,
-    long_text_count,
 )
 from connectors.emulators.salesforce_writes import RecordWrites, sf_datetime
 
-PAGE_SIZE = 2000  # REST query batch size: the default and the maximum
-MIN_PAGE_SIZE = 200  # the smallest batchSize, and the cap with a subquery or long text fields
-NOT_MODELLED = soql.NOT_MODELLED
-# Described, but holding no rows of their own: approval history is kept per record.
-NOT_QUERIED = frozenset(
-    {"ProcessInstance", "ProcessInstanceStep", "ProcessInstanceHistory", "Name"}
-)
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 DEFAULT_INSTANCE = "agency.my.salesforce.com"
 ORG_ID = "00D5g000004AgcyEAC"
 KEY_PREFIXES = {"Account": "001", "Contact": "003", "User": "005", "Opportunity": "006"}
 STEP_PREFIX = "04h"
-STEP_OBJECT = "ProcessInstanceHistory"
-STEP_RELATIONSHIP = "ProcessSteps"
-STEP_KEY = STEP_RELATIONSHIP
 # The base class's fault codes, in Salesforce's vocabulary.
 _CODES = {
     "RATE_LIMITED": "REQUEST_LIMIT_EXCEEDED",
@@ -115,7 +107,7 @@ def id18(id15: str) -> str:
     return id15 + suffix
 
 
-class SalesforceEmulator(RecordWrites, Emulator):
+class SalesforceEmulator(QueryRoutes, RecordWrites, Emulator):
     service: ClassVar[str] = "salesforce"
     runtime_state = Emulator.runtime_state | {
         "clock", "tokens", "update_failures", "_locators", "_counter"
@@ -438,31 +430,6 @@ class SalesforceEmulator(RecordWrites, Emulator):
         )
         return json_response({"objectDescribe": entry, "recentItems": []})
 
-    @route("GET", r"/services/data/v(?P<version>[\d.]+)/(?P<endpoint>query|queryAll)")
-    def run_query(self, req: Request, version: str, endpoint: str) -> Response:
-        text = req.arg("q") or ""
-        if not text.strip():
-            raise EmulatorError(400, "A query string has to be specified", "MALFORMED_QUERY")
-        query = soql.parse(text)
-        obj = self._queried_object(query, text)
-        checks.check_query(self.schema, obj, query, text)
-        rows = self._execute(query, obj, version, include_deleted=endpoint == "queryAll")
-        return self._page(rows, self._page_size(req, query, obj), version, endpoint, "", 0)
-
-    @route(
-        "GET",
-        r"/services/data/v(?P<version>[\d.]+)/(?P<endpoint>query|queryAll)/"
-        r"(?P<locator>[A-Za-z0-9]+)-(?P<offset>\d+)",
-    )
-    def query_more(
-        self, req: Request, version: str, endpoint: str, locator: str, offset: str
-    ) -> Response:
-        found = self._locators.get(locator)
-        if found is None:
-            raise EmulatorError(400, "invalid query locator", "INVALID_QUERY_LOCATOR")
-        rows, size = found
-        return self._page(rows, size, version, endpoint, locator, int(offset))
-
     @route("GET", r"/services/data/v(?P<version>[\d.]+)/sobjects/(?P<obj>\w+)/(?P<rid>\w+)")
     def get_record(self, req: Request, version: str, obj: str, rid: str) -> Response:
         rec = self._record_of(obj, rid)
@@ -473,7 +440,7 @@ class SalesforceEmulator(RecordWrites, Emulator):
                 raise EmulatorError(
                     400, f"No such column '{w}' on sobject of type {name}", "INVALID_FIELD"
                 )
-        out: dict[str, Any] = {"attributes": _attributes(name, rec["Id"], version)}
+        out: dict[str, Any] = {"attributes": record_attributes(name, rec["Id"], version)}
         for f in self.schema.objects[name]["fields"]:
             if not wanted or f["name"].lower() in {w.lower() for w in wanted} or f["name"] == "Id":
                 out[f["name"]] = copy.deepcopy(rec.get(f["name"]))
@@ -536,118 +503,8 @@ class SalesforceEmulator(RecordWrites, Emulator):
                 400, "The request body is not valid JSON", "JSON_PARSER_ERROR"
             ) from None
 
-    def _page_size(self, req: Request, q: soql.Query, obj: str) -> int:
-        size = PAGE_SIZE
-        asked = re.search(r"batchSize=(\d+)", req.header("Sforce-Query-Options"))
-        if asked:
-            size = max(MIN_PAGE_SIZE, min(PAGE_SIZE, int(asked.group(1))))
-        if q.subqueries or long_text_count(self.schema, obj, q.fields) >= 2:
-            size = min(size, MIN_PAGE_SIZE)
-        return size
-
-    def _page(
-        self,
-        rows: list[dict[str, Any]],
-        size: int,
-        version: str,
-        endpoint: str,
-        locator: str,
-        offset: int,
-    ) -> Response:
-        page = rows[offset : offset + size]
-        done = offset + size >= len(rows)
-        out: dict[str, Any] = {"totalSize": len(rows), "done": done, "records": page}
-        if not done:
-            if not locator:
-                locator = "01g" + secrets.token_hex(8)[:12] + "AAA"
-                self._locators[locator] = (rows, size)
-                while len(self._locators) > 50:
-                    self._locators.pop(next(iter(self._locators)))
-            out["nextRecordsUrl"] = (
-                f"/services/data/v{version}/{endpoint}/{locator}-{offset + size}"
-            )
-        return json_response(out)
-
-    # ----- query execution ---------------------------------------------------------------
-    def _queried_object(self, q: soql.Query, text: str) -> str:
-        obj = self.schema.find(q.obj)
-        if obj is None:
-            raise checks.unknown_object(text, q.obj)
-        if obj in NOT_QUERIED or not self.schema.objects[obj].get("queryable", True):
-            raise EmulatorError(
-                501,
-                f"queries FROM {obj} are not modelled by the emulator (its approval history is "
-                "reached through a record's ProcessSteps subquery)",
-                NOT_MODELLED,
-            )
-        for sub in q.subqueries:
-            child = self.schema.child(obj, sub.obj)
-            if child is not None and str(child["relationshipName"]) != STEP_RELATIONSHIP:
-                raise EmulatorError(
-                    501,
-                    f"the {child['relationshipName']} subquery is not modelled by the emulator "
-                    f"(only {STEP_RELATIONSHIP} is)",
-                    NOT_MODELLED,
-                )
-        return obj
-
-    def _execute(
-        self, q: soql.Query, obj: str, version: str, *, include_deleted: bool
-    ) -> list[dict[str, Any]]:
-        rows = [
-            r
-            for r in self.records[obj].values()
-            if (include_deleted or not r.get("IsDeleted"))
-            and (q.where is None or soql.matches(q.where, r, self._find))
-        ]
-        rows = soql.select_rows(rows, q, self._find)
-        return [self._project(r, obj, q, version) for r in rows]
-
-    def _project(
-        self, rec: dict[str, Any], obj: str, q: soql.Query, version: str
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {"attributes": _attributes(obj, rec.get("Id", ""), version)}
-        for path in q.fields:
-            *rels, last = path.split(".")
-            target, cur, cur_obj = out, rec, obj
-            for rel in rels:
-                ref = self.schema.relationship(cur_obj, rel)
-                rel_name = str(ref["relationshipName"]) if ref else rel
-                related = soql.related(cur, rel_name, self._find)
-                if related is None:
-                    target[rel_name] = None
-                    break
-                rel_obj, rel_rec = related
-                node = target.get(rel_name)
-                if not isinstance(node, dict):
-                    node = {"attributes": _attributes(rel_obj, rel_rec.get("Id", ""), version)}
-                    target[rel_name] = node
-                target, cur, cur_obj = node, rel_rec, rel_obj
-            else:
-                key = checks.canonical(self.schema, cur_obj, last)
-                target[key] = copy.deepcopy(cur.get(key, cur.get(soql.key_of(cur, key) or key)))
-        for sub in q.subqueries:
-            steps = self.approvals.get(str(rec.get("Id", "")), [])
-            rows = [s for s in steps if sub.where is None or soql.matches(sub.where, s, self._find)]
-            rows = soql.select_rows(rows, sub, self._find)
-            out[STEP_KEY] = (
-                {
-                    "totalSize": len(rows),
-                    "done": True,
-                    "records": [self._project(s, STEP_OBJECT, sub, version) for s in rows],
-                }
-                if rows
-                else None
-            )
-        return out
-
 
 # ----- wire-format helpers ------------------------------------------------------------------
-def _attributes(obj: str, rid: Any, version: str) -> dict[str, str]:
-    kind = "User" if obj == "Name" else obj
-    return {"type": obj, "url": f"/services/data/v{version}/sobjects/{kind}/{rid}"}
-
-
 def _oauth_error(code: str, description: str) -> Response:
     return json_response({"error": code, "error_description": description}, 400)
 
