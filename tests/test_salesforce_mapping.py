@@ -43,7 +43,8 @@ def cli(agency: Agency, cfg: Config, *argv: str) -> tuple[int, str, str]:
         redirect_stdout(out),
         redirect_stderr(err),
     ):
-        code = main(["--as-of", TODAY.isoformat(), *argv])
+        as_of = [] if argv[0] == "check" else ["--as-of", TODAY.isoformat()]
+        code = main([*as_of, *argv])
     return code, out.getvalue(), err.getvalue()
 
 
