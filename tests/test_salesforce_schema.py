@@ -184,6 +184,16 @@ def test_seeding_a_field_the_schema_lacks_is_refused(sf_emulator: SalesforceEmul
             "No such column 'Bogus' on entity 'ProcessInstanceHistory'",
         ),
         (f"SELECT Id FROM {TR} ORDER BY Nope__c", "INVALID_FIELD", "No such column 'Nope__c'"),
+        (
+            f"SELECT Id FROM {TR} WHERE Product_Change_Notes__c = 'x'",
+            "INVALID_FIELD",
+            "field 'Product_Change_Notes__c' can not be filtered in a query call",
+        ),
+        (
+            f"SELECT Id FROM {TR} ORDER BY Sync_Message__c",
+            "INVALID_FIELD",
+            "field 'Sync_Message__c' can not be sorted in a query call",
+        ),
         ("SELECT Id FROM Takedown__c", "INVALID_TYPE", "sObject type 'Takedown__c' is not"),
         (f"SELECT Id, (SELECT Id FROM Notes) FROM {TR}", "INVALID_TYPE", "relationship 'Notes'"),
         (f"SELECT Id {TR}", "MALFORMED_QUERY", "unexpected token"),

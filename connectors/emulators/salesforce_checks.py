@@ -8,6 +8,8 @@ field of a write before it saves one. The errors are Salesforce's own (REST API 
   'Y'", after the query and a caret under the column (`ERROR at Row:1:Column:N`);
 - a relationship it does not have: `INVALID_FIELD`, "Didn't understand relationship 'X' in field
   path"; in FROM (a child subquery): `INVALID_TYPE`;
+- a long text area in WHERE or ORDER BY: `INVALID_FIELD`, "field 'X' can not be filtered (sorted)
+  in a query call";
 - a write naming a field the object does not have: 400 `INVALID_FIELD`, "No such column 'X' on
   sobject of type Y" for the whole request (the body cannot be deserialised, so no record of it
   is saved, in sObject Collections too);
@@ -23,7 +25,7 @@ from typing import Any
 
 from connectors.emulators import soql_engine as soql
 from connectors.emulators.base import EmulatorError
-from connectors.emulators.salesforce_schema import TEXT_TYPES, Schema
+from connectors.emulators.salesforce_schema import LONG_TEXT_MIN, TEXT_TYPES, Schema
 
 _FIELD_HINT = (
     "If you are attempting to use a custom field, be sure to append the '__c' after the custom "
@@ -54,8 +56,12 @@ def unknown_object(text: str, name: str) -> EmulatorError:
 
 def check_query(schema: Schema, obj: str, q: soql.Query, text: str) -> None:
     """Every name in the query exists, or the error Salesforce gives for the first that does not."""
-    for path in [*q.fields, *_cond_paths(q.where), *(p for p, _d, _n in q.order)]:
+    for path in q.fields:
         _check_path(schema, obj, path, text)
+    for path in _cond_paths(q.where):
+        _usable(_check_path(schema, obj, path, text), path, "filtered", text)
+    for path, _desc, _nulls in q.order:
+        _usable(_check_path(schema, obj, path, text), path, "sorted", text)
     for sub in q.subqueries:
         child = schema.child(obj, sub.obj)
         if child is None:
@@ -81,7 +87,18 @@ def _cond_paths(cond: soql.Cond | None) -> Iterator[str]:
         yield cond.path
 
 
-def _check_path(schema: Schema, obj: str, path: str, text: str) -> None:
+def _usable(field: dict[str, Any], path: str, how: str, text: str) -> None:
+    """Long text areas cannot be filtered or sorted on: Salesforce refuses the query."""
+    if field["type"] == "textarea" and field["length"] >= LONG_TEXT_MIN:
+        raise query_error(
+            text,
+            path,
+            "INVALID_FIELD",
+            f"field '{field['name']}' can not be {how} in a query call",
+        )
+
+
+def _check_path(schema: Schema, obj: str, path: str, text: str) -> dict[str, Any]:
     *rels, last = path.split(".")
     cur = obj
     for rel in rels:
@@ -94,10 +111,12 @@ def _check_path(schema: Schema, obj: str, path: str, text: str) -> None:
                 f"Didn't understand relationship '{rel}' in field path. {_REL_HINT}",
             )
         cur = schema.target(ref)
-    if schema.field(cur, last) is None:
+    field = schema.field(cur, last)
+    if field is None:
         raise query_error(
             text, path, "INVALID_FIELD", f"No such column '{last}' on entity '{cur}'. {_FIELD_HINT}"
         )
+    return field
 
 
 def canonical(schema: Schema, obj: str, name: str) -> str:
