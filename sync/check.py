@@ -42,9 +42,12 @@ def checked(cfg: Config, name: str) -> list[str]:
         mapped = [f for f in dataclasses.asdict(sf.fields).values() if f]
         return [
             f"login ({sf.auth}, domain '{sf.domain}', API {sf.api_version})",
-            f"object {sf.object}: {len(mapped)} mapped fields and the approval history "
+            f"object {sf.object}: {len(mapped)} mapped fields against its describe (each exists, "
+            "has a usable type, configured values in its picklist, write-back fields updateable "
+            f"and long enough), then one request read with the approval history "
             f"({sf.approval.source})",
-            f"object {sf.account.object}: field {sf.account.status_field}",
+            f"object {sf.account.object}: field {sf.account.status_field} against its describe "
+            "(updateable, the statuses written in its picklist)",
         ]
     if name == "sheets":
         out = []
