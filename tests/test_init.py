@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from connectors.emulators.salesforce_describe import DEFAULT_SCHEMA, describe
+from connectors.emulators.salesforce_schema import Schema, describe
 from sync import init_config as ic
 from sync.check import run_check
 from sync.cli import main
@@ -22,16 +22,16 @@ from tests.fixtures.sandbox import Agency
 
 
 def _describe(**changes: dict[str, Any] | None) -> dict[str, Any]:
-    """The default Takedown Request describe, with fields replaced (None drops one)."""
-    schema = {k: dict(v) for k, v in DEFAULT_SCHEMA.items()}
-    fields = []
-    for field in schema["Takedown_Request__c"]["fields"]:
-        name = field["name"]
-        if name in changes and changes[name] is None:
-            continue
-        fields.append({**field, **(changes.get(name) or {})})
-    schema["Takedown_Request__c"]["fields"] = fields
-    return describe("Takedown_Request__c", [], schema, "59.0")
+    """The emulator's default Takedown Request describe, with fields reshaped (None drops one)."""
+    schema = Schema()
+    schema.add(
+        "Takedown_Request__c",
+        {
+            "remove": [name for name, change in changes.items() if change is None],
+            "fields": [{"name": name, **change} for name, change in changes.items() if change],
+        },
+    )
+    return describe(schema, "Takedown_Request__c", "59.0")
 
 
 def test_object_found_by_label_else_a_todo_with_the_candidates() -> None:

@@ -20,8 +20,9 @@ Seed shape (every key but `name` and `type` optional; defaults follow the type):
                                 "field": "TargetObjectId"}]}}
 
 A seeded object's fields are merged over its default (`DEFAULTS`) by name, so a scenario adds
-or reshapes fields without restating the rest. Every object gets the system fields (`Id`,
-`IsDeleted`, `CreatedDate`, `CreatedById`, `LastModifiedDate`, `LastModifiedById`,
+or reshapes fields without restating the rest; `"remove": ["Field__c"]` drops fields (an org
+that lacks one). `values` is accepted for `picklistValues`. Every object gets the system fields
+(`Id`, `IsDeleted`, `CreatedDate`, `CreatedById`, `LastModifiedDate`, `LastModifiedById`,
 `SystemModstamp`).
 """
 
@@ -71,7 +72,10 @@ def normalise_field(spec: Mapping[str, Any]) -> dict[str, Any]:
         "nameField": bool(spec.get("nameField", name == "Name")),
         "defaultedOnCreate": bool(spec.get("defaultedOnCreate", kind == "boolean" or system)),
         "restrictedPicklist": bool(spec.get("restrictedPicklist", False)),
-        "picklistValues": [_picklist_value(v) for v in spec.get("picklistValues", [])],
+        "picklistValues": [
+            _picklist_value(v)
+            for v in (spec["values"] if "values" in spec else spec.get("picklistValues", []))
+        ],
         "referenceTo": list(spec.get("referenceTo", [])),
         "relationshipName": spec.get("relationshipName"),
         "precision": int(spec.get("precision", 18 if kind in ("currency", "double") else 0)),
@@ -114,7 +118,10 @@ class Schema:
         """Create or reshape an object: `spec`'s fields merge over what it has (or its default)."""
         base = self.objects.get(name) or _from_default(name)
         merged = {**base, **{k: copy.deepcopy(v) for k, v in spec.items() if k != "fields"}}
+        merged.pop("remove", None)
         fields = {f["name"].lower(): f for f in base["fields"]}
+        for gone in spec.get("remove", []):
+            fields.pop(str(gone).lower(), None)
         for f in spec.get("fields", []):
             old = fields.get(str(f["name"]).lower(), {})
             fields[str(f["name"]).lower()] = normalise_field({**old, **f})
