@@ -37,6 +37,12 @@ class Journal(Protocol):
         """Record, in one step, that one unverifiable message carrying `effects` is about to
         be handed over (raises if any of them is already done: sending again would double it)."""
 
+    def before_image(self, effect: Effect, image: Mapping[str, object]) -> None:
+        """Record, durably and before the write, what `effect` is about to replace (the
+        previous cell values, the row's place, the card ids), so `undo` can reverse it even if
+        the process dies between the write and the ledger's record of it. The first image
+        of an effect wins: a retry after a landed write must not record the sync's own values."""
+
 
 class Connector(Protocol):
     system: System

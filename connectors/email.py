@@ -101,7 +101,16 @@ class EmailConnector:
             )
         folder = cfg.resolve(e.templates_dir) if e.templates_dir else None
         self._templates = Template.load_all(
-            folder, ("simplifi_notice", "manager_digest", "reminder", "alert", "morning_summary")
+            folder,
+            (
+                "simplifi_notice",
+                "manager_digest",
+                "reminder",
+                "alert",
+                "morning_summary",
+                "simplifi_retraction",
+                "manager_undo",
+            ),
         )
         self._retry = retry or RetryPolicy.from_config(cfg.retry)
         self._smtp: smtplib.SMTP | None = None
@@ -117,6 +126,8 @@ class EmailConnector:
                     digest.append(effect)
                 elif effect.kind in (EffectKind.SIMPLIFI_NOTICE, EffectKind.REMINDER):
                     yield self._single(effect, journal)
+                elif effect.kind in (EffectKind.UNDO_RETRACTION, EffectKind.UNDO_NOTICE):
+                    yield self._undo_message(effect, journal)
                 else:
                     yield Outcome(
                         effect.key, OutcomeStatus.FAILED, f"not an email effect: {effect.kind}"
@@ -208,6 +219,37 @@ class EmailConnector:
                 values = self._values(effect, need_reason=False)
                 values.update(self._reminder_values(effect, journal.today))
                 subject, body = self._templates["reminder"].render(values)
+        except ConnectorError as exc:
+            return Outcome(effect.key, OutcomeStatus.FAILED, _text(exc))
+        msg = self._message(to, subject, body, message_id(f"effect:{effect.key}", self._from),
+                            [effect.key])  # fmt: skip
+        before = self._retry.retries
+        status, text = self._deliver(msg, to, [effect], journal)
+        retries = self._retry.retries - before
+        return Outcome(effect.key, status, text, 1 + retries, retries)
+
+    def _undo_message(self, effect: Effect, journal: Journal) -> Outcome:
+        """An undo's message: the retraction to Simpli.fi, or the note to the manager."""
+        try:
+            if effect.kind is EffectKind.UNDO_RETRACTION:
+                to, name = self._recipients("simplifi_to"), "simplifi_retraction"
+            else:
+                to, name = self._recipients("manager_to"), "manager_undo"
+            values = self._values(effect, need_reason=False)
+            p = effect.params
+            try:
+                sent_on = human_date(date.fromisoformat(p.get("notice_date", "")))
+            except ValueError:
+                sent_on = "(date unknown)"
+            values.update(
+                {
+                    "notice_date": sent_on,
+                    "status": one_line(effect.request.status),
+                    "why": one_line(p.get("why", "")) or "(none given)",
+                    "undone": block(p.get("undone", "")),
+                }
+            )
+            subject, body = self._templates[name].render(values)
         except ConnectorError as exc:
             return Outcome(effect.key, OutcomeStatus.FAILED, _text(exc))
         msg = self._message(to, subject, body, message_id(f"effect:{effect.key}", self._from),

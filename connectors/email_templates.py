@@ -43,6 +43,8 @@ PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     "morning_summary": frozenset(
         {"date", "since", "runs", "done", "failed", "needs_person", "due_today", "headline"}
     ),
+    "simplifi_retraction": _REQUEST_VALUES | {"notice_date", "status", "why"},
+    "manager_undo": _REQUEST_VALUES | {"notice_date", "status", "why", "undone"},
 }
 _MONTHS = (
     "January", "February", "March", "April", "May", "June",

@@ -36,7 +36,7 @@ from connectors.base import FetchResult, Journal
 from connectors.http import build_session
 from connectors.retry import RetryPolicy, retry_after_seconds
 from connectors.salesforce_errors import SERVICE, error_text, translate
-from connectors.salesforce_records import RecordMapper, request_fields
+from connectors.salesforce_records import RecordMapper, account_status_path, request_fields
 from sync import approval
 from sync.config import Config, remember_secret, secret_file, secret_from_env
 from sync.domain import (
@@ -165,7 +165,7 @@ class SalesforceConnector:
         values), at most 200 records a call, never one call per record."""
         todo: list[Effect] = []
         for effect in effects:
-            if effect.kind is EffectKind.SALESFORCE_WRITEBACK:
+            if effect.kind in (EffectKind.SALESFORCE_WRITEBACK, EffectKind.UNDO_WRITEBACK):
                 todo.append(effect)
             else:
                 yield Outcome(
@@ -330,6 +330,8 @@ class SalesforceConnector:
                 wheres = [where]
             subqueries: list[str] = []
             fields = request_fields(f)
+            # What a write-back will replace, read by the poll at no extra call (undo).
+            fields += [x for x in (account_status_path(sf), f.sync_status, f.sync_message) if x]
             if sf.approval.source == "fields":
                 fields += approval.fields_needed(sf.approval)
             else:

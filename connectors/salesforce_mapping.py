@@ -22,6 +22,7 @@ from typing import Any
 from sync.config import Config
 from sync.domain import EffectKind, Platform, RequestType, TakedownRequest
 from sync.planner import PlanRules, effects_for
+from sync.undo import UNDONE_STATUS
 
 # A describe result, or None when the org has no such object.
 Describe = Callable[[str], Mapping[str, Any] | None]
@@ -212,4 +213,5 @@ def _writeback_texts(cfg: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
                 if e.kind is EffectKind.SALESFORCE_WRITEBACK:
                     statuses.append(str(e.params.get("sync_status", "")))
                     messages.append(str(e.params.get("sync_message", "")))
+    statuses.append(UNDONE_STATUS)  # `python -m sync undo` (sync/undo.py)
     return tuple(dict.fromkeys(s for s in statuses if s)), (max(messages, key=len, default=""),)

@@ -43,6 +43,14 @@ def request_fields(fields: SalesforceFields) -> list[str]:
     return [n for n in names if n]
 
 
+def account_status_path(sf: SalesforceConfig) -> str:
+    """The account's status field seen from the request, through the relationship the
+    account name is read by ("Account__r.Name" -> "Account__r.TDA_Status__c"); "" if the name
+    is not read through one."""
+    relationship, dot, _ = sf.fields.account_name.rpartition(".")
+    return f"{relationship}.{sf.account.status_field}" if dot and sf.account.status_field else ""
+
+
 class RecordMapper:
     """Maps query records to requests; the config's value maps are built once."""
 
@@ -73,6 +81,8 @@ class RecordMapper:
         if approved:
             problem = credit_problem or approval.check_chain(steps, sf.approval, credit)
         leaving = _get(rec, f.leaving_platform) if f.leaving_platform else None
+        status_path = account_status_path(sf)
+        account_status = _get(rec, status_path) if status_path else None
         return TakedownRequest(
             id=rid,
             name=text(f.name),
@@ -96,6 +106,9 @@ class RecordMapper:
             modified_at=approval.parse_datetime(_get(rec, f.modified)),
             approved_at=approval.approved_at(steps),
             approval_problem=problem,
+            account_status=None if account_status is None else str(account_status),
+            sync_status=text(f.sync_status),
+            sync_message=text(f.sync_message),
         )
 
     def _link(self, instance: str, rid: str) -> str:

@@ -276,6 +276,10 @@ class SheetsConnector:
                     last = plan
                     if plan.writes:
                         attempted.update(plan.pending)
+                        # What the write replaces is on disk before the write (first one wins).
+                        for e, _n, _s in group:
+                            if e.key in plan.pending and e.key in plan.images:
+                                journal.before_image(e, plan.images[e.key])
                         after = self._write(sid, plan)
                         moved = rows_not_as_written(plan, fresh, after)
                     return plan
@@ -307,6 +311,14 @@ class SheetsConnector:
                     f"written, but the sheet changed at that very moment ({where} are not what "
                     "the sync wrote: did someone insert, sort or delete rows?). Check those rows "
                     "by hand; the next run re-checks this effect by its key.",
+                    attempts,
+                    retries,
+                )
+            elif effect.key in last.caveats:
+                yield Outcome(
+                    effect.key,
+                    OutcomeStatus.NEEDS_PERSON,
+                    last.caveats[effect.key],
                     attempts,
                     retries,
                 )
@@ -414,6 +426,9 @@ class _ReadOnly:
 
     def sending(self, effects: Sequence[Effect], message_id: str) -> None:
         raise RuntimeError(f"a read-only check tried to send {message_id}")
+
+    def before_image(self, effect: Effect, image: Mapping[str, object]) -> None:
+        """A verification plans but never writes: nothing is replaced, nothing to keep."""
 
 
 def _row_gone(book: Mapping[str, Tab], sheet: SheetConfig, e: Effect) -> str:

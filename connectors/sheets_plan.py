@@ -35,6 +35,9 @@ ORDER = (
     EffectKind.TRACKER_STATUS,
     EffectKind.NINJACAT_FLAG,
     EffectKind.TRACKER_REMOVE,
+    # Reversals last: a restored row goes back after this run's own removals.
+    EffectKind.UNDO_MARK,
+    EffectKind.UNDO_TRACKER,
 )
 _SF_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
 
@@ -139,6 +142,9 @@ class TabWrites:
     cells: dict[tuple[int, int], str] = field(default_factory=dict)
     appends: list[dict[int, str]] = field(default_factory=list)
     deletes: set[int] = field(default_factory=set)
+    # Rows put back at a place (undo): (index in the tab as read, its cells). Applied after the
+    # deletions, each before the row that was at that index.
+    inserts: list[tuple[int, dict[int, str]]] = field(default_factory=list)
 
 
 @dataclass
@@ -150,6 +156,10 @@ class Plan:
     new_rows: dict[tuple[str, str], dict[int, str]] = field(default_factory=dict)
     failed_adds: dict[str, str] = field(default_factory=dict)  # request id -> why
     sheet_ids: set[int] = field(default_factory=set)  # every tab id seen, for a new tab's id
+    # effect key -> what the write replaces, recorded before the write (Journal.before_image)
+    images: dict[str, dict[str, object]] = field(default_factory=dict)
+    # effect key -> what it left for a person (written, but NEEDS_PERSON)
+    caveats: dict[str, str] = field(default_factory=dict)
 
     def writes_for(self, tab: Tab) -> TabWrites:
         return self.writes.setdefault(tab.title, TabWrites(tab, tab.title))
@@ -205,6 +215,13 @@ def _plan_one(
         return ctx.tracker_status(plan, book)
     if effect.kind is EffectKind.NINJACAT_FLAG:
         return ctx.ninja_cat(plan)
+    if effect.kind in (EffectKind.UNDO_MARK, EffectKind.UNDO_TRACKER):
+        from connectors import sheets_undo  # noqa: PLC0415 (it builds on this module)
+
+    if effect.kind is EffectKind.UNDO_MARK:
+        return sheets_undo.mark(ctx, plan, journal.today)
+    if effect.kind is EffectKind.UNDO_TRACKER:
+        return sheets_undo.restore(ctx, plan, book)
     return ctx.remove(plan, book, journal)
 
 
@@ -324,6 +341,11 @@ class _Ctx:
         shown = ", ".join(f"{self.tab.headers[self.col(k)]} '{v}'" for k, v in wanted.items())
         if not writes:
             return True, f"row {row + 1} already shows {shown}"
+        plan.images[self.effect.key] = {
+            "row": row,
+            "previous": {self.tab.headers[c]: self.tab.value(row, c) for c in writes},
+            "written": {self.tab.headers[c]: v for c, v in writes.items()},
+        }
         out = plan.writes_for(self.tab)
         for col, value in writes.items():
             out.cells[(row, col)] = value
@@ -416,6 +438,14 @@ class _Ctx:
         out = plan.writes_for(self.tab)
         if row in out.deletes:
             return True, "removed by another request in this run"
+        plan.images[self.effect.key] = {
+            "row": row,
+            "above": self.tab.value(row - 1, key_col).strip() if row > 1 else "",
+            "below": self.tab.value(row + 1, key_col).strip(),
+            "values": {
+                h: self.tab.value(row, c) for c, h in enumerate(self.tab.headers) if h.strip()
+            },
+        }
         if copied is None:
             self.append_copy(plan, book, row, journal)
             what = f"row {row + 1} copied to '{self.sheet.removed_tab}' and deleted"
@@ -571,7 +601,26 @@ def batch_requests(plan: Plan) -> list[dict[str, Any]]:
                     }
                 }
             )
+        for r, row_cells in _placed_inserts(w):
+            rng = {"sheetId": sheet_id, "dimension": "ROWS", "startIndex": r, "endIndex": r + 1}
+            deletes.append({"insertDimension": {"range": rng, "inheritFromBefore": r > 1}})
+            deletes.append(
+                {
+                    "updateCells": {
+                        "start": {"sheetId": sheet_id, "rowIndex": r, "columnIndex": 0},
+                        "rows": [_row(row_cells)],
+                        "fields": "userEnteredValue",
+                    }
+                }
+            )
     return [*adds, *grows, *headers, *cells, *appends, *deletes]
+
+
+def _placed_inserts(w: TabWrites) -> list[tuple[int, dict[int, str]]]:
+    """Inserts at their index after this batch's deletions, bottom-up: each goes before the
+    row that was at its index in the read, whatever the others do."""
+    placed = [(r - sum(1 for d in w.deletes if d < r), cells) for r, cells in w.inserts]
+    return sorted(placed, key=lambda item: item[0], reverse=True)
 
 
 def _new_sheet_id(taken: set[int], title: str) -> int:
@@ -623,6 +672,13 @@ def expected_rows(w: TabWrites, before: list[list[str]]) -> list[list[str]]:
     for r in sorted(w.deletes, reverse=True):
         if r < len(rows):
             del rows[r]
+    for r, cells in _placed_inserts(w):
+        row = [""] * (max(cells) + 1 if cells else 0)
+        for c, value in cells.items():
+            row[c] = value
+        while len(rows) < r:
+            rows.append([])
+        rows.insert(r, row)
     return _trim(rows)
 
 

@@ -61,6 +61,7 @@ API_PATH = {
 CARD_FIELDS = "id,name,desc,closed,idBoard,idList,url,shortUrl,dateLastActivity"
 TIMEOUT_SECONDS = 30.0
 MARKER = "sync-ref: {request_id}"
+UNDO_MARKER = "sync-undo: {request_id}"
 _WORD = re.compile(r"\w+")
 _ID_TOKEN = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?)(?![A-Za-z0-9])")
 
@@ -129,6 +130,8 @@ class TrelloConnector:
         self._client = TrelloClient(key, token=token, http_service=self._session)
         self._retry = retry or RetryPolicy.from_config(cfg.retry)
         self._retry_after: float | None = None
+        # The current effect's before-image: card ids archived, comment ids added.
+        self._image: dict[str, list[str]] = {}
 
     @property
     def retries(self) -> int:
@@ -177,8 +180,12 @@ class TrelloConnector:
                 yield Outcome(effect.key, OutcomeStatus.FAILED, fatal)
                 continue
             before = self._retry.retries
+            self._image = {}
             try:
-                status, message = self._archive(effect, boards)
+                if effect.kind is EffectKind.UNDO_TRELLO:
+                    status, message = self._reopen(effect)
+                else:
+                    status, message = self._archive(effect, boards, journal)
             except FatalError as exc:
                 status, message = OutcomeStatus.FAILED, str(exc)
                 if exc.status == 401:
@@ -196,7 +203,14 @@ class TrelloConnector:
                 message,
                 extra={"effect": effect.key, "status": str(status), "run_id": journal.run_id},
             )
-            yield Outcome(effect.key, status, message, attempts=1 + retries, retries=retries)
+            yield Outcome(
+                effect.key,
+                status,
+                message,
+                attempts=1 + retries,
+                retries=retries,
+                before=dict(self._image),
+            )
 
     def boards(self) -> list[dict[str, Any]]:
         """The open boards this token sees, each with its custom fields (`sync init`)."""
@@ -255,7 +269,9 @@ class TrelloConnector:
         return out
 
     # ----- one effect ------------------------------------------------------------------
-    def _archive(self, effect: Effect, boards: dict[str, _Board]) -> tuple[OutcomeStatus, str]:
+    def _archive(
+        self, effect: Effect, boards: dict[str, _Board], journal: Journal
+    ) -> tuple[OutcomeStatus, str]:
         req = effect.request
         if effect.kind is not EffectKind.TRELLO_ARCHIVE:
             return OutcomeStatus.FAILED, f"the Trello connector does not do {effect.kind}"
@@ -294,9 +310,9 @@ class TrelloConnector:
                 note = "; left open (titled like the client but without its account id): " + (
                     ", ".join(c.show() for c in others)
                 )
-            return self._archive_cards(effect, board, by_id, note)
+            return self._archive_cards(effect, board, by_id, note, journal)
         if len(exact) == 1:
-            return self._archive_cards(effect, board, exact, "")
+            return self._archive_cards(effect, board, exact, "", journal)
         if len(exact) > 1:
             return OutcomeStatus.NEEDS_PERSON, (
                 f"{len(exact)} cards on board '{board.name}' are titled '{client}' and none "
@@ -314,10 +330,13 @@ class TrelloConnector:
         return OutcomeStatus.SKIPPED, f"no card for {client} on board {board.name}"
 
     def _archive_cards(
-        self, effect: Effect, board: _Board, cards: list[_Card], note: str
+        self, effect: Effect, board: _Board, cards: list[_Card], note: str, journal: Journal
     ) -> tuple[OutcomeStatus, str]:
         done: list[_Card] = []
         text = _comment(effect)
+        # On disk before the first archive: `undo` reopens exactly these, even after a crash.
+        self._image["cards"] = [c.id for c in cards]
+        journal.before_image(effect, {"cards": [c.id for c in cards]})
         for card in cards:
             try:
                 self._write_archive(card)
@@ -330,12 +349,7 @@ class TrelloConnector:
             board.archived_now.add(card)
             log.info("archived card %s on board %s", card.id, board.name)
             try:
-                self._fetch(
-                    API_PATH["comment"].format(card=card.id),
-                    method="POST",
-                    body={"text": text},
-                    what=f"comment on card {card.id}",
-                )
+                self._comment_on(card.id, text)
             except ConnectorError as exc:
                 raise _again(
                     exc,
@@ -384,6 +398,8 @@ class TrelloConnector:
         for card in cards:
             if card.last_activity[:10] < since:
                 continue
+            # Archived since the approval: by this sync before a crash (or a person that day).
+            self._image.setdefault("cards", []).append(card.id)
             actions = self._fetch(
                 API_PATH["actions"].format(card=card.id),
                 query={"filter": "commentCard"},
@@ -391,16 +407,81 @@ class TrelloConnector:
             )
             texts = [str((a.get("data") or {}).get("text", "")) for a in actions or []]
             if not any(marker in t for t in texts):
-                self._fetch(
-                    API_PATH["comment"].format(card=card.id),
-                    method="POST",
-                    body={"text": _comment(effect)},
-                    what=f"comment on card {card.id}",
-                )
+                self._comment_on(card.id, _comment(effect))
                 repaired.append(card)
         note = f"; added the missing comment to {len(repaired)} card(s)" if repaired else ""
         return OutcomeStatus.ALREADY_DONE, (
             f"already archived on board {board.name}: {', '.join(c.show() for c in cards)}{note}"
+        )
+
+    def _comment_on(self, card_id: str, text: str) -> None:
+        action = self._fetch(
+            API_PATH["comment"].format(card=card_id),
+            method="POST",
+            body={"text": text},
+            what=f"comment on card {card_id}",
+        )
+        if isinstance(action, dict) and action.get("id"):
+            self._image.setdefault("comments", []).append(str(action["id"]))
+
+    # ----- undo ------------------------------------------------------------------------
+    def _reopen(self, effect: Effect) -> tuple[OutcomeStatus, str]:
+        """Unarchive the cards the forward effect archived (ids from its before-image), each
+        with a comment saying why. Reopen first, then comment: after a crash between the two the
+        card is open and the next run adds the comment if its marker is missing."""
+        ids = [i for i in effect.params.get("cards", "").split(",") if i]
+        if not ids:
+            return OutcomeStatus.SKIPPED, "no card was archived: nothing to reopen"
+        text = _undo_comment(effect)
+        marker = UNDO_MARKER.format(request_id=effect.request_id)
+        reopened: list[str] = []
+        commented: list[str] = []
+        missing: list[str] = []
+        for card_id in ids:
+            try:
+                card = self._fetch(
+                    API_PATH["card"].format(card=card_id),
+                    query={"fields": "id,name,closed,shortUrl"},
+                    what=f"read card {card_id}",
+                )
+            except FatalError as exc:
+                if exc.status == 404:
+                    missing.append(card_id)
+                    continue
+                raise
+            shown = f"'{card.get('name', '')}' ({card.get('shortUrl') or card_id})"
+            if card.get("closed"):
+                result = self._fetch(
+                    API_PATH["card"].format(card=card_id),
+                    method="PUT",
+                    body={"closed": False},
+                    what=f"unarchive card {card_id}",
+                )
+                if not (isinstance(result, dict) and result.get("closed") is False):
+                    raise FatalError(SERVICE, "Trello did not confirm the card as reopened")
+                reopened.append(shown)
+                self._comment_on(card_id, text)
+                commented.append(shown)
+                continue
+            actions = self._fetch(
+                API_PATH["actions"].format(card=card_id),
+                query={"filter": "commentCard"},
+                what=f"read comments of card {card_id}",
+            )
+            texts = [str((a.get("data") or {}).get("text", "")) for a in actions or []]
+            if not any(marker in t for t in texts):
+                self._comment_on(card_id, text)
+                commented.append(shown)
+        if missing:
+            return OutcomeStatus.NEEDS_PERSON, (
+                f"card(s) {', '.join(missing)} no longer exist on Trello (deleted or moved to a "
+                f"board the sync cannot see); reopened {len(reopened)} other(s)"
+            )
+        if not reopened and not commented:
+            return OutcomeStatus.ALREADY_DONE, f"{len(ids)} card(s) already reopened"
+        return OutcomeStatus.APPLIED, (
+            f"reopened {len(reopened)} card(s): {', '.join(reopened) or '-'}"
+            + (f"; commented on {len(commented)}" if commented else "")
         )
 
     # ----- reads -----------------------------------------------------------------------
@@ -572,6 +653,19 @@ def _comment(effect: Effect) -> str:
         lines.append(f"Request: {req.link}")
     lines.append(MARKER.format(request_id=req.id))
     return "\n".join(lines)
+
+
+def _undo_comment(effect: Effect) -> str:
+    req = effect.request
+    why = effect.params.get("why", "") or f"the request is now '{req.status}'"
+    return "\n".join(
+        [
+            f"Reopened by the offboarding sync: the cancellation of "
+            f"{' '.join(req.client_name.split())} (Takedown Request {req.name or req.id}) was "
+            f"undone ({' '.join(why.split())}).",
+            UNDO_MARKER.format(request_id=req.id),
+        ]
+    )
 
 
 def _again(exc: ConnectorError, message: str) -> ConnectorError:

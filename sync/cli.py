@@ -201,13 +201,39 @@ def build_parser() -> argparse.ArgumentParser:
         "offboarding); repeat",
     )
     init_p.add_argument("--force", action="store_true", help="overwrite the output file")
-    sandbox_p = add("sandbox", "show or reset the sandbox (see --sandbox)")
+    undo_p = add(
+        "undo",
+        "reverse what the sync did for a request withdrawn after it acted, exactly once",
+    )
+    undo_p.add_argument("request", help="the request's Salesforce record id or name (TR-00042)")
+    undo_p.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        type=_date,
+        default=argparse.SUPPRESS,
+        help="plan and run as if today were this date (previews and tests)",
+    )
+    undo_p.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print the reversal's plan and change nothing anywhere, the ledger included",
+    )
+    undo_p.add_argument(
+        "--force",
+        action="store_true",
+        help="undo a request that is still approved (approved by mistake); needs --reason",
+    )
+    undo_p.add_argument("--reason", default="", help="why (recorded; required with --force)")
+    sandbox_p = add("sandbox", "show, reset or change the sandbox (see --sandbox)")
     sandbox_p.add_argument(
         "what",
-        choices=["show", "reset"],
+        choices=["show", "reset", "withdraw"],
         help="show: its sheets, boards, outbox and requests as tables; reset: delete it, so the "
-        "next --sandbox run seeds it afresh",
+        "next --sandbox run seeds it afresh; withdraw REQUEST: set the request's status to "
+        "'Withdrawn' in the emulated Salesforce, as a person would",
     )
+    sandbox_p.add_argument("request", nargs="?", help="with withdraw: the request's name or id")
     return parser
 
 
@@ -223,7 +249,13 @@ def _positive(value: str) -> int:
 
 def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace, command: str) -> None:
     """Every option given must mean something for the command it was given to."""
-    if command != "run":
+    if command == "undo":  # a run too, of one request's reversal
+        given = [f"--{n}" for n in ("json", "only") if getattr(args, n, None)]
+        if given:
+            parser.error(f"{', '.join(given)} goes with a run, not with `undo`")
+        if args.force and not args.reason.strip():
+            parser.error("undo --force needs --reason TEXT (it is recorded)")
+    elif command != "run":
         given = [f"--{n.replace('_', '-')}" for n in RUN_ONLY if getattr(args, n, None)]
         if given:
             parser.error(f"{', '.join(given)} goes with a run, not with `{command}`")
@@ -380,6 +412,8 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
             )
     if command == "init":
         return cmd_init(args)
+    if command == "undo":
+        return cmd_undo(args)
     if command == "sandbox":
         from sync.sandbox import sandbox_command
 
@@ -450,6 +484,33 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         if result.shadow_report:
             print(_shadow_text(result), end="")
+            return 0
+        print_run(result, sys.stdout, sys.stderr)
+        return result.exit_code
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from sync.engine import UndoAsk
+    from sync.render import plan_text, print_run
+    from sync.runner import locked_run, unlocked_run
+
+    ask = UndoAsk(reason=args.reason.strip(), forced=args.force)
+    with environment(args) as (cfg, routes):
+        today = today_for(cfg, args.as_of)
+        if args.dry_run:
+            result = unlocked_run(
+                cfg, routes, today=today, only=args.request, dry_run=True, undo=ask
+            )
+        else:
+            result = locked_run(cfg, routes, today=today, only=args.request, undo=ask)
+        if result.refused:
+            print(f"not undone: {result.refused}", file=sys.stderr)
+            return result.exit_code
+        if result.fatal:
+            print(f"error: {result.fatal}", file=sys.stderr)
+            return EXIT_FATAL
+        if args.dry_run:
+            print(plan_text(result.plan), end="")
             return 0
         print_run(result, sys.stdout, sys.stderr)
         return result.exit_code

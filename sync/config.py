@@ -233,6 +233,12 @@ class GoLiveConfig:
 
 
 @dataclass(frozen=True)
+class UndoConfig:
+    # Undo a request withdrawn after the sync acted, without waiting for `python -m sync undo`.
+    automatic: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     salesforce: SalesforceConfig
     sheets: SheetsConfig
@@ -248,6 +254,7 @@ class Config:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     morning_summary: MorningSummaryConfig = field(default_factory=MorningSummaryConfig)
     golive: GoLiveConfig = field(default_factory=GoLiveConfig)
+    undo: UndoConfig = field(default_factory=UndoConfig)
     # Where relative paths in this file are resolved from (the config file's folder).
     base_dir: str = ""
     source: str = ""

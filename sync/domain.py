@@ -55,6 +55,10 @@ class TakedownRequest:
     approved_at: datetime | None = None
     # None when the approval chain was verified; otherwise why it was not.
     approval_problem: str | None = None
+    # What the write-back replaces, as the poll read it (None: not read), kept for `undo`.
+    account_status: str | None = None
+    sync_status: str = ""
+    sync_message: str = ""
 
     @property
     def label(self) -> str:
@@ -74,6 +78,13 @@ class EffectKind(StrEnum):
     MANAGER_DIGEST = "manager_digest"
     REMINDER = "reminder"
     SALESFORCE_WRITEBACK = "salesforce_writeback"
+    # The reversal of a withdrawn request's forward work (`python -m sync undo`, sync/undo.py).
+    UNDO_TRACKER = "undo_tracker"  # the tracker row back (from its copy) with its old status
+    UNDO_MARK = "undo_mark"  # a Planner/Offboarding/Monthly row marked withdrawn, not deleted
+    UNDO_TRELLO = "undo_trello"  # the archived cards reopened, with a comment saying why
+    UNDO_RETRACTION = "undo_retraction"  # Simpli.fi: please disregard our notice
+    UNDO_NOTICE = "undo_notice"  # the TDA Department Manager is told
+    UNDO_WRITEBACK = "undo_writeback"  # Salesforce: the previous account status, "undone"
 
 
 class System(StrEnum):
@@ -95,11 +106,24 @@ SYSTEM_OF: Mapping[EffectKind, System] = {
     EffectKind.MANAGER_DIGEST: System.EMAIL,
     EffectKind.REMINDER: System.EMAIL,
     EffectKind.SALESFORCE_WRITEBACK: System.SALESFORCE,
+    EffectKind.UNDO_TRACKER: System.SHEETS,
+    EffectKind.UNDO_MARK: System.SHEETS,
+    EffectKind.UNDO_TRELLO: System.TRELLO,
+    EffectKind.UNDO_RETRACTION: System.EMAIL,
+    EffectKind.UNDO_NOTICE: System.EMAIL,
+    EffectKind.UNDO_WRITEBACK: System.SALESFORCE,
 }
+UNDO_KINDS: frozenset[EffectKind] = frozenset(k for k in EffectKind if k.startswith("undo_"))
 
 # Effects whose result cannot be checked afterwards: the ledger records them as "sending" first.
 UNCHECKABLE: frozenset[EffectKind] = frozenset(
-    {EffectKind.SIMPLIFI_NOTICE, EffectKind.MANAGER_DIGEST, EffectKind.REMINDER}
+    {
+        EffectKind.SIMPLIFI_NOTICE,
+        EffectKind.MANAGER_DIGEST,
+        EffectKind.REMINDER,
+        EffectKind.UNDO_RETRACTION,
+        EffectKind.UNDO_NOTICE,
+    }
 )
 
 
@@ -113,6 +137,8 @@ class Effect:
     offset); everything else the connector reads from `request`.
     `after` lists keys that must be done before this one (the Salesforce write-back waits for
     the effects it reports on).
+    `generation` counts the request's lives: an undone request that is approved again starts
+    generation 2, whose keys end in "@g2", so they never collide with the first life's.
     """
 
     request_id: str
@@ -122,18 +148,27 @@ class Effect:
     request: TakedownRequest = field(compare=False, repr=False)
     params: Mapping[str, str] = field(default_factory=dict, compare=False)
     after: tuple[str, ...] = field(default=(), compare=False)
+    generation: int = 1
 
     @property
     def key(self) -> str:
-        return effect_key(self.request_id, self.kind, self.target)
+        return effect_key(self.request_id, self.kind, self.target, self.generation)
 
     @property
     def system(self) -> System:
         return SYSTEM_OF[self.kind]
 
 
-def effect_key(request_id: str, kind: EffectKind | str, target: str) -> str:
-    return f"{request_id}/{kind}/{target}"
+def effect_key(request_id: str, kind: EffectKind | str, target: str, generation: int = 1) -> str:
+    """The first generation keeps the plain form, so existing ledgers stay valid."""
+    base = f"{request_id}/{kind}/{target}"
+    return base if generation <= 1 else f"{base}@g{generation}"
+
+
+def generation_of(key: str) -> int:
+    """The generation an effect key belongs to (see `Effect.generation`)."""
+    _, sep, tail = key.rpartition("@g")
+    return int(tail) if sep and tail.isdigit() else 1
 
 
 class EffectState(StrEnum):
@@ -170,6 +205,9 @@ class Outcome:
     message: str = ""
     attempts: int = 1
     retries: int = 0
+    # What the change replaced (plain, JSON-able data: card ids, comment ids...), recorded by the
+    # engine in the ledger with the outcome, so `undo` can reverse it without asking anyone.
+    before: Mapping[str, object] = field(default_factory=dict, compare=False)
 
 
 # The finding for a request the sync looked for by id and Salesforce did not return.

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from connectors.base import Connector, FetchResult, RequestSource
-from sync import golive
+from sync import generations, golive
 from sync.config import Config
 from sync.domain import (
     FINAL_STATES,
@@ -32,10 +32,12 @@ from sync.domain import (
     System,
 )
 from sync.errors import SyncError, UnknownRequestError
-from sync.exitcodes import EXIT_EFFECTS_FAILED, EXIT_FATAL, EXIT_OK
+from sync.exitcodes import EXIT_EFFECTS_FAILED, EXIT_FATAL, EXIT_OK, EXIT_USAGE
 from sync.ledger import Ledger
 from sync.planner import UNCONFIRMED_SEND, Plan, PlanRules
 from sync.runlog import RunLog
+from sync.undo_runs import Undos as _Undos
+from sync.undo_runs import snapshot_writeback_fields as _snapshot_writeback_fields
 
 log = logging.getLogger("sync.engine")
 
@@ -69,6 +71,8 @@ class RunResult:
     checks: dict[str, Check] = field(default_factory=dict)
     adopted: int = 0
     shadow_report: str = ""
+    # `undo` would not run for the request it named (why; nothing was done).
+    refused: str = ""
 
     @property
     def left(self) -> list[Effect]:
@@ -99,6 +103,8 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
+        if self.refused:
+            return EXIT_USAGE
         if self.fatal or self.stopped:
             return EXIT_FATAL
         bad = {OutcomeStatus.FAILED, OutcomeStatus.NEEDS_PERSON, OutcomeStatus.UNCONFIRMED}
@@ -128,6 +134,18 @@ class _Journal:
         for key in keys:
             self.messages[key] = keys
 
+    def before_image(self, effect: Effect, image: Mapping[str, object]) -> None:
+        if self.ledger is not None:
+            self.ledger.save_before_durably(effect.key, effect.request_id, image)
+
+
+@dataclass(frozen=True)
+class UndoAsk:
+    """`python -m sync undo REQUEST`: undo one request (`only` names it)."""
+
+    reason: str = ""
+    forced: bool = False
+
 
 def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
@@ -147,6 +165,7 @@ def run_once(
     allow_backlog: bool = False,
     include_adopted: bool = False,
     verify: bool = False,
+    undo: UndoAsk | None = None,
 ) -> RunResult:
     """Plan, and unless `dry_run`, apply. Never raises for an expected error: the result says.
 
@@ -158,7 +177,9 @@ def run_once(
     not done stays owed for the next run, nothing is half-recorded, and the run says it stopped
     early (exit code 3) and how many effects it left.
 
-    An `only` that names no request raises UnknownRequestError before anything is recorded."""
+    An `only` that names no request raises UnknownRequestError before anything is recorded.
+
+    `undo` (with `only`) asks for the reversal of that request's work (sync/undo.py)."""
     started = now()
     run_id = new_run_id(started)
     state_dir = cfg.state_path
@@ -174,9 +195,22 @@ def run_once(
         requests = fetch.requests
         phantoms = _phantoms(fetch.findings, ledger)
         fetch.findings[:] = [f for f in fetch.findings if f.request_id not in phantoms]
+        undos = _Undos.read(ledger, requests)
+        if undo is not None:
+            result.refused = undos.ask(requests, only or "", undo, today, run_id, dry_run)
+            if result.refused:
+                return result
+        if cfg.undo.automatic:
+            undos.automatic(requests, run_id, dry_run)
+        gens = undos.generations
+        forward, notes = generations.waiting_for_new_approval(
+            [r for r in requests if r.id not in undos.open], gens, undos.undone_at
+        )
+        ahead = {r.id for r in forward}
+        aside = [r for r in requests if r.id not in ahead]  # being undone, or waiting
         decision = golive.decide(
             cfg,
-            requests,
+            forward,
             fetch.findings,
             ledger,
             today,
@@ -184,9 +218,12 @@ def run_once(
             only=only,
             allow_backlog=allow_backlog,
             include_adopted=include_adopted,
+            generations=gens,
         )
         result.plan, result.stop_reason = decision.plan, decision.stop_reason
         result.adopted = decision.adopted
+        result.plan.findings.extend(notes)
+        undos.plan(requests, result.plan, today, rules)
         if dry_run:
             if verify:
                 result.checks = golive.verify(result.plan.due, connectors)
@@ -198,9 +235,10 @@ def run_once(
             result.plan = Plan(today=today)
             return result
         golive.record(ledger, decision, cfg, _iso(started))
-        requests = decision.seen
+        requests = [*decision.seen, *aside]
         ledger.remember_requests(requests)
         ledger.record_planned([*result.plan.due, *result.plan.waiting], run_id)
+        _snapshot_writeback_fields(ledger, result.plan.due, gens)
         with ledger.transaction():
             for effect, reason in result.plan.skips:
                 ledger.skip(effect, reason, run_id)
@@ -208,6 +246,7 @@ def run_once(
         _apply(result, ledger, runlog, connectors, now, on_effect, stop)
         # Phantoms are looked at too: their stale findings go, and nothing replaces them.
         looked_at = [r.id for r in requests] + sorted(phantoms)
+        undos.finish()
         ledger.replace_findings(looked_at, result.plan.findings)
         for f in result.plan.findings:
             runlog.finding(run_id, f.request_id, f.code, f.message, _iso(now()), f.label)
@@ -226,7 +265,7 @@ def run_once(
             # The source counts its own calls across poll and write-back.
             result.api_calls = source.api_calls
             result.api_usage = source.usage or result.fetch.api_usage
-        if record:
+        if record and not result.refused:  # a refused undo did nothing: no run
             runlog.run(_run_record(result))
         if ledger is not None:
             ledger.close()
@@ -379,6 +418,8 @@ def _record(
     now: Callable[[], datetime],
 ) -> None:
     state = ledger.record_outcome(outcome, result.run_id)
+    if outcome.before:
+        ledger.save_before(effect.key, effect.request_id, outcome.before)
     result.outcomes[effect.key] = outcome
     row = ledger.get(effect.key)
     runlog.effect(
@@ -406,7 +447,8 @@ def _ready_writebacks(
     """A write-back reports what was done, so it waits until every effect it covers is final."""
     ready: list[Effect] = []
     for e in effects:
-        if e.kind is not EffectKind.SALESFORCE_WRITEBACK or not e.after:
+        writeback = e.kind in (EffectKind.SALESFORCE_WRITEBACK, EffectKind.UNDO_WRITEBACK)
+        if not writeback or not e.after:
             ready.append(e)
             continue
         states = ledger.states([e.request_id])

@@ -16,6 +16,7 @@ from datetime import date
 
 from connectors.base import Connector, Verifier
 from sync import adopt, valve
+from sync import generations as lives
 from sync.config import Config
 from sync.domain import Check, CheckState, Effect, Finding, System, TakedownRequest
 from sync.errors import SyncError
@@ -49,6 +50,7 @@ def decide(
     only: str | None,
     allow_backlog: bool,
     include_adopted: bool,
+    generations: Mapping[str, int] | None = None,
 ) -> Decision:
     """Adopted requests aside, plan the rest; say whether the valve lets a real run write."""
     adoption = AdoptionLedger(ledger) if ledger else None
@@ -57,6 +59,8 @@ def decide(
     cutover = date.fromisoformat(g.approved_before) if g.approved_before else None
     part = adopt.partition(requests, rows, cutover, include=only if include_adopted else None)
     states = ledger.states(r.id for r in part.active) if ledger else {}
+    # Each request's current life only, in the first life's key form (sync/generations.py).
+    states = lives.current_view(states, generations or {})
     limits = valve.Limits(
         sandbox=g.sandbox,
         max_requests_per_run=g.max_requests_per_run,
@@ -69,6 +73,7 @@ def decide(
         (list(part.active), []) if allow else valve.long_past(part.active, states, today, limits)
     )
     planned = plan(active, states, today, rules)
+    lives.lift(planned, generations or {})
     planned.findings.extend(adopt.drop_adopted_findings(fetch_findings, rows))
     planned.findings.extend(part.findings)
     planned.findings.extend(old)

@@ -16,6 +16,7 @@ each request (for `sync status`) and which problems were already alerted.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -93,6 +94,23 @@ CREATE TABLE IF NOT EXISTS shadow_reports (
     sent_at TEXT NOT NULL,
     summary TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS before_images (
+    key TEXT PRIMARY KEY,
+    request_id TEXT NOT NULL,
+    image TEXT NOT NULL,
+    taken_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS before_images_request ON before_images(request_id);
+CREATE TABLE IF NOT EXISTS undos (
+    request_id TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    forced INTEGER NOT NULL,
+    requested_at TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    finished_at TEXT,
+    PRIMARY KEY (request_id, generation)
+);
 """
 
 _STATE_OF: Mapping[OutcomeStatus, EffectState] = {
@@ -103,6 +121,19 @@ _STATE_OF: Mapping[OutcomeStatus, EffectState] = {
     OutcomeStatus.NEEDS_PERSON: EffectState.NEEDS_PERSON,
     OutcomeStatus.UNCONFIRMED: EffectState.SENDING,
 }
+
+
+@dataclass(frozen=True)
+class UndoRecord:
+    """An undo asked for (by `python -m sync undo` or the automatic switch) of one generation
+    of a request's forward work; finished once every reversal effect is final."""
+
+    request_id: str
+    generation: int
+    reason: str
+    forced: bool
+    requested_at: str
+    finished_at: str | None
 
 
 @dataclass(frozen=True)
@@ -338,9 +369,73 @@ class Ledger:
         """Requests that still owe something or wait for a person: the poller re-reads them."""
         rows = self._db.execute(
             "SELECT DISTINCT request_id FROM effects WHERE state NOT IN ('applied', 'skipped')"
-            " UNION SELECT request_id FROM findings ORDER BY 1"
+            " UNION SELECT request_id FROM findings"
+            " UNION SELECT request_id FROM undos WHERE finished_at IS NULL ORDER BY 1"
         ).fetchall()
         return [r[0] for r in rows]
+
+    # ----- before-images and undos -------------------------------------------------------
+    def save_before(self, key: str, request_id: str, image: Mapping[str, object]) -> None:
+        """Keep what an effect replaced. What is already recorded wins: a retry or a re-run
+        after a landed write would otherwise record the sync's own values as "before"."""
+        row = self._db.execute("SELECT image FROM before_images WHERE key = ?", (key,)).fetchone()
+        old = json.loads(row[0]) if row else {}
+        merged = {**dict(image), **old}
+        if row and merged == old:
+            return
+        self._db.execute(
+            "INSERT INTO before_images (key, request_id, image, taken_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET image = excluded.image",
+            (key, request_id, json.dumps(merged, sort_keys=True), _now()),
+        )
+
+    def save_before_durably(self, key: str, request_id: str, image: Mapping[str, object]) -> None:
+        """`save_before`, committed now even inside a batch transaction: it must be on disk
+        before the write it describes (what the batch recorded so far is true, so it may go
+        with it)."""
+        self.save_before(key, request_id, image)
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+
+    def before_images(self, request_id: str) -> dict[str, dict[str, object]]:
+        rows = self._db.execute(
+            "SELECT key, image FROM before_images WHERE request_id = ?", (request_id,)
+        ).fetchall()
+        return {str(k): json.loads(v) for k, v in rows}
+
+    def request_undo(
+        self, request_id: str, generation: int, *, reason: str, forced: bool, run_id: str
+    ) -> bool:
+        """Record that this generation is to be undone; False if it already was asked for."""
+        cur = self._db.execute(
+            "INSERT INTO undos (request_id, generation, reason, forced, requested_at, run_id)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(request_id, generation) DO NOTHING",
+            (request_id, generation, reason, int(forced), _now(), run_id),
+        )
+        return cur.rowcount == 1
+
+    def finish_undo(self, request_id: str, generation: int) -> None:
+        self._db.execute(
+            "UPDATE undos SET finished_at = ? WHERE request_id = ? AND generation = ?"
+            " AND finished_at IS NULL",
+            (_now(), request_id, generation),
+        )
+
+    def undos(self, request_ids: Iterable[str] | None = None) -> dict[str, list[UndoRecord]]:
+        """Every undo of each request, oldest generation first."""
+        rows = self._db.execute(
+            "SELECT request_id, generation, reason, forced, requested_at, finished_at FROM undos"
+            " ORDER BY request_id, generation"
+        ).fetchall()
+        wanted = set(request_ids) if request_ids is not None else None
+        out: dict[str, list[UndoRecord]] = {}
+        for r in rows:
+            if wanted is None or r[0] in wanted:
+                out.setdefault(str(r[0]), []).append(
+                    UndoRecord(str(r[0]), int(r[1]), str(r[2]), bool(r[3]), str(r[4]), r[5])
+                )
+        return out
 
     # ----- requests and findings --------------------------------------------------------
     def remember_requests(self, requests: Iterable[TakedownRequest]) -> None:

@@ -17,6 +17,7 @@ from typing import Literal
 from sync.config import Config
 from sync.domain import (
     FINAL_STATES,
+    UNDO_KINDS,
     Effect,
     EffectKind,
     EffectState,
@@ -26,6 +27,7 @@ from sync.domain import (
     TakedownRequest,
     effect_key,
 )
+from sync.undo import describe_undo
 
 TRACKER_OF: Mapping[Platform, str] = {Platform.DS: "ds_tracker", Platform.ARI: "ari_tracker"}
 
@@ -331,6 +333,8 @@ _TARGET_WORDS: Mapping[str, str] = {
 
 
 def _describe(e: Effect) -> str:
+    if e.kind in UNDO_KINDS:
+        return describe_undo(e)
     if e.kind is EffectKind.REMINDER:
         team = e.params.get("team", "")
         days = e.params.get("offset_days", "?")
@@ -493,7 +497,8 @@ def _plan_withdrawn(
                 "withdrawn_after_action",
                 f"status changed to '{req.status}' after the sync acted on it "
                 f"({len(acted)} effect(s) done: {', '.join(done)}). Nothing is undone "
-                "automatically; decide by hand whether to revert them.",
+                "automatically; to reverse them all, exactly once, run "
+                f"`python -m sync undo {req.name or req.id}` (`--dry-run` first shows how).",
                 label=req.label,
             )
         )

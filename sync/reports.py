@@ -184,6 +184,7 @@ def status_command(cfg: Config, *, out: TextIO) -> int:
         if not open_ids:
             out.write("No open requests: everything owed has been done.\n")
             _adopted_text(adopted, out)
+            _undone(ledger, labels, out)
             return 0
         out.write(f"{len(open_ids)} open request(s)\n")
         for rid in open_ids:
@@ -215,6 +216,7 @@ def status_command(cfg: Config, *, out: TextIO) -> int:
             for f in findings.get(rid, []):
                 out.write(wrap(f"needs a person: {f.message}") + "\n")
         _adopted_text(adopted, out)
+        _undone(ledger, labels, out)
         return 0
     finally:
         ledger.close()
@@ -241,6 +243,21 @@ def _adopted_text(adopted: Mapping[str, AdoptedRow], out: TextIO) -> None:
                 )
                 + "\n"
             )
+
+
+def _undone(ledger: Ledger, labels: dict[str, dict[str, str]], out: TextIO) -> None:
+    """Requests whose work the sync undid (`python -m sync undo`), most recent first."""
+    done = [u for recs in ledger.undos().values() for u in recs if u.finished_at]
+    if not done:
+        return
+    out.write(f"\nUndone ({len(done)}):\n")
+    for u in sorted(done, key=lambda u: u.finished_at or "", reverse=True):
+        label = labels.get(u.request_id, {}).get("label", u.request_id)
+        why = f"forced: {u.reason}" if u.forced else (u.reason or "withdrawn after the sync acted")
+        line = f"{label}: undone {_when(u.finished_at or '')} UTC ({why})"
+        if u.generation > 1:
+            line += f", life {u.generation}"
+        out.write(wrap(line) + "\n")
 
 
 def resolve_command(cfg: Config, key: str, *, sent: bool, out: TextIO) -> int:

@@ -16,7 +16,7 @@ from sync import metrics, morning, wiring
 from sync.alerts import after_run
 from sync.config import Config
 from sync.domain import System
-from sync.engine import RunResult, run_once
+from sync.engine import RunResult, UndoAsk, run_once
 from sync.errors import SyncError
 from sync.heartbeat import Heartbeat, paragraph
 from sync.ledger import AdoptionLedger, Ledger
@@ -46,6 +46,7 @@ def locked_run(
     only: str | None = None,
     allow_backlog: bool = False,
     include_adopted: bool = False,
+    undo: UndoAsk | None = None,
 ) -> RunResult:
     """One cron run: take the lock, run, release. SIGTERM (systemd stopping the unit, a
     container stopping) finishes the effect in hand and ends the run early, said so."""
@@ -63,6 +64,7 @@ def locked_run(
             stop=stopping.is_set,
             allow_backlog=allow_backlog,
             include_adopted=include_adopted,
+            undo=undo,
         )
     finally:
         if previous is not None:
@@ -80,6 +82,7 @@ def unlocked_run(
     dry_run: bool = False,
     allow_backlog: bool = False,
     include_adopted: bool = False,
+    undo: UndoAsk | None = None,
 ) -> RunResult:
     """A run for a caller that already holds the lock (`serve` holds it for its whole life),
     or a dry run, which needs no lock: it writes nothing anywhere (and pings no monitor).
@@ -90,7 +93,8 @@ def unlocked_run(
     With `golive.mode = "shadow"` every cron or `serve` run is a dry run that reads each due
     effect's target back, and the first one of a day mails the operations lead the shadow
     report (the heartbeat still pings: the service is alive, only writing is held back)."""
-    beat = None if dry_run else Heartbeat.from_config(cfg)
+    # `undo` is a person's command, not the scheduled job the monitor watches.
+    beat = None if dry_run or undo is not None else Heartbeat.from_config(cfg)
     if beat is not None:
         beat.start()
     try:
@@ -103,6 +107,7 @@ def unlocked_run(
             dry_run=dry_run,
             allow_backlog=allow_backlog,
             include_adopted=include_adopted,
+            undo=undo,
         )
     except BaseException as exc:
         if beat is not None:
@@ -123,8 +128,11 @@ def _run(
     dry_run: bool,
     allow_backlog: bool,
     include_adopted: bool,
+    undo: UndoAsk | None = None,
 ) -> RunResult:
-    shadow_mode = cfg.golive.mode == "shadow" and not dry_run
+    # In shadow mode nothing is written; a person's `undo` then only shows its plan.
+    shadow_mode = cfg.golive.mode == "shadow" and not dry_run and undo is None
+    dry_run = dry_run or (undo is not None and cfg.golive.mode == "shadow")
     wired = wiring.build(cfg, routes)
     try:
         result = run_once(
@@ -138,12 +146,13 @@ def _run(
             allow_backlog=allow_backlog,
             include_adopted=include_adopted,
             verify=dry_run or shadow_mode,
+            undo=undo,
         )
         if shadow_mode and result.fatal == "":
             result.shadow_report = send_shadow_report(
                 cfg, result, wired.connectors.get(System.EMAIL)
             )
-        if dry_run or shadow_mode:
+        if dry_run or shadow_mode or result.refused:
             return result
         after_run(cfg, result, wired.connectors.get(System.EMAIL))
         # A run the safety valve stopped writes nowhere in the org: the alert tells the lead.

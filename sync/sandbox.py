@@ -301,6 +301,8 @@ def sandbox_command(args: argparse.Namespace) -> int:
             shutil.rmtree(directory)
         print(f"removed {directory}; the next --sandbox run seeds it afresh")
         return 0
+    if args.what == "withdraw":
+        return _withdraw(directory, args.request or "")
     from sync.sandbox_show import show
 
     with open_sandbox(
@@ -311,3 +313,35 @@ def sandbox_command(args: argparse.Namespace) -> int:
     ) as box:
         show(box, sys.stdout)
     return 0
+
+
+def _withdraw(directory: Path, request: str) -> int:
+    """What a person does in Salesforce when a client is saved late: the request leaves
+    'Approved'. Only the emulated org changes (saved as its own changes are); the sync notices
+    on its next run."""
+    with open_sandbox(directory) as box:
+        sf = box.emulators["salesforce"]
+        field = box.config.salesforce.fields.status
+        found: list[str] = []
+
+        def change() -> None:
+            for rec in sf.records.get(box.config.salesforce.object, {}).values():
+                if request in (rec.get("Id"), rec.get("Name")):
+                    rec[field] = "Withdrawn"
+                    rec["SystemModstamp"] = rec["LastModifiedDate"] = _stamp()
+                    found.append(str(rec.get("Name") or rec["Id"]))
+                    return
+
+        sf.persistence.update(sf, change)
+        if found:
+            print(f"{found[0]}: {field} set to 'Withdrawn'")
+            return 0
+    print(f"no request named {request!r} in the sandbox", file=sys.stderr)
+    return 2
+
+
+def _stamp() -> str:
+    """Now, as Salesforce writes SystemModstamp."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")

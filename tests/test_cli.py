@@ -307,3 +307,32 @@ def test_each_problem_is_said_once_when_stdout_and_stderr_are_one_stream(
     # Failed effects share their reason (one header for the whole tab): one line per effect.
     for message in set(failures):
         assert text.count(" ".join(message.split())) == failures.count(message), message
+
+
+def test_sandbox_withdraw_then_undo_dry_run_undo_and_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's win-back walk-through, in-process: the commands and their exit codes."""
+    box = ["--sandbox", "--sandbox-dir", str(tmp_path / "box"), "--as-of", "2026-11-25"]
+    assert main([*box]) == 0
+    assert main([*box, "undo", "TR-00001"]) == 2  # still approved: refused, nothing done
+    assert "--force --reason" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        main([*box, "undo", "TR-00001", "--force"])
+    assert usage.value.code == 2
+    capsys.readouterr()
+    assert main(["--sandbox-dir", str(tmp_path / "box"), "sandbox", "withdraw", "TR-00001"]) == 0
+    assert main([*box]) == 0
+    assert "python -m sync undo TR-00001" in capsys.readouterr().out
+    assert main([*box, "undo", "TR-00001", "--dry-run"]) == 0
+    plan = capsys.readouterr().out
+    assert "dry run: nothing was changed anywhere" in plan
+    assert "Simpli.fi told to disregard the notice" in plan
+    assert main([*box, "undo", "TR-00001"]) == 0
+    assert "6 applied, 0 failed" in capsys.readouterr().out
+    assert main([*box, "status"]) == 0
+    status = capsys.readouterr().out
+    assert "Undone (1):" in status
+    assert "TR-00001 (Blue Ridge RV Center): undone" in status
+    outbox = [p.read_text() for p in (tmp_path / "box" / "outbox").glob("*.eml")]
+    assert sum("Please disregard our notice of" in m for m in outbox) == 1

@@ -45,6 +45,7 @@ from tests.reliability_support import (
     watch_writes,
     world,
 )
+from tests.undo_support import EFFECTIVE, cancellation, undo, withdraw
 
 FINAL = {"applied", "skipped"}
 
@@ -187,3 +188,48 @@ def test_sigkill_of_a_real_process_after_its_first_write(
         assert "ended without releasing the lock; taken over" in again.stderr
         assert "Traceback" not in again.stderr
         _assert_same_as_baseline(agency, baseline, 1)
+
+
+def test_undo_killed_after_every_write_then_rerun_ends_as_if_never_killed(
+    tmp_path: Path, sandbox_env: None
+) -> None:
+    """The same for `python -m sync undo` after a cancellation was carried out in full: killed
+    after each write of the undo, then the same undo again; every sheet, board and record ends
+    as after an uninterrupted undo, and no message goes out twice."""
+    seeded = scenario(tmp_path / "scenario", cancellation())
+
+    def carried_out_then_withdrawn(agency: Agency) -> None:
+        assert run(agency, TODAY).exit_code == 0
+        assert run(agency, EFFECTIVE).exit_code == 0
+        withdraw(agency)
+
+    with agency_for(tmp_path / "baseline", seeded) as agency:
+        carried_out_then_withdrawn(agency)
+        with watch_writes() as writes:
+            assert undo(agency, EFFECTIVE).exit_code == 0
+        expected = {"world": world(agency), "outbox": outbox(agency)}
+        expected_ledger = ledger_states(agency)
+    # 3 spreadsheet batchUpdates, 2 unarchives + 2 comments, 2 messages, 1 Salesforce call.
+    kinds = Counter(w.split(" ")[0] for w in writes.seen)
+    assert kinds == {"POST": 5, "PUT": 2, "PATCH": 1, "SMTP": 2}, writes.seen
+    for k in range(1, len(writes.seen) + 1):
+        with agency_for(tmp_path / f"k{k}", seeded) as agency:
+            carried_out_then_withdrawn(agency)
+            with watch_writes(kill_at=k) as seen, pytest.raises(Killed):
+                undo(agency, EFFECTIVE)
+            killed_by = seen.seen[-1]
+            rerun = undo(agency, EFFECTIVE)
+            needs = [f for f in rerun.plan.findings if f.code == "unconfirmed_send"]
+            if killed_by.startswith("SMTP"):
+                assert needs, (k, killed_by)
+                _settle_unconfirmed(agency, "\n".join(f.message for f in needs))
+                assert run(agency, EFFECTIVE).exit_code == 0  # the write-back it held back
+            else:
+                assert needs == [], (k, killed_by)
+                assert rerun.exit_code == 0, (k, killed_by, rerun.outcomes)
+            assert run(agency, EFFECTIVE).outcomes == {}
+            now = world(agency)
+            assert now == expected["world"], (k, differences(now, expected["world"]))
+            assert outbox(agency) == expected["outbox"], k
+            assert max(outbox(agency).values()) == 1
+            assert ledger_states(agency) == expected_ledger, k

@@ -225,3 +225,21 @@ def test_approver_fields_are_checked_when_approvals_are_read_from_fields(
         "salesforce.approval.fields.first_at: Takedown_Request__c.First_Approved_At__c is a "
         "string field; the sync needs date or datetime",
     ]
+
+
+def test_the_undo_status_must_be_a_value_of_a_restricted_sync_status_picklist(
+    config: Config, sf_emulator: SalesforceEmulator, sf_env: None
+) -> None:
+    """`python -m sync undo` writes 'Undone': an org whose picklist lacks it hears so from
+    `sync check`, not from a failed write-back at the end of an undo."""
+    sf_emulator.add_field(
+        TR,
+        name="Sync_Status__c",
+        type="picklist",
+        restrictedPicklist=True,
+        picklistValues=["Synced", "Synced - offboarding scheduled", "Offboarded"],
+    )
+    found = problems_with(config, sf_emulator)
+    assert len(found) == 1
+    assert "the sync writes 'Undone'" in found[0]
+    assert "restricted Takedown_Request__c.Sync_Status__c picklist" in found[0]

@@ -167,7 +167,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                 "type": "picklist",
                 "label": "Sync Status",
                 "restrictedPicklist": True,
-                "picklistValues": ["Synced", "Synced - offboarding scheduled", "Offboarded"],
+                "picklistValues": [
+                    "Synced",
+                    "Synced - offboarding scheduled",
+                    "Offboarded",
+                    "Undone",
+                ],
             },
             {
                 "name": "Sync_Message__c",
