@@ -168,8 +168,8 @@ class Undos:
                 Finding(
                     req.id,
                     "undo",
-                    f"being undone ({undo_plan.why(req, rec)}): "
-                    + (", ".join(undo_plan.describe_undo(e) for e in up.due) or "nothing to do"),
+                    f"being undone: {undo_plan.why(req, rec)}"
+                    + ("" if up.due else " (nothing left to reverse)"),
                     needs_person=False,
                     label=req.label,
                 )

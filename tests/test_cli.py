@@ -323,14 +323,14 @@ def test_sandbox_withdraw_then_undo_dry_run_undo_and_status(
     capsys.readouterr()
     assert main(["--sandbox-dir", str(tmp_path / "box"), "sandbox", "withdraw", "TR-00001"]) == 0
     assert main([*box]) == 0
-    assert "python -m sync undo TR-00001" in capsys.readouterr().out
+    assert "python -m sync undo TR-00001" in capsys.readouterr().err
     assert main([*box, "undo", "TR-00001", "--dry-run"]) == 0
     plan = capsys.readouterr().out
     assert "dry run: nothing was changed anywhere" in plan
     assert "Simpli.fi told to disregard the notice" in plan
     assert main([*box, "undo", "TR-00001"]) == 0
     assert "6 applied, 0 failed" in capsys.readouterr().out
-    assert main([*box, "status"]) == 0
+    assert main([*box[:-2], "status"]) == 0
     status = capsys.readouterr().out
     assert "Undone (1):" in status
     assert "TR-00001 (Blue Ridge RV Center): undone" in status
