@@ -190,7 +190,9 @@ def run_once(
     result = RunResult(run_id, today, dry_run, Plan(today=today), started)
     record = not dry_run
     try:
-        fetch, full = _fetch(cfg, source, ledger, started, only)
+        fetch, full = _fetch(
+            cfg, source, ledger, started, only, option="undo" if undo else "--only"
+        )
         result.fetch = fetch
         requests = fetch.requests
         phantoms = _phantoms(fetch.findings, ledger)
@@ -281,13 +283,19 @@ def _retries_made(source: RequestSource, connectors: Mapping[System, Connector])
 
 
 def _fetch(
-    cfg: Config, source: RequestSource, ledger: Ledger | None, started: datetime, only: str | None
+    cfg: Config,
+    source: RequestSource,
+    ledger: Ledger | None,
+    started: datetime,
+    only: str | None,
+    *,
+    option: str = "--only",
 ) -> tuple[FetchResult, bool]:
     if only is not None:
         found = source.find(only)
         if len(found) != 1:
             raise UnknownRequestError(
-                f"--only {only}: "
+                f"{option} {only}: "
                 + (
                     "no Takedown Request has this id or name in Salesforce"
                     if not found

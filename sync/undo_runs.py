@@ -104,6 +104,12 @@ class Undos:
         gen = self.generations.get(req.id, 1)
         rows, images = self._load(req.id)
         why = undo_plan.refusal(req, rows, images, gen, forced=ask.forced, label=req.label)
+        undone = self.undone_at.get(req.id)
+        if why and undone is not None and not undo_plan.acted_on(rows, images, gen):
+            why = (
+                f"{req.label}: its work was already undone on {undone:%Y-%m-%d}, and the sync has "
+                "done nothing for it since"
+            )
         if why:
             return why
         self._record(req, gen, ask.reason, ask.forced, run_id, dry_run)
