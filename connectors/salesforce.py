@@ -101,8 +101,9 @@ class SalesforceConnector:
         run_started: datetime,
         full: bool,
     ) -> FetchResult:
-        """Approved requests changed since `since` (minus the look-back), plus every open id
-        whatever its status: one query, more only when the open ids need several IN lists."""
+        """Approved requests (on a full reconcile: all of them), every request changed since
+        `since` (minus the look-back) whatever its status, so a late withdrawal is seen, and
+        every open id: one query, more only when the open ids need several IN lists."""
         calls_before = self.api_calls
         self._check_budget()
         self.preflight()
@@ -317,15 +318,18 @@ class SalesforceConnector:
         f = sf.fields
         try:
             approved = f"{soql.name(f.status)} = {soql.quote(sf.approved_status)}"
-            if not full and since is not None:
+            changed = ""
+            if since is not None:
                 start = since - timedelta(minutes=sf.lookback_minutes)
-                approved = soql.all_of(
-                    approved, f"{soql.name(f.modified)} > {soql.datetime_literal(start)}"
-                )
+                # Whatever its status: a request withdrawn after all its work was done is no
+                # longer open, and only this shows the sync it left "approved" (undo).
+                changed = f"{soql.name(f.modified)} > {soql.datetime_literal(start)}"
+                if not full:
+                    approved = ""  # approved and changed since: covered by `changed`
             chunks = [
                 f"Id IN {soql.in_list(c)}" for c in soql.chunks(list(dict.fromkeys(open_ids)))
             ]
-            wheres = [soql.any_of(approved, chunks[0] if chunks else ""), *chunks[1:]]
+            wheres = [soql.any_of(approved, changed, chunks[0] if chunks else ""), *chunks[1:]]
             if where:
                 wheres = [where]
             subqueries: list[str] = []

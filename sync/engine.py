@@ -30,6 +30,7 @@ from sync.domain import (
     Outcome,
     OutcomeStatus,
     System,
+    TakedownRequest,
 )
 from sync.errors import SyncError, UnknownRequestError
 from sync.exitcodes import EXIT_EFFECTS_FAILED, EXIT_FATAL, EXIT_OK, EXIT_USAGE
@@ -194,7 +195,7 @@ def run_once(
             cfg, source, ledger, started, only, option="undo" if undo else "--only"
         )
         result.fetch = fetch
-        requests = fetch.requests
+        requests = _of_interest(fetch.requests, ledger) if only is None else fetch.requests
         phantoms = _phantoms(fetch.findings, ledger)
         fetch.findings[:] = [f for f in fetch.findings if f.request_id not in phantoms]
         undos = _Undos.read(ledger, requests)
@@ -316,6 +317,23 @@ def _fetch(
         open_ids += golive.adopted_ids(ledger)
     fetched = source.fetch(since=since, open_ids=open_ids, run_started=started, full=full)
     return fetched, full
+
+
+def _of_interest(
+    requests: Sequence[TakedownRequest], ledger: Ledger | None
+) -> list[TakedownRequest]:
+    """The poll also returns requests that changed without being approved (so a withdrawal after
+    all the work was done is seen); of those, only the ones the sync acted on or still watches
+    matter. A draft it never saw is none of its business."""
+    others = [r.id for r in requests if not r.approved]
+    if not others or ledger is None:
+        return [r for r in requests if r.approved] if ledger is None else list(requests)
+    watched = (
+        ledger.acted_on(others)
+        | set(ledger.open_request_ids())
+        | set(golive.adopted_ids(ledger))  # a withdrawn adopted request is reported
+    )
+    return [r for r in requests if r.approved or r.id in watched]
 
 
 def _phantoms(findings: Sequence[Finding], ledger: Ledger | None) -> set[str]:

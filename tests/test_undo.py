@@ -280,3 +280,26 @@ def test_undo_of_an_unknown_request_is_refused_and_does_nothing(
         assert result.exit_code == 2
         assert result.outcomes == {}
         assert agency.http_writes() == 0
+
+
+def test_a_withdrawal_after_all_the_work_was_done_is_seen_and_undone_by_the_switch(
+    seeded: dict[str, Any], tmp_path: Path, sandbox_env: None
+) -> None:
+    """Nothing is owed any more (row removed, cards archived, last write-back out), so the
+    request is not re-read by id; the poll still sees it changed, and reports it."""
+    with agency_for(tmp_path, seeded) as agency:
+        before = comparable(agency)
+        run(agency, TODAY)
+        run(agency, EFFECTIVE)
+        assert set(ledger_states(agency).values()) <= {"applied", "skipped"}
+        sf = agency.emulators["salesforce"]
+        withdraw(agency)
+        with sf.lock:  # a person's edit moves the record's stamp, as Salesforce does
+            stamp = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}.000+0000"
+            sf.records["Takedown_Request__c"][RID]["SystemModstamp"] = stamp
+        reported = run(agency, EFFECTIVE)
+        assert [f.code for f in reported.plan.findings] == ["withdrawn_after_action"]
+        agency.config = dataclasses.replace(agency.config, undo=UndoConfig(automatic=True))
+        result = run(agency, EFFECTIVE)
+        assert result.exit_code == 0, result.outcomes
+        assert comparable(agency) == before
