@@ -109,8 +109,9 @@ class RequestSource(Protocol):
         run_started: datetime,
         full: bool,
     ) -> FetchResult:
-        """Approved requests changed since `since` (minus the look-back window), plus every id in
-        `open_ids` whatever its status (so withdrawn ones are seen). `full` ignores `since`."""
+        """Requests changed since `since` (minus the look-back window) whatever their status (a
+        late withdrawal), plus every id in `open_ids` whatever its status (so withdrawn ones are
+        seen). `full` adds every approved request."""
         ...
 
     def find(self, id_or_name: str) -> list[TakedownRequest]:
