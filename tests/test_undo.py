@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
+from connectors.emulators.google import Contract
 from connectors.emulators.scenario import chain
 from sync.config import UndoConfig
 from sync.engine import UndoAsk
+from tests.fixtures.google import assert_contract_kept
 from tests.reliability_support import (
     TODAY,
     Killed,
@@ -96,6 +98,7 @@ def test_undo_after_the_effective_date_puts_the_row_back_in_place_and_reopens_th
     with agency_for(tmp_path, seeded) as agency:
         before = comparable(agency)
         google = agency.emulators["google"]
+        google.contract = Contract()  # every request held to Google's discovery document
         rows_before = google.rows("sandbox-ari-tracker", "Clients")
         assert run(agency, TODAY).exit_code == 0
         assert run(agency, EFFECTIVE).exit_code == 0
@@ -111,6 +114,8 @@ def test_undo_after_the_effective_date_puts_the_row_back_in_place_and_reopens_th
         assert len(reopened) == 2
         assert not any(c["closed"] for c in reopened)
         _assert_undone(agency, before)
+        assert google.contract.requests > 0
+        assert_contract_kept(google.contract)
 
 
 def test_undo_after_a_crash_half_way_through_the_forward_work(
