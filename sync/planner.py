@@ -27,7 +27,7 @@ from sync.domain import (
     TakedownRequest,
     effect_key,
 )
-from sync.undo import describe_undo
+from sync.undo import describe_undo, describe_undo_kind
 
 TRACKER_OF: Mapping[Platform, str] = {Platform.DS: "ds_tracker", Platform.ARI: "ari_tracker"}
 
@@ -354,6 +354,8 @@ def describe_kind(kind: str, target: str) -> str:
         k = EffectKind(kind)
     except ValueError:
         return f"{kind} ({target})"
+    if k in UNDO_KINDS:
+        return describe_undo_kind(k, target)
     if k is EffectKind.REMINDER:
         team, _, offset = target.partition(":")
         days = offset.removesuffix("d")

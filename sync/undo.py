@@ -243,4 +243,9 @@ _TARGETS: Mapping[str, str] = {
 
 
 def describe_undo(e: Effect) -> str:
-    return _WORDS[e.kind].format(target=_TARGETS.get(e.target, e.target))
+    return describe_undo_kind(e.kind, e.target)
+
+
+def describe_undo_kind(kind: EffectKind, target: str) -> str:
+    """A reversal in a person's words, known by kind and target (the ledger, the run log)."""
+    return _WORDS[kind].format(target=_TARGETS.get(target, target))

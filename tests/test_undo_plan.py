@@ -5,10 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from sync.domain import Effect, EffectKind, EffectState, Finding, effect_key, generation_of
+from sync.domain import (
+    UNDO_KINDS,
+    Effect,
+    EffectKind,
+    EffectState,
+    Finding,
+    effect_key,
+    generation_of,
+)
 from sync.generations import current_view, lift, waiting_for_new_approval
 from sync.ledger import EffectRow, UndoRecord
-from sync.planner import Plan, PlanRules
+from sync.planner import Plan, PlanRules, describe_kind
 from sync.undo import plan_undo, refusal
 from tests.test_planner import req
 
@@ -108,3 +116,10 @@ def test_the_reversal_covers_what_was_done_or_may_have_been_and_drops_what_is_ow
         "tracker_remove/ds_tracker",
         "tracker_status/ds_tracker",
     ]
+
+
+def test_every_reversal_has_words_for_the_ledger_and_run_log_views() -> None:
+    """The morning summary and `log` describe effects known only by kind and target."""
+    assert describe_kind("undo_tracker", "ds_tracker") == "DS tracker row and status restored"
+    for kind in UNDO_KINDS:
+        assert describe_kind(str(kind), "planner") != f"{kind} (planner)"
