@@ -5,11 +5,12 @@ boards of thousands of cards, so each board's open cards are read ONCE per `appl
 custom field items, plus one read of the board's custom field definitions) and every effect of
 the run is matched against that cache; there is never a search per client.
 
-Matching, in order (README, "The process it follows"): the Salesforce account id in the custom
-field named `trello.account_id_field` or in the description (15- or 18-character form); else the
-exact client name as the whole title, case- and space-insensitive. Cards carrying another account id
-are never title candidates. Several title matches with nothing to tell them apart, or only titles
-that merely mention the client, go to a person: the sync does not guess.
+Which cards are the client's is decided without I/O in `connectors.trello_match` (the account
+id in the custom field named `trello.account_id_field` or in the description; else the exact
+client name as the whole title; a card carrying another account's id, wherever, is never a
+title match). Several title matches with nothing to tell them apart, cards shared with another
+account, or only titles that merely mention the client, go to a person: the sync does not
+guess. This module reads each board once and does the writes.
 
 Order of writes per card: archive first, then comment. The archive is the effect; the comment
 only explains it. If a run stops between the two, the card is closed and the next run sees it
@@ -22,8 +23,7 @@ a re-run would comment twice.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,7 @@ from trello import ResourceUnavailable, TrelloClient, Unauthorized
 from connectors.base import Journal
 from connectors.http import mount_routes, sanitize_url
 from connectors.retry import RetryPolicy, retry_after_seconds
+from connectors.trello_match import Card, CardSet, card_from_json
 from sync.config import Config, secret_from_env
 from sync.domain import (
     Check,
@@ -45,6 +46,7 @@ from sync.domain import (
     System,
 )
 from sync.errors import ConnectorError, FatalError, RetriableError
+from sync.names import display_name, name_key
 
 log = logging.getLogger("connectors.trello")
 
@@ -62,8 +64,6 @@ CARD_FIELDS = "id,name,desc,closed,idBoard,idList,url,shortUrl,dateLastActivity"
 TIMEOUT_SECONDS = 30.0
 MARKER = "sync-ref: {request_id}"
 UNDO_MARKER = "sync-undo: {request_id}"
-_WORD = re.compile(r"\w+")
-_ID_TOKEN = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?)(?![A-Za-z0-9])")
 
 
 class _Session(requests.Session):
@@ -74,19 +74,6 @@ class _Session(requests.Session):
         return super().request(*args, **kwargs)
 
 
-@dataclass(frozen=True)
-class _Card:
-    id: str
-    name: str
-    desc: str
-    url: str
-    last_activity: str
-    account_field: str  # the account-id custom field's text, "" if unset
-
-    def show(self) -> str:
-        return f"'{self.name}' ({self.url or self.id})"
-
-
 @dataclass
 class _Board:
     """One board as this run saw it: read once, then updated by our own writes."""
@@ -94,19 +81,10 @@ class _Board:
     name: str
     id: str
     field_id: str | None = None
-    open: _CardSet | None = None
-    closed: _CardSet | None = None
-    archived_now: _CardSet = field(default_factory=lambda: _CardSet())  # noqa: PLW0108 (defined below)
+    open: CardSet | None = None
+    closed: CardSet | None = None
+    archived_now: CardSet = field(default_factory=CardSet)
     error: str = ""
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
-def _id15(value: str) -> str:
-    value = value.strip()
-    return value[:15] if len(value) in (15, 18) else value
 
 
 class TrelloConnector:
@@ -162,8 +140,8 @@ class TrelloConnector:
                 continue
             if board.get("closed"):
                 problems.append(f"trello.boards.{name}: board '{board.get('name')}' is closed")
-            wanted = _norm(self._cfg.trello.account_id_field)
-            if not any(_norm(str(f.get("name", ""))) == wanted for f in fields or []):
+            wanted = name_key(self._cfg.trello.account_id_field)
+            if not any(name_key(str(f.get("name", ""))) == wanted for f in fields or []):
                 problems.append(
                     f"note: board '{board.get('name')}' has no custom field "
                     f"'{self._cfg.trello.account_id_field}'; cards are matched by description "
@@ -287,7 +265,7 @@ class TrelloConnector:
                 f"board '{effect.target}' is not in trello.boards "
                 f"(known: {', '.join(sorted(self._cfg.trello.boards))})"
             )
-        if not req.account_id.strip() and not _norm(req.client_name):
+        if not req.account_id.strip() and not name_key(req.client_name):
             return OutcomeStatus.FAILED, "the request has neither an account id nor a client name"
         board = boards.setdefault(effect.target, _Board(effect.target, board_id))
         if board.error:
@@ -301,38 +279,44 @@ class TrelloConnector:
             board.error = f"could not read board '{board.name}': {_text(exc)}"
             return OutcomeStatus.FAILED, board.error
 
-        client = " ".join(req.client_name.split()) or req.account_id
-        by_id, exact, mentions = open_cards.match(req.account_id, req.client_name)
-        if by_id:
-            note = ""
-            others = [c for c in exact if c not in by_id]
-            if others:
-                note = "; left open (titled like the client but without its account id): " + (
-                    ", ".join(c.show() for c in others)
-                )
-            return self._archive_cards(effect, board, by_id, note, journal)
-        if len(exact) == 1:
-            return self._archive_cards(effect, board, exact, "", journal)
-        if len(exact) > 1:
+        client = display_name(req.client_name) or req.account_id
+        found = open_cards.match(req.account_id, req.client_name)
+        if found.shared:
             return OutcomeStatus.NEEDS_PERSON, (
-                f"{len(exact)} cards on board '{board.name}' are titled '{client}' and none "
-                f"carries the account id {req.account_id or '(none)'}; archive the right one(s) "
-                f"by hand: {', '.join(c.show() for c in exact)}"
+                f"on board '{board.name}', these cards carry the account id "
+                f"{req.account_id} and another account's id too, so they may be shared with "
+                f"another client: {', '.join(c.show() for c in found.shared)}; archive by hand "
+                "what is this client's (nothing was archived)"
+            )
+        if found.by_id:
+            note = ""
+            if found.exact:
+                note = "; left open (titled like the client but without its account id): " + (
+                    ", ".join(c.show() for c in found.exact)
+                )
+            return self._archive_cards(effect, board, found.by_id, note, journal)
+        if len(found.exact) == 1:
+            return self._archive_cards(effect, board, found.exact, "", journal)
+        if len(found.exact) > 1:
+            return OutcomeStatus.NEEDS_PERSON, (
+                f"{len(found.exact)} cards on board '{board.name}' are titled '{client}' and "
+                f"none carries the account id {req.account_id or '(none)'}; archive the right "
+                f"one(s) by hand: {', '.join(c.show() for c in found.exact)}"
             )
         done = self._already_archived(effect, board)
         if done is not None:
             return done
-        if mentions:
+        if found.mentions:
             return OutcomeStatus.NEEDS_PERSON, (
                 f"no card on board '{board.name}' is titled exactly '{client}' or carries its "
-                f"account id, but these mention it: {', '.join(c.show() for c in mentions)}"
+                f"account id, but these mention it: {', '.join(c.show() for c in found.mentions)}"
             )
         return OutcomeStatus.SKIPPED, f"no card for {client} on board {board.name}"
 
     def _archive_cards(
-        self, effect: Effect, board: _Board, cards: list[_Card], note: str, journal: Journal
+        self, effect: Effect, board: _Board, cards: list[Card], note: str, journal: Journal
     ) -> tuple[OutcomeStatus, str]:
-        done: list[_Card] = []
+        done: list[Card] = []
         text = _comment(effect)
         # On disk before the first archive: `undo` reopens exactly these, even after a crash.
         self._image["cards"] = [c.id for c in cards]
@@ -361,7 +345,7 @@ class TrelloConnector:
             f"{', '.join(c.show() for c in done)}{note}"
         )
 
-    def _write_archive(self, card: _Card) -> None:
+    def _write_archive(self, card: Card) -> None:
         result = self._fetch(
             API_PATH["card"].format(card=card.id),
             method="PUT",
@@ -374,9 +358,9 @@ class TrelloConnector:
     def _already_archived(self, effect: Effect, board: _Board) -> tuple[OutcomeStatus, str] | None:
         """Nothing open matches: was it archived already (by us after a crash, or a person)?"""
         req = effect.request
-        by_id, exact, _ = board.archived_now.match(req.account_id, req.client_name)
-        if by_id or exact:
-            cards = by_id or exact
+        now = board.archived_now.match(req.account_id, req.client_name)
+        if now.by_id or now.exact:
+            cards = now.by_id or now.exact
             return OutcomeStatus.ALREADY_DONE, (
                 f"already archived in this run on board {board.name}: "
                 f"{', '.join(c.show() for c in cards)}"
@@ -387,14 +371,14 @@ class TrelloConnector:
                 query={"customFieldItems": "true", "fields": CARD_FIELDS},
                 what=f"read archived cards of board {board.name}",
             )
-            board.closed = _CardSet(_card(j, board.field_id) for j in raw)
-        by_id, exact, _ = board.closed.match(req.account_id, req.client_name)
-        cards = by_id or exact
+            board.closed = CardSet(card_from_json(j, board.field_id) for j in raw)
+        closed = board.closed.match(req.account_id, req.client_name)
+        cards = closed.by_id or closed.exact
         if not cards:
             return None
         since = (req.approved_at.date() if req.approved_at else effect.not_before).isoformat()
         marker = MARKER.format(request_id=req.id)
-        repaired: list[_Card] = []
+        repaired: list[Card] = []
         for card in cards:
             if card.last_activity[:10] < since:
                 continue
@@ -485,22 +469,22 @@ class TrelloConnector:
         )
 
     # ----- reads -----------------------------------------------------------------------
-    def _open_cards(self, board: _Board) -> _CardSet:
+    def _open_cards(self, board: _Board) -> CardSet:
         if board.open is None:
             fields = self._fetch(
                 API_PATH["custom_fields"].format(board=board.id),
                 what=f"read custom fields of board {board.name}",
             )
-            wanted = _norm(self._cfg.trello.account_id_field)
+            wanted = name_key(self._cfg.trello.account_id_field)
             board.field_id = next(
-                (f["id"] for f in fields or [] if _norm(str(f.get("name", ""))) == wanted), None
+                (f["id"] for f in fields or [] if name_key(str(f.get("name", ""))) == wanted), None
             )
             raw = self._fetch(
                 API_PATH["cards"].format(board=board.id, filter="open"),
                 query={"customFieldItems": "true", "fields": CARD_FIELDS},
                 what=f"read open cards of board {board.name}",
             )
-            board.open = _CardSet(_card(j, board.field_id) for j in raw)
+            board.open = CardSet(card_from_json(j, board.field_id) for j in raw)
             log.debug("board %s: %d open cards", board.name, len(board.open))
         return board.open
 
@@ -549,103 +533,11 @@ class TrelloConnector:
         self._retry_after = retry_after_seconds(response.headers.get("Retry-After"))
 
 
-def _card(j: Mapping[str, Any], field_id: str | None) -> _Card:
-    value = ""
-    if field_id:
-        for item in j.get("customFieldItems") or []:
-            if item.get("idCustomField") == field_id:
-                v = item.get("value") or {}
-                value = str(v.get("text") or v.get("number") or "")
-    return _Card(
-        id=str(j["id"]),
-        name=str(j.get("name", "")),
-        desc=str(j.get("desc", "") or ""),
-        url=str(j.get("shortUrl") or j.get("url") or ""),
-        last_activity=str(j.get("dateLastActivity") or ""),
-        account_field=value.strip(),
-    )
-
-
-class _CardSet:
-    """One board's cards in board order, indexed by account id, exact title and title words,
-    so matching a client costs a few look-ups instead of a scan of the board (a run with a
-    thousand effects on a 2,000-card board stays linear)."""
-
-    def __init__(self, cards: Iterable[_Card] = ()) -> None:
-        self._pos: dict[str, int] = {}
-        self._cards: dict[str, _Card] = {}
-        self._by_aid: dict[str, set[str]] = {}
-        self._by_title: dict[str, set[str]] = {}
-        self._by_word: dict[str, set[str]] = {}
-        for card in cards:
-            self.add(card)
-
-    def __len__(self) -> int:
-        return len(self._cards)
-
-    def _keys(self, card: _Card) -> tuple[set[str], str, set[str]]:
-        aids = {_id15(card.account_field)} | {_id15(t) for t in _ID_TOKEN.findall(card.desc)}
-        title = _norm(card.name)
-        return aids - {""}, title, set(_WORD.findall(title))
-
-    def add(self, card: _Card) -> None:
-        self._pos[card.id] = len(self._pos)
-        self._cards[card.id] = card
-        aids, title, words = self._keys(card)
-        for a in aids:
-            self._by_aid.setdefault(a, set()).add(card.id)
-        self._by_title.setdefault(title, set()).add(card.id)
-        for w in words:
-            self._by_word.setdefault(w, set()).add(card.id)
-
-    def remove(self, card: _Card) -> None:
-        if self._cards.pop(card.id, None) is None:
-            return
-        aids, title, words = self._keys(card)
-        for a in aids:
-            self._by_aid[a].discard(card.id)
-        self._by_title[title].discard(card.id)
-        for w in words:
-            self._by_word[w].discard(card.id)
-
-    def _ordered(self, ids: Iterable[str]) -> list[_Card]:
-        return [self._cards[i] for i in sorted(ids, key=self._pos.__getitem__)]
-
-    def match(
-        self, account_id: str, client_name: str
-    ) -> tuple[list[_Card], list[_Card], list[_Card]]:
-        """(cards carrying the account id, cards titled exactly the client, titles mentioning
-        it). A card carrying another account's id never matches by title."""
-        aid = _id15(account_id)
-        name = _norm(client_name)
-        by_id = set(self._by_aid.get(aid, ())) if aid else set()
-
-        def by_title_allowed(cid: str) -> bool:
-            field_id = _id15(self._cards[cid].account_field)
-            return cid not in by_id and not (self._cards[cid].account_field and field_id != aid)
-
-        exact = {c for c in self._by_title.get(name, ()) if by_title_allowed(c)} if name else set()
-        mentions: set[str] = set()
-        if name:
-            mention = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
-            first = _WORD.search(name)
-            pool = self._by_word.get(first.group(), set()) if first else set(self._cards)
-            mentions = {
-                c
-                for c in pool
-                if c not in exact
-                and by_title_allowed(c)
-                and _norm(self._cards[c].name) != name
-                and mention.search(_norm(self._cards[c].name))
-            }
-        return self._ordered(by_id), self._ordered(exact), self._ordered(mentions)
-
-
 def _comment(effect: Effect) -> str:
     req = effect.request
     when = req.effective_date.isoformat() if req.effective_date else "(no date)"
     lines = [
-        f"Archived by the offboarding sync: {' '.join(req.client_name.split())} cancelled "
+        f"Archived by the offboarding sync: {display_name(req.client_name)} cancelled "
         f"(Takedown Request {req.name or req.id}), effective {when}.",
         f"Reason: {' '.join(req.reason.split()) or 'not given'}",
     ]

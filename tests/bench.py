@@ -423,6 +423,7 @@ class Timers:
 
     def instrument_product(self) -> None:
         import connectors.trello as trello_mod  # noqa: PLC0415 - only the child patches it
+        import connectors.trello_match as trello_match  # noqa: PLC0415
         from connectors.email import EmailConnector  # noqa: PLC0415
         from connectors.salesforce import SalesforceConnector  # noqa: PLC0415
         from connectors.sheets import SheetsConnector  # noqa: PLC0415
@@ -437,7 +438,7 @@ class Timers:
             (EmailConnector, "email"),
         ):
             self.wrap_generator(cls, "apply", name)
-        self.wrap(trello_mod._CardSet, "match", "trello card matching (in trello)")
+        self.wrap(trello_match.CardSet, "match", "trello card matching (in trello)")
         for attr in (
             "record_planned",
             "record_outcome",

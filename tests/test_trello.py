@@ -372,3 +372,50 @@ def test_missing_credentials_say_which_variable(
     monkeypatch.delenv(config.trello.api_key_env, raising=False)
     with pytest.raises(Exception, match=config.trello.api_key_env):
         TrelloConnector(dataclasses.replace(config))
+
+
+def test_a_card_naming_another_account_in_its_description_is_never_a_title_match(
+    config: Config,
+    trello_emulator: TrelloEmulator,
+    trello_connector: TrelloConnector,
+    journal: RecordingJournal,
+) -> None:
+    """Issue 15 defect 1: a card titled exactly like the client, whose description carries a
+    different account's id (Smith Motors East's card, titled "Smith Motors"), is that other
+    client's card: never archived for this one."""
+    seed(
+        trello_emulator,
+        config,
+        tda=[
+            {
+                "id": "c1",
+                "name": "Acme Motors",
+                "desc": f"Salesforce account: {OTHER_ACCOUNT} (Acme Motors East)",
+            }
+        ],
+    )
+    [outcome] = run(trello_connector, journal, archive(request()))
+    assert outcome.status is OutcomeStatus.SKIPPED
+    assert trello_emulator.card("c1")["closed"] is False
+    assert trello_emulator.writes() == 0
+
+
+def test_a_title_in_decomposed_unicode_matches_the_composed_client_name(
+    config: Config,
+    trello_emulator: TrelloEmulator,
+    trello_connector: TrelloConnector,
+    journal: RecordingJournal,
+) -> None:
+    """Issue 15 defect 4: "Crème Brûlée Boats" typed in NFD on the card, NFC in Salesforce."""
+    import unicodedata
+
+    name = "Crème Brûlée Boats"
+    seed(
+        trello_emulator,
+        config,
+        tda=[{"id": "c1", "name": unicodedata.normalize("NFD", "  " + name.upper() + " ")}],
+    )
+    req = request(client_name=unicodedata.normalize("NFC", name), account_id="")
+    [outcome] = run(trello_connector, journal, archive(req))
+    assert outcome.status is OutcomeStatus.APPLIED, outcome.message
+    assert trello_emulator.card("c1")["closed"] is True
