@@ -16,6 +16,7 @@ from typing import Any
 from sync import approval
 from sync.config import SalesforceConfig, SalesforceFields
 from sync.domain import Platform, RequestType, TakedownRequest
+from sync.names import name_key
 
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
 
@@ -56,8 +57,8 @@ class RecordMapper:
 
     def __init__(self, sf: SalesforceConfig) -> None:
         self._sf_cfg = sf
-        self._types = {v.casefold(): RequestType(k) for k, v in sf.type_values.items()}
-        self._platforms = {v.casefold(): Platform(k) for k, v in sf.platform_values.items()}
+        self._types = {name_key(v): RequestType(k) for k, v in sf.type_values.items()}
+        self._platforms = {name_key(v): Platform(k) for k, v in sf.platform_values.items()}
 
     def to_request(self, rec: Mapping[str, Any], instance: str) -> TakedownRequest:
         sf = self._sf_cfg
@@ -88,14 +89,14 @@ class RecordMapper:
             name=text(f.name),
             account_id=text(f.account),
             client_name=text(f.account_name),
-            type=self._types.get(raw_type.casefold()),
+            type=self._types.get(name_key(raw_type)),
             raw_type=raw_type,
             status=status,
             approved=approved,
             effective_date=_date(raw_date),
             raw_effective_date=raw_date,
             reason=text(f.reason),
-            platform=self._platforms.get(raw_platform.casefold()),
+            platform=self._platforms.get(name_key(raw_platform)),
             raw_platform=raw_platform,
             leaving_platform=leaving is True or str(leaving).lower() in ("true", "1", "yes"),
             credit_amount=credit,

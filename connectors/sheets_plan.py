@@ -18,6 +18,7 @@ from typing import Any
 from connectors.base import Journal
 from sync.config import Config, SheetConfig
 from sync.domain import Effect, EffectKind, Outcome, OutcomeStatus, RequestType
+from sync.names import id_key, name_key
 
 REMOVED_ON = "Removed On"
 REMOVED_BY = "Request ID"
@@ -52,12 +53,12 @@ class _Verdict(Exception):  # noqa: N818 (a decision about one effect, not a fau
 
 
 def _norm_header(text: str) -> str:
-    return " ".join(text.split()).casefold()
+    return name_key(text)
 
 
 def _id_forms(key: str) -> list[str]:
     """The forms a key may take in a sheet: itself, and a Salesforce id's 15-character form."""
-    value = key.strip()
+    value = id_key(key)
     if not value:
         return []
     return [value, value[:15]] if len(value) == 18 and _SF_ID.fullmatch(value) else [value]
@@ -94,7 +95,7 @@ class Tab:
         if index is None:
             index = {}
             for r in range(1, len(self.rows)):
-                value = self.value(r, col).strip()
+                value = id_key(self.value(r, col))
                 if value:
                     index.setdefault(value, []).append(r)
                     if len(value) == 18 and _SF_ID.fullmatch(value):
@@ -127,7 +128,7 @@ def find_tab(book: Mapping[str, Tab], title: str) -> Tab | None:
     if found is not None:
         return found
     for t in book.values():  # Google matches tab names without regard to case
-        if t.title.casefold() == title.casefold():
+        if name_key(t.title) == name_key(title):
             return t
     return None
 

@@ -19,7 +19,11 @@ Two sources of history, chosen by `ApprovalChain.source`:
 Rules: only the last submission counts (history from the last "Started" row on); a "Rejected" or
 "Removed" row in it means not approved; among its "Approved" rows there must be one by a first
 approver, a later one by a second approver and, when a credit is issued, a later one by Finance.
-Actors match by name (case and spacing ignored) or by user id (15 or 18 characters).
+Actors match by Salesforce user id (`ActorId`, or the id an approver field holds; 15 or 18
+characters): a display name can be shared by two users or changed, and this check is the gate
+to deleting rows and emailing a partner. Only the sandbox may match by name
+(`match_by = "name"`, refused by the config check elsewhere), compared with
+`sync.names.name_key` (Unicode form, case and spacing ignored).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 from sync.config import ApprovalChain
+from sync.names import name_key
 
 APPROVED = "Approved"
 STARTED = "Started"
@@ -111,20 +116,22 @@ def check_chain(
             return f"rejected by {_who(last)}{when}"
         return f"the approval request was recalled{when}"
     approvals = [s for s in rnd if s.status == APPROVED]
-    first_name, second_name = _label(chain.first), _label(chain.second)
+    by_name = chain.match_by == "name"
+    first_name = _label(chain.first, history, by_name=by_name)
+    second_name = _label(chain.second, history, by_name=by_name)
 
-    first = _find(approvals, chain.first, after=-1)
+    first = _find(approvals, chain.first, after=-1, by_name=by_name)
     if first is None:
         return f"{first_name} (first approver) has not approved"
-    second = _find(approvals, chain.second, after=first)
+    second = _find(approvals, chain.second, after=first, by_name=by_name)
     if second is None:
-        if _find(approvals, chain.second, after=-1) is not None:
+        if _find(approvals, chain.second, after=-1, by_name=by_name) is not None:
             return f"{second_name} approved before {first_name}"
         return f"{second_name} (second approver) has not approved"
     if credit_amount > 0:
-        finance = _find(approvals, chain.finance, after=second)
+        finance = _find(approvals, chain.finance, after=second, by_name=by_name)
         if finance is None:
-            if _find(approvals, chain.finance, after=-1) is not None:
+            if _find(approvals, chain.finance, after=-1, by_name=by_name) is not None:
                 return f"{FINANCE_LABEL} approved before {second_name}"
             return (
                 f"{FINANCE_LABEL} has not approved, but a credit of {credit_amount:,.2f} is issued"
@@ -164,33 +171,48 @@ def fields_needed(chain: ApprovalChain) -> list[str]:
     return [f for key, f in chain.fields.items() if f and key.removesuffix("_at") in ROLES]
 
 
-def _find(approvals: Sequence[Step], who: Sequence[str], *, after: int) -> int | None:
+def _find(
+    approvals: Sequence[Step], who: Sequence[str], *, after: int, by_name: bool
+) -> int | None:
     for i, step in enumerate(approvals):
-        if i > after and _matches(step, who):
+        if i > after and _matches(step, who, by_name=by_name):
             return i
     return None
 
 
-def _matches(step: Step, who: Sequence[str]) -> bool:
-    name = _norm(step.actor_name)
-    for candidate in who:
-        if name and _norm(candidate) == name:
-            return True
-        if candidate == step.actor_id or (
-            _ID.match(candidate)
-            and _ID.match(step.actor_id)
-            and candidate[:15] == step.actor_id[:15]
-        ):
-            return True
-    return False
+def _matches(step: Step, who: Sequence[str], *, by_name: bool) -> bool:
+    if by_name:
+        name = name_key(step.actor_name)
+        return bool(name) and any(name_key(candidate) == name for candidate in who)
+    return any(same_user_id(candidate, step.actor_id) for candidate in who)
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.split()).casefold()
+def same_user_id(a: str, b: str) -> bool:
+    """Two Salesforce ids name the same record (15- and 18-character forms agree)."""
+    a, b = a.strip(), b.strip()
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    return bool(_ID.match(a) and _ID.match(b) and a[:15] == b[:15])
 
 
-def _label(who: Sequence[str]) -> str:
-    return who[0] if who else "?"
+def is_record_id(text: str) -> bool:
+    """Shaped like a Salesforce record id (15 or 18 letters and digits)."""
+    return bool(_ID.match(text.strip()))
+
+
+def _label(who: Sequence[str], steps: Sequence[Step], *, by_name: bool) -> str:
+    """How a person recognises a role's approver in a message: the name the history gives
+    for the configured id (ids alone mean little to a reader), else what config says."""
+    if not who:
+        return "?"
+    if by_name:
+        return who[0]
+    for step in steps:
+        if step.actor_name and any(same_user_id(w, step.actor_id) for w in who):
+            return f"{step.actor_name} ({who[0]})"
+    return who[0]
 
 
 def _who(step: Step) -> str:

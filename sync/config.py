@@ -42,7 +42,12 @@ class SalesforceFields:
 
 @dataclass(frozen=True)
 class ApprovalChain:
-    """Who must have approved, in order. Names or user ids, as the org records them.
+    """Who must have approved, in order: Salesforce user ids (or a queue's id for Finance).
+
+    Approvers are matched by id, never by display name: two users may share a name and a user
+    may be renamed, and this check gates row deletion and partner email. `match_by = "name"`
+    exists for the sandbox only (its emulated users are known by name); the config check
+    refuses it anywhere else.
 
     `source = "process_instance"` reads the record's approval history (the `ProcessSteps`
     child relationship, in the same query as the requests; only the last submission counts).
@@ -51,11 +56,12 @@ class ApprovalChain:
     `first_at`, `second_at`, `finance_at` to date fields (the order is checked only with them).
     """
 
-    first: tuple[str, ...] = ("Jeremy Bliesner",)
-    second: tuple[str, ...] = ("Dustin Hunter",)
-    finance: tuple[str, ...] = ("Finance Team",)
+    first: tuple[str, ...] = ()
+    second: tuple[str, ...] = ()
+    finance: tuple[str, ...] = ()
     source: Literal["process_instance", "fields"] = "process_instance"
     fields: dict[str, str] = field(default_factory=dict)
+    match_by: Literal["id", "name"] = "id"
 
 
 @dataclass(frozen=True)
@@ -279,8 +285,11 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def load(path: str | Path) -> Config:
-    """Read and validate a config file. Raises ConfigError naming the file and key."""
+def load(path: str | Path, *, sandbox: bool = False) -> Config:
+    """Read and validate a config file. Raises ConfigError naming the file and key.
+
+    `sandbox` is True only when the config runs against the emulators (`--sandbox`): only
+    then may approvers be matched by name."""
     p = Path(path)
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -297,10 +306,10 @@ def load(path: str | Path) -> Config:
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read config: {exc.strerror}", path=str(p)) from None
-    return from_dict(raw, path=str(p), base_dir=str(p.resolve().parent))
+    return from_dict(raw, path=str(p), base_dir=str(p.resolve().parent), sandbox=sandbox)
 
 
-def from_dict(raw: dict[str, object], *, path: str, base_dir: str) -> Config:
+def from_dict(raw: dict[str, object], *, path: str, base_dir: str, sandbox: bool = False) -> Config:
     data = dict(raw)
     schedule = data.get("schedule")
     if isinstance(schedule, dict) and "reminders_cron" in schedule:
@@ -317,6 +326,7 @@ def from_dict(raw: dict[str, object], *, path: str, base_dir: str) -> Config:
         data["state_dir"] = _service_state_dir(path)
     cfg = build(Config, data, path=path)
     _check(cfg, path)
+    _check_approvers(cfg.salesforce.approval, path, sandbox=sandbox)
     return cfg
 
 
@@ -343,6 +353,32 @@ def _service_state_dir(path: str) -> str:
         path=path,
         key="state_dir",
     )
+
+
+def _check_approvers(chain: ApprovalChain, path: str, *, sandbox: bool) -> None:
+    """Approvers are Salesforce user ids; names only in the sandbox, and only when asked for."""
+    key = "salesforce.approval"
+    if chain.match_by == "name":
+        if not sandbox:
+            raise ConfigError(
+                'match_by = "name" is for the sandbox only: a display name can be shared or '
+                "renamed, and the approval check gates row deletion and partner email. Give "
+                "the approvers' Salesforce user ids (005...) and remove match_by",
+                path=path,
+                key=f"{key}.match_by",
+            )
+        return
+    for role in ("first", "second", "finance"):
+        for who in getattr(chain, role):
+            text = who.strip()
+            if not (len(text) in (15, 18) and text.isascii() and text.isalnum()):
+                raise ConfigError(
+                    f"{who!r} is not a Salesforce user id: approvers are matched by user id "
+                    "(15 or 18 characters, e.g. 005...; Setup > Users shows it in the user's "
+                    "URL), never by name",
+                    path=path,
+                    key=f"{key}.{role}",
+                )
 
 
 def _check(cfg: Config, path: str) -> None:

@@ -27,6 +27,7 @@ from sync.domain import (
     TakedownRequest,
     effect_key,
 )
+from sync.names import name_key
 from sync.undo import describe_undo, describe_undo_kind
 
 TRACKER_OF: Mapping[Platform, str] = {Platform.DS: "ds_tracker", Platform.ARI: "ari_tracker"}
@@ -236,7 +237,7 @@ def effects_for(req: TakedownRequest, rules: PlanRules, today: date) -> list[Eff
     out.append(make(EffectKind.MANAGER_DIGEST, "tda_manager", approval_day))
     if t in (RequestType.CANCELLATION, RequestType.PAUSE):
         teams = ["tda_team"]
-        if any(s.strip().lower() == rules.seo_service.lower() for s in req.services):
+        if any(name_key(s) == name_key(rules.seo_service) for s in req.services):
             teams.append("seo_team")
         for offset in rules.reminder_offsets:
             due_on = date.fromordinal(eff_day.toordinal() - offset)

@@ -160,7 +160,7 @@ def start_emulators(
 def packaged_config() -> Config:
     """The sandbox config shipped with the package (installed wheels have no `config/`)."""
     with resources.as_file(defaults.packaged(defaults.SANDBOX_CONFIG)) as path:
-        return load(path)
+        return load(path, sandbox=True)
 
 
 def sandbox_config(base: Config, directory: Path, smtp_port: int) -> Config:
@@ -240,7 +240,7 @@ def open_sandbox(
         _sweep_temporaries(directory)
     for name, value in SANDBOX_SECRETS.items():
         os.environ.setdefault(name, value)
-    base = load(config_path) if config_path else packaged_config()
+    base = load(config_path, sandbox=True) if config_path else packaged_config()
     with _running(emulators, directory) as (started, routes):
         cfg = sandbox_config(base, directory, started["smtp"].port)
         yield Sandbox(cfg, routes, started, directory)

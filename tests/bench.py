@@ -301,7 +301,7 @@ def child_main(kind: str, raw: str) -> None:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     args = json.loads(raw)
     directory = Path(args["directory"])
-    cfg = sandbox_config(load(SANDBOX_CONFIG), directory, int(args["smtp_port"]))
+    cfg = sandbox_config(load(SANDBOX_CONFIG, sandbox=True), directory, int(args["smtp_port"]))
     routes = dict(args["routes"])
     as_of = date.fromisoformat(args["as_of"])
     timers = Timers()

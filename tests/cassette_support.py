@@ -53,7 +53,7 @@ DEAD_ROUTES = {
 }
 
 # ----- the environment of a real recording (names; values never live in the repo) ------------
-_SANDBOX = load(SANDBOX_CONFIG)
+_SANDBOX = load(SANDBOX_CONFIG, sandbox=True)
 SF_ENV = {
     _SANDBOX.salesforce.username_env: "<USERNAME>",
     _SANDBOX.salesforce.password_env: "<PASSWORD>",

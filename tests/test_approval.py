@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,8 +12,12 @@ import pytest
 from sync.approval import approved_at, check_chain, fields_needed, steps_from_fields
 from sync.config import ApprovalChain
 
+# The sandbox's way (names); production configs give ids (tests at the end of this file).
 CHAIN = ApprovalChain(
-    first=("Jeremy Bliesner",), second=("Dustin Hunter",), finance=("Finance Team",)
+    first=("Jeremy Bliesner",),
+    second=("Dustin Hunter",),
+    finance=("Finance Team",),
+    match_by="name",
 )
 IDS = {"Jeremy Bliesner": "005Ag000000JBLIAAA", "Dustin Hunter": "005Ag000000DHUNAAA"}
 
@@ -152,8 +157,8 @@ def test_only_the_last_submission_counts() -> None:
         ApprovalChain(first=("005Ag000000JBLIAAA",), second=("005Ag000000DHUNAAA",)),
         # The 15-character form of the same ids.
         ApprovalChain(first=("005Ag000000JBLI",), second=("005Ag000000DHUN",)),
-        # Names match ignoring case and spacing.
-        ApprovalChain(first=("jeremy  bliesner",), second=("DUSTIN HUNTER",)),
+        # In the sandbox, names match ignoring case and spacing.
+        ApprovalChain(first=("jeremy  bliesner",), second=("DUSTIN HUNTER",), match_by="name"),
     ],
 )
 def test_actors_match_by_user_id_or_name(chain: ApprovalChain) -> None:
@@ -161,7 +166,9 @@ def test_actors_match_by_user_id_or_name(chain: ApprovalChain) -> None:
 
 
 def test_any_of_several_people_may_fill_a_role() -> None:
-    chain = ApprovalChain(first=("Jeremy Bliesner",), second=("Dana Deputy", "Dustin Hunter"))
+    chain = ApprovalChain(
+        first=("Jeremy Bliesner",), second=("Dana Deputy", "Dustin Hunter"), match_by="name"
+    )
     assert check_chain(FULL, chain, Decimal(0)) is None
 
 
@@ -171,6 +178,10 @@ def test_approved_at_is_the_last_approval() -> None:
 
 
 FIELDS_CHAIN = ApprovalChain(
+    first=("Jeremy Bliesner",),
+    second=("Dustin Hunter",),
+    finance=("Finance Team",),
+    match_by="name",
     source="fields",
     fields={
         "first": "First_Approver__c",
@@ -221,3 +232,43 @@ def test_fields_source_empty_field_means_not_approved() -> None:
 def test_fields_needed_lists_mapped_roles_only() -> None:
     chain = ApprovalChain(source="fields", fields={"first": "A__c", "second_at": "B__c", "x": "C"})
     assert fields_needed(chain) == ["A__c", "B__c"]
+
+
+# ----- issue 15 defect 9 / issue 14 item 5: approvers by user id ------------------------------
+ID_CHAIN = ApprovalChain(first=("005Ag000000JBLIAAA",), second=("005Ag000000DHUNAAA",))
+
+
+def test_by_id_a_second_user_with_the_approvers_name_does_not_pass_the_gate() -> None:
+    namesake = [
+        {**row, "ActorId": "005Ag000000XXXXAAA"} if row["Actor"]["Name"] == "Dustin Hunter" else row
+        for row in FULL
+    ]
+    assert check_chain(namesake, ID_CHAIN, Decimal(0)) == (
+        "005Ag000000DHUNAAA (second approver) has not approved"
+    )
+
+
+def test_by_id_a_renamed_approver_still_passes_and_messages_show_the_name() -> None:
+    renamed = [
+        {**row, "Actor": {"Name": "Dustin Hunter-Smith"}}
+        if row["Actor"]["Name"] == "Dustin Hunter"
+        else row
+        for row in FULL
+    ]
+    assert check_chain(renamed, ID_CHAIN, Decimal(0)) is None
+    backwards = history(("Approved", "Dustin Hunter"), ("Approved", "Jeremy Bliesner"))
+    assert check_chain(backwards, ID_CHAIN, Decimal(0)) == (
+        "Dustin Hunter (005Ag000000DHUNAAA) approved before Jeremy Bliesner (005Ag000000JBLIAAA)"
+    )
+
+
+def test_in_name_mode_names_match_across_unicode_forms() -> None:
+    """Issue 15 defect 4: approver names compared in one normalised form (NFC, case, spaces)."""
+    chain = ApprovalChain(
+        first=(unicodedata.normalize("NFC", "José  Núñez"),),
+        second=("Dustin Hunter",),
+        match_by="name",
+    )
+    rows = history(("Approved", unicodedata.normalize("NFD", "JOSÉ NÚÑEZ")),
+                   ("Approved", "Dustin Hunter"))  # fmt: skip
+    assert check_chain(rows, chain, Decimal(0)) is None

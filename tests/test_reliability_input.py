@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ import pytest
 
 from connectors.emulators.google import write_service_account_file
 from connectors.emulators.scenario import account_id, chain, request_id
+from sync.config import load
+from sync.errors import ConfigError
 from sync.ledger import Ledger
 from sync.sandbox import SANDBOX_SECRETS
 from tests.fixtures.sandbox import Agency
@@ -424,3 +427,28 @@ SANDBOX_ENV = {
     "SANDBOX_TRELLO_API_KEY": "k",
     "SANDBOX_TRELLO_TOKEN": "t",
 }
+
+
+def test_a_config_naming_approvers_outside_the_sandbox_is_refused(tmp_path: Path) -> None:
+    """Issue 15 defect 9: names only in the sandbox; a real org's config gives user ids."""
+    text = (REPO / "config" / "sandbox.toml").read_text(encoding="utf-8")
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"match_by = \"name\" is for the sandbox only") as err:
+        load(path)
+    assert err.value.key == "salesforce.approval.match_by"
+    assert load(path, sandbox=True).salesforce.approval.match_by == "name"
+    # Without the switch, a name where an id belongs is refused too, naming the key.
+    path.write_text(text.replace('match_by = "name"\n', ""), encoding="utf-8")
+    with pytest.raises(ConfigError, match="'Jeremy Bliesner' is not a Salesforce user id") as err:
+        load(path)
+    assert err.value.key == "salesforce.approval.first"
+
+
+def test_the_example_config_names_no_approver_and_gives_user_ids(tmp_path: Path) -> None:
+    """Issue 15 defect 9: the production example matches by id, with placeholder ids."""
+    raw = tomllib.loads((REPO / "config" / "example.toml").read_text(encoding="utf-8"))
+    chain = raw["salesforce"]["approval"]
+    assert chain.get("match_by", "id") == "id"
+    for role in ("first", "second", "finance"):
+        assert all(len(v) in (15, 18) and v.isalnum() for v in chain[role]), chain[role]

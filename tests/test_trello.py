@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -407,8 +408,6 @@ def test_a_title_in_decomposed_unicode_matches_the_composed_client_name(
     journal: RecordingJournal,
 ) -> None:
     """Issue 15 defect 4: "Crème Brûlée Boats" typed in NFD on the card, NFC in Salesforce."""
-    import unicodedata
-
     name = "Crème Brûlée Boats"
     seed(
         trello_emulator,
