@@ -113,11 +113,29 @@ class SalesforceConnector:
             for rec in self._run("query Takedown Requests", _query_all(text)):
                 seen[str(rec["Id"])] = rec
         instance = self._client().sf_instance
-        found = [self._records.to_request(rec, instance) for rec in seen.values()]
+        found: list[TakedownRequest] = []
+        unreadable: list[Finding] = []
+        for rid, rec in seen.items():
+            try:
+                found.append(self._records.to_request(rec, instance))
+            except Exception as exc:  # one unreadable record costs itself only
+                log.error(
+                    "could not read Takedown Request %s: %s: %s", rid, type(exc).__name__, exc
+                )
+                unreadable.append(
+                    Finding(
+                        rid,
+                        "internal_error",
+                        f"the sync could not read this request (internal error: "
+                        f"{type(exc).__name__}: {exc}). Nothing was done for it; the other "
+                        "requests went on.",
+                        label=str(rec.get(self._sf_cfg.fields.name) or rid),
+                    )
+                )
         stamps = [r.modified_at for r in found if r.modified_at is not None]
         high = min(max(stamps), run_started) if stamps else None
         short_ids = {rid[:15] for rid in seen}
-        findings = [
+        findings = unreadable + [
             Finding(
                 rid,
                 NOT_IN_SALESFORCE,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sync import approval
@@ -145,11 +145,24 @@ def _date(raw: str) -> date | None:
         return None
 
 
+# No credit an agency issues comes near this; beyond it the value is a typo or garbage (and
+# formatting a number like 1e999999999 with two decimals would take minutes).
+MAX_CREDIT = Decimal("1e12")
+
+
 def _decimal(value: Any) -> tuple[Decimal, str | None]:
-    """A currency value; text that is not a number is a problem, not a zero credit."""
+    """A currency value; text that is not a finite, plausible number is a problem for this
+    request (never a zero credit, and never an exception that stops the run: NaN compares
+    with nothing, so `credit > 0` would raise)."""
     if value is None or value == "":
         return Decimal(0), None
+    shown = str(value)[:40]
     try:
-        return Decimal(str(value)), None
-    except InvalidOperation:
-        return Decimal(0), f"the credit amount '{value}' is not a number"
+        amount = Decimal(str(value).strip())
+    except (ArithmeticError, ValueError):  # InvalidOperation, Overflow: decimal's own errors
+        return Decimal(0), f"the credit amount '{shown}' is not a number"
+    if not amount.is_finite():
+        return Decimal(0), f"the credit amount '{shown}' is not a finite number"
+    if amount.copy_abs() >= MAX_CREDIT:  # copy_abs: no rounding, so no Overflow signal
+        return Decimal(0), f"the credit amount '{shown}' is not a plausible amount"
+    return amount, None

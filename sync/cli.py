@@ -383,6 +383,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug outside a run: one line, exit 3, no traceback
+        logging.getLogger("sync.cli").debug("internal error", exc_info=True)
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (-vv shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FATAL
 
 
 def _dispatch(command: str, args: argparse.Namespace) -> int:

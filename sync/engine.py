@@ -261,6 +261,12 @@ def run_once(
         result.fatal = str(exc)
         # The summary says it (STOPPED: ...); at -v the log says when.
         log.info("run %s stopped: %s", run_id, exc)
+    except Exception as exc:  # a bug is a failed run, logged and alerted as one
+        # Never a clean-looking run line after a crash: the run is failed (exit 3), says why
+        # (the summary's STOPPED line), and the alert goes out like any run that stopped.
+        result.fatal = f"internal error: {type(exc).__name__}: {exc}"
+        log.info("run %s stopped: %s", run_id, result.fatal)
+        log.debug("run %s stopped", run_id, exc_info=True)
     finally:
         result.finished_at = now()
         result.retries_made = _retries_made(source, connectors)

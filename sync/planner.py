@@ -9,6 +9,7 @@ still true.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -29,6 +30,8 @@ from sync.domain import (
 )
 from sync.names import name_key
 from sync.undo import describe_undo, describe_undo_kind
+
+log = logging.getLogger("sync.plan")
 
 TRACKER_OF: Mapping[Platform, str] = {Platform.DS: "ds_tracker", Platform.ARI: "ari_tracker"}
 
@@ -101,26 +104,60 @@ def plan(
 
     for req in sorted(requests, key=_order):
         seen = by_request.get(req.id, {})
-        if not req.approved:
-            _plan_withdrawn(req, seen, today, rules, result)
-            continue
-        problem = _input_problem(req)
-        if problem is not None:
-            result.findings.append(problem)
-            continue
-        if not seen and req.effective_date is not None and req.effective_date < today:
-            result.findings.append(
+        partial = Plan(today=today)
+        try:
+            _plan_one(req, seen, today, rules, partial, superseded.get(req.id))
+        except Exception as exc:  # a bug must cost one request, not the run
+            # One line for the run's reader; the traceback for a maintainer at -vv.
+            log.error("planning %s failed: %s: %s", req.label, type(exc).__name__, exc)
+            log.debug("planning %s failed", req.label, exc_info=True)
+            partial = Plan(today=today)
+            partial.findings.append(
                 Finding(
                     req.id,
-                    "effective_date_past",
-                    f"effective date {req.effective_date:%Y-%m-%d} had already passed when the "
-                    "request was first seen; its offboarding steps run now",
-                    needs_person=False,
+                    "internal_error",
+                    f"the sync could not plan this request (internal error: "
+                    f"{type(exc).__name__}: {exc}). Nothing was done for it; the other "
+                    "requests went on. Report this to whoever maintains the sync.",
                     label=req.label,
                 )
             )
-        _plan_request(req, seen, today, rules, result, superseded.get(req.id))
+        result.due.extend(partial.due)
+        result.waiting.extend(partial.waiting)
+        result.skips.extend(partial.skips)
+        result.findings.extend(partial.findings)
     return result
+
+
+def _plan_one(
+    req: TakedownRequest,
+    seen: Mapping[str, EffectState],
+    today: date,
+    rules: PlanRules,
+    result: Plan,
+    superseded_by: TakedownRequest | None,
+) -> None:
+    """One request's share of the plan, written into `result` (a fresh plan per request, so a
+    failure half-way leaves nothing of it behind)."""
+    if not req.approved:
+        _plan_withdrawn(req, seen, today, rules, result)
+        return
+    problem = _input_problem(req)
+    if problem is not None:
+        result.findings.append(problem)
+        return
+    if not seen and req.effective_date is not None and req.effective_date < today:
+        result.findings.append(
+            Finding(
+                req.id,
+                "effective_date_past",
+                f"effective date {req.effective_date:%Y-%m-%d} had already passed when the "
+                "request was first seen; its offboarding steps run now",
+                needs_person=False,
+                label=req.label,
+            )
+        )
+    _plan_request(req, seen, today, rules, result, superseded_by)
 
 
 def _superseded_pauses(requests: Sequence[TakedownRequest]) -> dict[str, TakedownRequest]:

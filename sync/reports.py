@@ -52,12 +52,14 @@ def _duration(run: dict[str, Any]) -> str:
 
 
 def _result(run: dict[str, Any]) -> str:
-    """The `log` table's last column: how the run ended, in a few words."""
+    """The `log` table's last column: how the run ended, in a few words; a run that failed
+    says so, with its exit code and why."""
     if run.get("stopped_early"):
         return f"stopped early, {run.get('counts', {}).get('left', '?')} left for the next run"
     if run.get("error"):
         error = str(run["error"])
-        return error if len(error) <= 60 else error[:57] + "..."
+        error = error if len(error) <= 60 else error[:57] + "..."
+        return f"FAILED (exit {run.get('exit_code', '?')}): {error}"
     return "ok" if run.get("exit_code", 0) == 0 else "see log RUN_ID"
 
 

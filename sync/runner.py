@@ -154,7 +154,11 @@ def _run(
             )
         if dry_run or shadow_mode or result.refused:
             return result
-        after_run(cfg, result, wired.connectors.get(System.EMAIL))
+        try:
+            after_run(cfg, result, wired.connectors.get(System.EMAIL))
+        except Exception as exc:  # the run is recorded; a failed alert is logged
+            log.error("could not send the alerts of run %s: %s: %s", result.run_id,
+                      type(exc).__name__, exc)  # fmt: skip
         # A run the safety valve stopped writes nowhere in the org: the alert tells the lead.
         if cfg.sheets.sync_log is not None and _worth_a_row(result) and not result.stop_reason:
             _sync_log_row(result, wired.connectors[System.SHEETS])
