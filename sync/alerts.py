@@ -33,8 +33,15 @@ ADVICE: Mapping[str, str] = {
     "effective_date": "Set a valid effective date on the request in Salesforce.",
     "no_client": "Set the account on the request in Salesforce.",
     "no_account": "Set the account on the request in Salesforce.",
-    "withdrawn_after_action": "The request was withdrawn after the sync acted. Decide whether to "
-    "revert those steps by hand; the sync does nothing more for it.",
+    "withdrawn_after_action": "The request was withdrawn after the sync acted. Nothing was undone, "
+    "and its Salesforce sync status says so. Decide whether to revert those steps by hand. What "
+    "was still owed is on hold: if the request is approved again with a new approval round, the "
+    "sync resumes it.",
+    "reapproved_without_new_round": "Resubmit the request for approval: the sync resumes the "
+    "steps on hold once a new approval round is complete.",
+    "internal_error": "This is a bug in the sync, not in the data you entered: the message names "
+    "it. The other requests were handled. Report it (with `python -m sync -vv` output) to whoever "
+    "maintains the sync.",
     "unconfirmed_send": "Check the sent mail, then run the `python -m sync resolve` command given.",
     "failed": "The sync tries again on every run. If this keeps failing, the reason above says "
     "what to fix.",

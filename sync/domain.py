@@ -180,6 +180,9 @@ class EffectState(StrEnum):
     SKIPPED = "skipped"
     FAILED = "failed"
     NEEDS_PERSON = "needs_person"
+    # Owed, but its request was withdrawn (left "approved"): not done while it stays so, and
+    # never dropped: approved again with a new approval round, it becomes PLANNED again.
+    ON_HOLD = "on_hold"
 
 
 FINAL_STATES: frozenset[EffectState] = frozenset({EffectState.APPLIED, EffectState.SKIPPED})

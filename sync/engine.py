@@ -89,7 +89,7 @@ class RunResult:
         c: Counter[str] = Counter()
         for o in self.outcomes.values():
             c["applied" if o.status is OutcomeStatus.ALREADY_DONE else str(o.status)] += 1
-        c["skipped"] += len(self.plan.skips)
+        c["skipped"] += len(self.plan.skips) + len(self.plan.holds)
         c["waiting"] += len(self.plan.waiting) + len(self.waiting_on)
         c["needs_person"] += len(self.plan.needs_person)
         c["left"] += len(self.left)
@@ -243,6 +243,10 @@ def run_once(
         ledger.record_planned([*result.plan.due, *result.plan.waiting], run_id)
         _snapshot_writeback_fields(ledger, result.plan.due, gens)
         with ledger.transaction():
+            ledger.resume(result.plan.resumes, run_id)
+            for effect, reason in result.plan.holds:
+                ledger.hold(effect, reason, run_id)
+                runlog.effect(run_id, effect, "on_hold", error=reason, attempts=0, at=_iso(now()))
             for effect, reason in result.plan.skips:
                 ledger.skip(effect, reason, run_id)
                 runlog.effect(run_id, effect, "skipped", error=reason, attempts=0, at=_iso(now()))

@@ -1,6 +1,6 @@
 """The exactly-once ledger: one SQLite file in the state directory.
 
-Each effect key has a state (planned, sending, applied, skipped, failed, needs_person), its
+Each effect key has a state (planned, sending, applied, skipped, failed, needs_person, on_hold), its
 attempts, last error and timestamps. An effect recorded as applied or skipped is final and is
 never planned again. Effects a connector checks by key at write time (sheets, boards,
 Salesforce) are committed together once their connector's batch is confirmed: if a crash loses
@@ -316,6 +316,23 @@ class Ledger:
                 now,
                 run_id,
             ),
+        )
+
+    def hold(self, effect: Effect, reason: str, run_id: str) -> None:
+        """Put an owed effect on hold (its request was withdrawn); never a final one."""
+        self._db.execute(
+            "UPDATE effects SET state = 'on_hold', last_error = ?, updated_at = ?, run_id = ?"
+            " WHERE key = ? AND state NOT IN ('applied', 'skipped', 'sending')",
+            (reason, _now(), run_id, effect.key),
+        )
+
+    def resume(self, keys: Iterable[str], run_id: str) -> None:
+        """Effects on hold are owed again (their request was approved again)."""
+        now = _now()
+        self._db.executemany(
+            "UPDATE effects SET state = 'planned', last_error = '', updated_at = ?, run_id = ?"
+            " WHERE key = ? AND state = 'on_hold'",
+            [(now, run_id, k) for k in keys],
         )
 
     def unconfirmed_message(self, key_or_message_id: str) -> list[str]:

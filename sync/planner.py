@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Literal
 
+from sync import withdrawal
 from sync.config import Config
 from sync.domain import (
     FINAL_STATES,
@@ -83,6 +84,10 @@ class Plan:
     # Owed no more and recorded as skipped without any action, with the reason.
     skips: list[tuple[Effect, str]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # Owed, but their request was withdrawn: put on hold (not final), with the reason.
+    holds: list[tuple[Effect, str]] = field(default_factory=list)
+    # Keys on hold whose request was approved again with a new round: owed again.
+    resumes: list[str] = field(default_factory=list)
 
     @property
     def needs_person(self) -> list[Finding]:
@@ -126,6 +131,8 @@ def plan(
         result.waiting.extend(partial.waiting)
         result.skips.extend(partial.skips)
         result.findings.extend(partial.findings)
+        result.holds.extend(partial.holds)
+        result.resumes.extend(partial.resumes)
     return result
 
 
@@ -140,12 +147,24 @@ def _plan_one(
     """One request's share of the plan, written into `result` (a fresh plan per request, so a
     failure half-way leaves nothing of it behind)."""
     if not req.approved:
-        _plan_withdrawn(req, seen, today, rules, result)
+        account = rules.account_status.get(req.type, "") if req.type else ""
+        effects = effects_for(req, rules, today) if _plannable(req) else None
+        _add(result, withdrawal.withdrawn(req, seen, effects, today, account, describe))
         return
     problem = _input_problem(req)
     if problem is not None:
         result.findings.append(problem)
         return
+    assert req.type is not None
+    again = withdrawal.reapproved(
+        req, seen, effects_for(req, rules, today), today, rules.account_status[req.type], describe
+    )
+    if again is not None:
+        _add(result, again)
+        if again.blocked:
+            return
+        result.resumes.extend(again.resume)
+        seen = {k: EffectState.PLANNED if v is EffectState.ON_HOLD else v for k, v in seen.items()}
     if not seen and req.effective_date is not None and req.effective_date < today:
         result.findings.append(
             Finding(
@@ -373,6 +392,10 @@ _TARGET_WORDS: Mapping[str, str] = {
 def _describe(e: Effect) -> str:
     if e.kind in UNDO_KINDS:
         return describe_undo(e)
+    if e.kind is EffectKind.SALESFORCE_WRITEBACK and withdrawal.is_status_writeback(e.key):
+        if e.target.startswith(withdrawal.WITHDRAWN):
+            return "Salesforce told it was withdrawn after the sync acted"
+        return "Salesforce told it was approved again"
     if e.kind is EffectKind.REMINDER:
         team = e.params.get("team", "")
         days = e.params.get("offset_days", "?")
@@ -519,33 +542,14 @@ def _plan_reminders(
                 )
 
 
-def _plan_withdrawn(
-    req: TakedownRequest,
-    seen: Mapping[str, EffectState],
-    today: date,
-    rules: PlanRules,
-    result: Plan,
-) -> None:
-    """A request that left 'approved' is never undone silently: report what was done; anything
-    still owed is dropped (skipped) so nothing more happens for it."""
-    acted = {k for k, s in seen.items() if s in (EffectState.APPLIED, EffectState.SENDING)}
-    if acted:
-        done = sorted(k.split("/", 2)[1] + "/" + k.split("/", 2)[2] for k in acted)
-        result.findings.append(
-            Finding(
-                req.id,
-                "withdrawn_after_action",
-                f"status changed to '{req.status}' after the sync acted on it "
-                f"({len(acted)} effect(s) done: {', '.join(done)}). Nothing is undone "
-                "automatically; to reverse them all, exactly once, run "
-                f"`python -m sync undo {req.name or req.id}` (`--dry-run` first shows how).",
-                label=req.label,
-            )
-        )
+def _plannable(req: TakedownRequest) -> bool:
+    """Enough data to know the request's effects (a withdrawn one is not checked otherwise)."""
     if req.type is None or req.effective_date is None:
-        return
-    if req.type is not RequestType.CHANGE and (req.platform is None or not req.account_id):
-        return
-    for e in effects_for(req, rules, today):
-        if e.key in seen and seen[e.key] not in FINAL_STATES and e.key not in acted:
-            result.skips.append((e, f"the request is no longer approved (status '{req.status}')"))
+        return False
+    return req.type is RequestType.CHANGE or (req.platform is not None and bool(req.account_id))
+
+
+def _add(result: Plan, decision: withdrawal.Decision) -> None:
+    result.findings.extend(decision.findings)
+    result.holds.extend(decision.holds)
+    result.due.extend(decision.due)

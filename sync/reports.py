@@ -27,6 +27,7 @@ _WORDS = {
     "needs_person": "NEEDS A PERSON",
     "unconfirmed": "UNCONFIRMED SEND",
     "waiting": "waiting",
+    "on_hold": "on hold",
 }
 
 
@@ -211,6 +212,7 @@ def status_command(cfg: Config, *, out: TextIO) -> int:
                     EffectState.PLANNED: f"owed from {r.not_before}",
                     EffectState.FAILED: f"failed {r.attempts}x, retried each run: {r.last_error}",
                     EffectState.NEEDS_PERSON: f"needs a person: {r.last_error}",
+                    EffectState.ON_HOLD: f"on hold: {r.last_error}",
                     EffectState.SENDING: "unconfirmed send: check the mailbox, then "
                     f"`python -m sync resolve {r.key} --sent` or `--resend`",
                 }.get(r.state, str(r.state))

@@ -9,14 +9,15 @@ from __future__ import annotations
 import io
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from connectors.emulators.scenario import request_id, takedown
+from connectors.emulators.scenario import account_id, request_id, takedown
 from sync import planner
-from tests.fixtures.sandbox import Agency
+from tests.fixtures.sandbox import AUTH_PATHS, Agency
 from tests.reliability_support import (
     TODAY,
     agency_for,
@@ -126,3 +127,132 @@ def test_a_crash_of_the_whole_run_is_a_failed_run_line_exit_3_and_an_alert(
         shown = sync_cli(agency, "log")
         assert "FAILED (exit 3): internal error: KeyError" in shown.out.splitlines()[2]
         assert any("KeyError" in a for a in alerts(agency)), "the operations lead is alerted"
+
+
+# ----- defects 2 and 7: withdrawn after the sync acted, then approved again ---------------------
+def set_status(agency: Agency, n: int, status: str) -> None:
+    sf = agency.emulators["salesforce"]
+    with sf.lock:
+        sf.records["Takedown_Request__c"][request_id(n)]["Status__c"] = status
+
+
+def new_round(agency: Agency, n: int, day: date) -> None:
+    """Resubmitted by Amy and approved again by the whole chain on `day`."""
+    sf = agency.emulators["salesforce"]
+    for i, (status, who) in enumerate(
+        (
+            ("Started", "Amy Retention"),
+            ("Approved", "Jeremy Bliesner"),
+            ("Approved", "Dustin Hunter"),
+        )
+    ):
+        sf.add_approval(request_id(n), status, who, at=f"{day.isoformat()}T10:0{i}:00.000+0000")
+
+
+def sf_writes(agency: Agency) -> int:
+    return sum(
+        1
+        for c in agency.emulators["salesforce"].calls
+        if c.method not in ("GET", "HEAD") and not AUTH_PATHS.search(c.path)
+    )
+
+
+def sf_record(agency: Agency, obj: str, rid: str) -> dict[str, Any]:
+    rec = agency.emulators["salesforce"].record(rid)
+    assert rec is not None
+    return rec
+
+
+def test_a_withdrawal_says_so_in_salesforce_once_and_leaves_the_account_status_reported(
+    tmp_path: Path, sandbox_env: None
+) -> None:
+    """Defect 7: after a withdrawal the request no longer says 'Synced - offboarding
+    scheduled': the write-back fields say it was withdrawn after the sync acted, what was done
+    and that nothing was undone; the account status is reported, not changed; exactly once."""
+    seeded = scenario(tmp_path / "s", [takedown(1, 1, "Cancellation")])
+    with agency_for(tmp_path / "a", seeded) as agency:
+        assert sync_cli(agency).code == 0
+        rec = sf_record(agency, "Takedown_Request__c", request_id(1))
+        assert rec["Sync_Status__c"] == "Synced - offboarding scheduled"
+        set_status(agency, 1, "Draft")
+        day2 = TODAY + timedelta(days=2)
+        done = sync_cli(agency, today=day2)
+        rec = sf_record(agency, "Takedown_Request__c", request_id(1))
+        assert rec["Sync_Status__c"] == "Withdrawn after sync acted"
+        message = flat(rec["Sync_Message__c"])
+        assert "nothing was undone" in message.lower()
+        assert "Simpli.fi notified" in message
+        assert "account status" in message.lower()
+        account = sf_record(agency, "Account", account_id(1))
+        assert account["TDA_Status__c"] == "Cancelled"  # reported, not silently changed
+        assert "'Cancelled'" in message
+        withdrawn_keys = [
+            k for k in ledger_states(agency) if "/salesforce_writeback/withdrawn" in k
+        ]
+        assert len(withdrawn_keys) == 1
+        assert ledger_states(agency)[withdrawn_keys[0]] == "applied"
+        assert "withdrawn after the sync acted" in flat(done.out).lower(), done.out
+        # Exactly once: later runs write nothing more to Salesforce.
+        writes = sf_writes(agency)
+        sync_cli(agency, today=day2 + timedelta(days=1))
+        assert sf_writes(agency) == writes
+
+
+def test_a_request_approved_again_with_a_new_round_resumes_what_was_owed(
+    tmp_path: Path, sandbox_env: None
+) -> None:
+    """Defect 2: approved, acted on, set back to Draft on day 2, approved again with a new
+    approval round on day 4: the held steps resume and happen on the effective date."""
+    seeded = scenario(tmp_path / "s", [takedown(1, 1, "Cancellation")])
+    with agency_for(tmp_path / "a", seeded) as agency:
+        assert sync_cli(agency).code == 0
+        set_status(agency, 1, "Draft")
+        sync_cli(agency, today=TODAY + timedelta(days=2))
+        remove = key(1, "tracker_remove", "ds_tracker")
+        assert ledger_states(agency)[remove] == "on_hold"
+        status = sync_cli(agency, "status").out
+        assert "on hold" in status
+        day4 = TODAY + timedelta(days=4)
+        set_status(agency, 1, "Approved")
+        new_round(agency, 1, day4)
+        done = sync_cli(agency, today=day4)
+        assert "approved again" in flat(done.out).lower()
+        assert ledger_states(agency)[remove] == "planned"
+        rec = sf_record(agency, "Takedown_Request__c", request_id(1))
+        assert rec["Sync_Status__c"] == "Synced - offboarding scheduled"
+        assert "approved again" in rec["Sync_Message__c"].lower()
+        status = sync_cli(agency, "status", today=day4).out
+        assert "No open requests" not in status
+        assert "tracker_remove/ds_tracker: owed from" in status
+        # On the effective date the row goes, the cards are archived, Salesforce says so.
+        done = sync_cli(agency, today=TODAY + timedelta(days=10))
+        states = ledger_states(agency)
+        for k in (
+            remove,
+            key(1, "trello_archive", "tda"),
+            key(1, "salesforce_writeback", "offboarded"),
+        ):
+            assert states[k] == "applied", (k, done.out)
+        rec = sf_record(agency, "Takedown_Request__c", request_id(1))
+        assert rec["Sync_Status__c"] == "Offboarded"
+
+
+def test_a_request_set_back_to_approved_without_a_new_round_is_for_a_person(
+    tmp_path: Path, sandbox_env: None
+) -> None:
+    """Defect 2: status flipped back by hand, no new approval round: nothing resumes, and a
+    person is told (in the summary and in `status`), never silence."""
+    seeded = scenario(tmp_path / "s", [takedown(1, 1, "Cancellation")])
+    with agency_for(tmp_path / "a", seeded) as agency:
+        assert sync_cli(agency).code == 0
+        set_status(agency, 1, "Draft")
+        sync_cli(agency, today=TODAY + timedelta(days=2))
+        set_status(agency, 1, "Approved")
+        day4 = TODAY + timedelta(days=4)
+        done = sync_cli(agency, today=day4)
+        assert "no new approval round" in flat(done.out)
+        assert ledger_states(agency)[key(1, "tracker_remove", "ds_tracker")] == "on_hold"
+        status = flat(sync_cli(agency, "status", today=day4).out)
+        assert "no new approval round" in status
+        sync_cli(agency, today=TODAY + timedelta(days=10))
+        assert ledger_states(agency)[key(1, "tracker_remove", "ds_tracker")] == "on_hold"

@@ -231,11 +231,17 @@ class TestWithdrawn:
         done = effect_key(r.id, K.PLANNER_ADD, "planner")
         owed = effect_key(r.id, K.TRACKER_REMOVE, "ds_tracker")
         p = plan([r], {done: EffectState.APPLIED, owed: EffectState.PLANNED}, TODAY, RULES)
-        assert p.due == []
+        # The only thing due: Salesforce is told the truth, once (issue 15 defect 7).
+        [told] = p.due
+        assert told.key.startswith(f"{r.id}/salesforce_writeback/withdrawn:")
+        assert told.params["sync_status"] == "Withdrawn after sync acted"
+        assert told.params["account_status"] == ""  # reported in the message, not changed
         assert p.waiting == []
         assert [f.code for f in p.needs_person] == ["withdrawn_after_action"]
-        assert "planner_add/planner" in p.needs_person[0].message
-        assert [e.key for e, _ in p.skips] == [owed]
+        assert "added to the Planner Sheet" in p.needs_person[0].message
+        # What was owed is on hold, never dropped (issue 15 defect 2).
+        assert [e.key for e, _ in p.holds] == [owed]
+        assert p.skips == []
 
     def test_never_approved_request_is_ignored(self) -> None:
         p = plan([req(status="Draft", approved=False)], {}, TODAY, RULES)

@@ -307,9 +307,9 @@ def test_a_request_withdrawn_after_the_sync_acted_is_reported_not_undone(
         after = world(agency)
         assert after["google"] == before["google"]  # nothing reverted, nothing added
         assert after["trello"] == before["trello"]
-        # What was still owed (the removal and archives on the effective date) is dropped.
+        # What was still owed (the removal and archives on the effective date) is on hold.
         states = ledger_states(agency)
-        assert states[key(1, "tracker_remove", "ds_tracker")] == "skipped"
+        assert states[key(1, "tracker_remove", "ds_tracker")] == "on_hold"
         assert later_run_does_nothing(agency)
 
 
