@@ -67,6 +67,9 @@ __all__ = [
 
 log = logging.getLogger("connectors.email")
 
+# What ${reason} reads when the request gives none (the templates document it).
+NO_REASON = "(none given)"
+
 SERVICE = "email"
 TEAM_NAMES = {"tda_team": "TDA", "seo_team": "SEO"}
 # RFC 5322's hard limit: a Subject is folded only when it must be (the 78-column default moves a
@@ -209,14 +212,14 @@ class EmailConnector:
                 to = self._recipients("simplifi_to")
                 if effect.request.type is not RequestType.CANCELLATION:
                     _refuse("Simpli.fi is told only of cancellations; this request is not one")
-                values = self._values(effect, need_reason=True)
+                values = self._values(effect)
                 subject, body = self._templates["simplifi_notice"].render(values)
             else:
                 team = effect.params.get("team", "")
                 if team not in TEAM_NAMES:
                     _refuse(f"unknown reminder team '{team}' (expected tda_team or seo_team)")
                 to = self._recipients(f"{team}_to")
-                values = self._values(effect, need_reason=False)
+                values = self._values(effect)
                 values.update(self._reminder_values(effect, journal.today))
                 subject, body = self._templates["reminder"].render(values)
         except ConnectorError as exc:
@@ -268,7 +271,7 @@ class EmailConnector:
         # Soonest effective date first: the order the manager has to act in.
         for effect in sorted(effects, key=_by_date):
             try:
-                values = self._values(effect, need_reason=True)
+                values = self._values(effect)
                 req = effect.request
                 values["product_change_notes"] = block(req.product_change_notes)
                 values["new_package"] = one_line(req.new_package) or "(none)"
@@ -304,7 +307,7 @@ class EmailConnector:
         for effect in good:
             yield Outcome(effect.key, status, text, 1 + retries, retries)
 
-    def _values(self, effect: Effect, *, need_reason: bool) -> dict[str, str]:
+    def _values(self, effect: Effect) -> dict[str, str]:
         req = effect.request
         client = one_line(req.client_name)
         reason = one_line(req.reason)
@@ -312,8 +315,6 @@ class EmailConnector:
             _refuse(f"{req.name or req.id}: no client name; nothing sent")
         if req.effective_date is None:
             _refuse(f"{req.name or req.id} ({client}): no effective date; nothing sent")
-        if need_reason and not reason:
-            _refuse(f"{req.name or req.id} ({client}): no reason; nothing sent")
         if req.type is None:
             _refuse(f"{req.name or req.id} ({client}): unknown request type; nothing sent")
         labels = self._cfg.salesforce.type_values
@@ -321,7 +322,8 @@ class EmailConnector:
             "client": client,
             "effective_date": human_date(req.effective_date),
             "effective_date_iso": req.effective_date.isoformat(),
-            "reason": reason or "(none given)",
+            # Decided once (README, Decisions): no reason is not a reason to hold a notice back.
+            "reason": reason or NO_REASON,
             "request_type": one_line(labels.get(req.type.value, req.type.value)),
             "request_name": one_line(req.name or req.id),
             "account_id": one_line(req.account_id),

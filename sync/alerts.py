@@ -31,7 +31,8 @@ ADVICE: Mapping[str, str] = {
     "unknown_type": "Correct the request type in Salesforce; the next run picks it up.",
     "unknown_platform": "Set the platform (DS or ARI) on the request in Salesforce.",
     "effective_date": "Set a valid effective date on the request in Salesforce.",
-    "no_client": "Set the account on the request in Salesforce.",
+    "no_client": "Give the account a name in Salesforce (the request's account is set; its "
+    "Account Name is empty). The next run picks it up.",
     "no_account": "Set the account on the request in Salesforce.",
     "withdrawn_after_action": "The request was withdrawn after the sync acted. Nothing was undone, "
     "and its Salesforce sync status says so. Decide whether to revert those steps by hand. What "

@@ -171,12 +171,22 @@ def _plan_one(
                 req.id,
                 "effective_date_past",
                 f"effective date {req.effective_date:%Y-%m-%d} had already passed when the "
-                "request was first seen; its offboarding steps run now",
+                f"request was first seen; {_LATE_WORDS[req.type]}",
                 needs_person=False,
                 label=req.label,
             )
         )
     _plan_request(req, seen, today, rules, result, superseded_by)
+
+
+# What runs at once for a request approved after its effective date: only a cancellation
+# has offboarding steps.
+_LATE_WORDS: Mapping[RequestType, str] = {
+    RequestType.CANCELLATION: "its offboarding steps run now",
+    RequestType.PAUSE: "the pause is recorded now (Planner Sheet, tracker status); a pause "
+    "never offboards",
+    RequestType.CHANGE: "the contract change is recorded now (Monthly Sheet)",
+}
 
 
 def _superseded_pauses(requests: Sequence[TakedownRequest]) -> dict[str, TakedownRequest]:
@@ -226,7 +236,14 @@ def _input_problem(req: TakedownRequest) -> Finding | None:
             "contract change). Nothing was done.",
         )
     if not req.client_name.strip():
-        return finding("no_client", "the request has no client (account) name. Nothing was done.")
+        if req.account_id.strip():
+            return finding(
+                "no_client",
+                f"the account {req.account_id} has no name (the request's account is set, but "
+                "its Account Name is empty), so no sheet row, card or message could name the "
+                "client. Nothing was done.",
+            )
+        return finding("no_account", "the request has no account. Nothing was done.")
     if req.effective_date is None:
         what = (
             f"effective date '{req.raw_effective_date}' is not a date"
@@ -470,6 +487,7 @@ def _plan_request(
             result.due.append(e)
             due_keys.add(e.key)
     _plan_reminders(req, reminders, today, result)
+    _note_missing_reason(req, due_keys, result)
     dropped = [e for e in open_effects if e.kind is EffectKind.REMINDER and superseded_by]
     if superseded_by is not None and dropped:
         eff = superseded_by.effective_date
@@ -492,6 +510,32 @@ def _plan_request(
             result.due.append(_no_status_regression(e, seen))
         else:
             result.waiting.append(e)
+
+
+def _note_missing_reason(req: TakedownRequest, due_keys: set[str], result: Plan) -> None:
+    """Decided once (README, Decisions): a request without a reason is not held back; its
+    messages say "(none given)", and the run that sends them says so once."""
+    if req.reason.strip():
+        return
+    kinds = {EffectKind.SIMPLIFI_NOTICE: "the Simpli.fi notice", EffectKind.MANAGER_DIGEST: "the "
+             "TDA Department Manager's digest"}  # fmt: skip
+    going = [
+        words for kind, words in kinds.items() if any(k.split("/")[1] == kind for k in due_keys)
+    ]
+    if not going:
+        return
+    what = "no cancellation reason" if req.type is RequestType.CANCELLATION else "no reason"
+    result.findings.append(
+        Finding(
+            req.id,
+            "no_reason",
+            f'the request gives {what}: {" and ".join(going)} say "(none given)". Add the '
+            "reason in Salesforce if Simpli.fi or the manager should know it (messages already "
+            "sent are not sent again).",
+            needs_person=False,
+            label=req.label,
+        )
+    )
 
 
 def _no_status_regression(e: Effect, seen: Mapping[str, EffectState]) -> Effect:

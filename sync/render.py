@@ -176,6 +176,7 @@ def run_parts(result: RunResult) -> tuple[str, str]:
     done: dict[str, list[str]] = {}
     labels: dict[str, str] = {}
     problems: list[list[str]] = []
+    skipped: list[tuple[str, str]] = []
     for e in result.plan.due:
         o = result.outcomes.get(e.key)
         if o is None:
@@ -184,7 +185,8 @@ def run_parts(result: RunResult) -> tuple[str, str]:
         if o.status in (OutcomeStatus.APPLIED, OutcomeStatus.ALREADY_DONE):
             done.setdefault(e.request_id, []).append(describe(e))
         elif o.status is OutcomeStatus.SKIPPED:
-            done.setdefault(e.request_id, []).append(f"{describe(e)}: skipped ({o.message})")
+            # Not done, and fine: never listed under "Done" (a board with no card is no archive).
+            skipped.append((e.request.label, f"{e.kind} -> {e.target}: {o.message}"))
         else:
             word = {
                 OutcomeStatus.FAILED: "FAILED",
@@ -195,6 +197,13 @@ def run_parts(result: RunResult) -> tuple[str, str]:
         out.append("Done:")
         for rid, items in done.items():
             out.append(wrap(f"{labels[rid]}: {', '.join(items)}"))
+    skipped += [(e.request.label, f"{e.kind} -> {e.target}: {why}") for e, why in result.plan.skips]
+    skipped += [
+        (e.request.label, f"{e.kind} -> {e.target}: on hold, {why}") for e, why in result.plan.holds
+    ]
+    if skipped:
+        out.append("Skipped:")
+        out.extend(wrap(f"{label}: {what}") for label, what in skipped)
     for key, why in result.waiting_on.items():
         out.append(f"  held back: {key}: {why}")
     if problems:

@@ -256,3 +256,88 @@ def test_a_request_set_back_to_approved_without_a_new_round_is_for_a_person(
         assert "no new approval round" in status
         sync_cli(agency, today=TODAY + timedelta(days=10))
         assert ledger_states(agency)[key(1, "tracker_remove", "ds_tracker")] == "on_hold"
+
+
+# ----- defect 5: an empty cancellation reason is decided once, not failed every run -------------
+def test_an_empty_reason_sends_the_notices_with_none_given_and_says_so_once(
+    tmp_path: Path, sandbox_env: None
+) -> None:
+    seeded = scenario(tmp_path / "s", [takedown(1, 1, "Cancellation", Reason__c="  ")])
+    with agency_for(tmp_path / "a", seeded) as agency:
+        done = sync_cli(agency)
+        assert done.code == 0, done.out
+        states = ledger_states(agency)
+        for k in ("simplifi_notice/simplifi", "manager_digest/tda_manager"):
+            assert states[f"{request_id(1)}/{k}"] == "applied"
+        assert states[key(1, "salesforce_writeback", "approval")] == "applied"
+        simplifi = set(agency.config.email.simplifi_to)
+        [notice] = [d for d in agency.outbox() if simplifi & set(d.rcpt_tos)]
+        assert "effective" in notice.body
+        assert "for (none given)." in flat(notice.body)
+        assert "no cancellation reason" in flat(done.out)
+        # Decided once: the next run neither fails nor repeats the note.
+        again = sync_cli(agency)
+        assert again.code == 0
+        assert "no cancellation reason" not in flat(again.out)
+
+
+# ----- defect 6: messages that say what is true -------------------------------------------------
+@pytest.mark.parametrize(
+    ("rtype", "says"),
+    [
+        ("Cancellation", "its offboarding steps run now"),
+        ("Contract Pause", "the pause is recorded now"),
+        ("Contract Change", "the contract change is recorded now"),
+    ],
+)
+def test_the_late_approval_note_says_what_runs_for_each_type(
+    tmp_path: Path, sandbox_env: None, rtype: str, says: str
+) -> None:
+    extra = {"New_Package_Or_Budget__c": "OTT"} if rtype == "Contract Change" else {}
+    seeded = scenario(
+        tmp_path / "s", [takedown(1, 1, rtype, Effective_Date__c="{today-3}", **extra)]
+    )
+    with agency_for(tmp_path / "a", seeded) as agency:
+        out = flat(sync_cli(agency).out)
+        assert "had already passed when the request was first seen" in out
+        assert says in out
+        if rtype != "Cancellation":
+            assert "offboarding" not in out.split("Notes:")[1]
+
+
+def test_an_account_with_an_empty_name_is_told_to_name_the_account(
+    tmp_path: Path, sandbox_env: None
+) -> None:
+    def nameless(data: dict[str, Any]) -> None:
+        for acc in data["salesforce"]["records"]["Account"]:
+            if acc["Id"] == account_id(1):
+                acc["Name"] = ""
+
+    seeded = scenario(tmp_path / "s", [takedown(1, 1, "Cancellation")], edit=nameless)
+    with agency_for(tmp_path / "a", seeded) as agency:
+        out = flat(sync_cli(agency).out)
+        assert f"account {account_id(1)} has no name" in out
+        [alert] = [a for a in alerts(agency) if "has no name" in a]
+        assert "Set the account on the request" not in flat(alert)
+        assert "name" in flat(alert).split("has no name", 1)[1]
+
+
+def test_a_skipped_trello_archive_is_listed_as_skipped_with_why_not_as_done(
+    tmp_path: Path, sandbox_env: None
+) -> None:
+    def no_cards(data: dict[str, Any]) -> None:
+        for board in data["trello"]["boards"]:
+            board["cards"] = []
+
+    seeded = scenario(
+        tmp_path / "s",
+        [takedown(1, 1, "Cancellation", Effective_Date__c="{today}")],
+        edit=no_cards,
+    )
+    with agency_for(tmp_path / "a", seeded) as agency:
+        out = sync_cli(agency).out
+        done = out.split("Done:", 1)[1].split("Skipped:", 1)[0]
+        assert "Trello" not in done, out
+        skipped = flat(out.split("Skipped:", 1)[1])
+        assert "Trello cards archived on the Targeted Digital Advertising board" not in skipped
+        assert "no card for Blue Ridge RV Center on board" in skipped

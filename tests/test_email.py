@@ -220,24 +220,35 @@ def test_the_digest_lists_every_request_in_one_message(
     assert sorted(journal.sent) == keys
 
 
-def test_a_digest_entry_missing_its_reason_fails_alone(
+def test_a_digest_entry_missing_its_client_name_fails_alone(
     email_connector: EmailConnector, smtp_emulator: SmtpEmulator, journal: RecordingJournal
 ) -> None:
-    bad = request(id="a0B000000000002AAA", client_name="Beta Boats", reason="  ")
+    bad = request(id="a0B000000000002AAA", client_name="  ", reason="Beta reason")
     outcomes = run(email_connector, journal, digest(request()), digest(bad))
     by_key = {o.key: o for o in outcomes}
     assert by_key[digest(bad).key].status is OutcomeStatus.FAILED
-    assert "no reason" in by_key[digest(bad).key].message
+    assert "no client name" in by_key[digest(bad).key].message
     assert by_key[digest(request()).key].status is OutcomeStatus.APPLIED
     [sent] = smtp_emulator.messages
-    assert "Beta Boats" not in sent.body
+    assert "Beta reason" not in sent.body
     assert journal.sent == [digest(request()).key]
+
+
+def test_an_empty_reason_is_sent_as_none_given_in_the_notice_and_the_digest(
+    email_connector: EmailConnector, smtp_emulator: SmtpEmulator, journal: RecordingJournal
+) -> None:
+    """Issue 15 defect 5, decided once: no reason never holds a message back."""
+    bare = request(reason=" ")
+    outcomes = run(email_connector, journal, notice(bare), digest(bare))
+    assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
+    notice_mail, digest_mail = smtp_emulator.messages
+    assert ", for (none given)." in " ".join(notice_mail.body.split())
+    assert "Reason: (none given)" in digest_mail.body
 
 
 @pytest.mark.parametrize(
     ("field", "value", "words"),
     [
-        ("reason", "", "no reason"),
         ("client_name", " \n ", "no client name"),
         ("effective_date", None, "no effective date"),
     ],
