@@ -86,6 +86,12 @@ TIMEOUT_SECONDS = 60.0
 READ_FIELDS = (
     "sheets(properties(sheetId,title,index,gridProperties),data(rowData(values(formattedValue))))"
 )
+# The re-check before a write that removes rows also asks what was entered, so the copy of a
+# removed row keeps a person's formulas (=HYPERLINK keeps its link, not just its label).
+READ_FIELDS_ENTERED = (
+    "sheets(properties(sheetId,title,index,gridProperties),"
+    "data(rowData(values(formattedValue,userEnteredValue))))"
+)
 SHEET_NAMES = ("ds_tracker", "ari_tracker", "planner", "monthly", "offboarding")
 T = TypeVar("T")
 
@@ -264,6 +270,7 @@ class SheetsConnector:
             first = plan_book(self._cfg, group, base, None, journal, attempted)
             last = first
             if first.writes:
+                removes = any(e.kind is EffectKind.TRACKER_REMOVE for e, _n, _s in group)
                 tabs = sorted({t for _e, _n, s in group for t in (s.tab, s.removed_tab) if t})
                 known = [t.title for name in tabs if (t := find_tab(base, name)) is not None]
 
@@ -271,7 +278,7 @@ class SheetsConnector:
                     nonlocal attempts, last, moved
                     attempts += 1
                     # After a failed write, read everything: it may have added a tab.
-                    fresh = self._read(sid, known if attempts == 1 else None)
+                    fresh = self._read(sid, known if attempts == 1 else None, entered=removes)
                     plan = plan_book(self._cfg, group, fresh, base, journal, attempted)
                     last = plan
                     if plan.writes:
@@ -339,8 +346,8 @@ class SheetsConnector:
         )
 
     # ----- HTTP -------------------------------------------------------------------------------
-    def _read(self, sid: str, tabs: list[str] | None) -> dict[str, Tab]:
-        params: dict[str, Any] = {"fields": READ_FIELDS}
+    def _read(self, sid: str, tabs: list[str] | None, *, entered: bool = False) -> dict[str, Tab]:
+        params: dict[str, Any] = {"fields": READ_FIELDS_ENTERED if entered else READ_FIELDS}
         if tabs:
             params["ranges"] = ["'" + t.replace("'", "''") + "'" for t in tabs]
         body = self._guard(sid, lambda: self._http.spreadsheets_get(sid, params=params))

@@ -71,6 +71,9 @@ class Tab:
     sheet_id: int
     rows: list[list[str]]  # displayed values; rows[0] is the header row
     column_count: int = 26
+    # (row, col) -> the formula a person wrote there, when the read asked for what was entered
+    # (`userEnteredValue`): a removed row's copy keeps it (=HYPERLINK keeps its target).
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
     _index: dict[int, dict[str, list[int]]] = field(default_factory=dict, repr=False)
 
     @property
@@ -112,13 +115,23 @@ def parse_book(body: Mapping[str, Any]) -> dict[str, Tab]:
     for sheet in body.get("sheets") or []:
         props = sheet.get("properties") or {}
         rows: list[list[str]] = []
+        formulas: dict[tuple[int, int], str] = {}
         for grid in sheet.get("data") or []:
             for row in grid.get("rowData") or []:
-                rows.append([str(c.get("formattedValue", "")) for c in row.get("values") or []])
+                cells = row.get("values") or []
+                for c, cell in enumerate(cells):
+                    entered = cell.get("userEnteredValue") or {}
+                    if "formulaValue" in entered:
+                        formulas[(len(rows), c)] = str(entered["formulaValue"])
+                rows.append([str(c.get("formattedValue", "")) for c in cells])
         title = str(props.get("title", ""))
         grid_props = props.get("gridProperties") or {}
         tabs[title] = Tab(
-            title, int(props.get("sheetId", 0)), rows, int(grid_props.get("columnCount", 26))
+            title,
+            int(props.get("sheetId", 0)),
+            rows,
+            int(grid_props.get("columnCount", 26)),
+            formulas=formulas,
         )
     return tabs
 
@@ -142,6 +155,9 @@ class TabWrites:
     header_from: int = 0  # header cells from this column on are written
     cells: dict[tuple[int, int], str] = field(default_factory=dict)
     appends: list[dict[int, str]] = field(default_factory=list)
+    # (index in appends, column) of cells that go in as formulas (copied from a person's row);
+    # every other value goes in as text.
+    formula_cells: set[tuple[int, int]] = field(default_factory=set)
     deletes: set[int] = field(default_factory=set)
     # Rows put back at a place (undo): (index in the tab as read, its cells). Applied after the
     # deletions, each before the row that was at that index.
@@ -504,13 +520,21 @@ class _Ctx:
             plan.writes[out.title] = out
         pending = plan.writes_for(self.tab).cells
         copy: dict[int, str] = {}
+        formulas: set[int] = set()
         width = max(len(self.tab.headers), len(self.tab.rows[row]))
         for c in range(width):
             header = self.tab.value(0, c).strip() or f"Column {_letter(c)}"
-            value = pending.get((row, c), self.tab.value(row, c))
-            copy[_header_col(out, header)] = value
+            col = _header_col(out, header)
+            if (row, c) in pending:  # what the sync writes itself stays text
+                copy[col] = pending[(row, c)]
+            elif (row, c) in self.tab.formulas:  # what a person wrote keeps its formula
+                copy[col] = self.tab.formulas[(row, c)]
+                formulas.add(col)
+            else:
+                copy[col] = self.tab.value(row, c)
         copy[_header_col(out, REMOVED_ON)] = journal.today.strftime(self.cfg.sheets.date_format)
         copy[_header_col(out, REMOVED_BY)] = self.effect.request_id
+        out.formula_cells.update((len(out.appends), col) for col in formulas)
         out.appends.append(copy)
 
 
@@ -532,13 +556,17 @@ def _letter(col: int) -> str:
 
 
 # ----- the batchUpdate body ------------------------------------------------------------------
-def _cell(value: str) -> dict[str, Any]:
-    return {"userEnteredValue": {"stringValue": value}} if value != "" else {}
+def _cell(value: str, *, formula: bool = False) -> dict[str, Any]:
+    if value == "":
+        return {}
+    return {"userEnteredValue": {"formulaValue" if formula else "stringValue": value}}
 
 
-def _row(cells: Mapping[int, str]) -> dict[str, Any]:
+def _row(cells: Mapping[int, str], formula_cols: set[int] | None = None) -> dict[str, Any]:
     width = max(cells, default=-1) + 1
-    return {"values": [_cell(cells.get(c, "")) for c in range(width)]}
+    return {
+        "values": [_cell(cells.get(c, ""), formula=c in (formula_cols or ())) for c in range(width)]
+    }
 
 
 def batch_requests(plan: Plan) -> list[dict[str, Any]]:
@@ -584,7 +612,10 @@ def batch_requests(plan: Plan) -> list[dict[str, Any]]:
                 {
                     "appendCells": {
                         "sheetId": sheet_id,
-                        "rows": [_row(a) for a in w.appends],
+                        "rows": [
+                            _row(a, {c for i, c in w.formula_cells if i == n})
+                            for n, a in enumerate(w.appends)
+                        ],
                         "fields": "userEnteredValue",
                     }
                 }
@@ -665,10 +696,11 @@ def expected_rows(w: TabWrites, before: list[list[str]]) -> list[list[str]]:
     for (r, c), value in w.cells.items():
         put(r, c, value)
     rows = _trim(rows)
-    for cells in w.appends:
+    for n, cells in enumerate(w.appends):
         row = [""] * (max(cells) + 1 if cells else 0)
         for c, value in cells.items():
-            row[c] = value
+            # A copied formula reads back as its value, which only Google computes.
+            row[c] = ANY_VALUE if (n, c) in w.formula_cells else value
         rows.append(row)
     for r in sorted(w.deletes, reverse=True):
         if r < len(rows):
@@ -704,11 +736,25 @@ def rows_not_as_written(
         bad = [
             i + 1
             for i in range(max(len(want), len(got)))
-            if (want[i] if i < len(want) else []) != (got[i] if i < len(got) else [])
+            if not _same_row(want[i] if i < len(want) else [], got[i] if i < len(got) else [])
         ]
         if bad:
             out[title] = bad
     return out
+
+
+# In an expected row: any value will do (a formula's result).
+ANY_VALUE = "\x00any"
+
+
+def _same_row(want: list[str], got: list[str]) -> bool:
+    width = max(len(want), len(got))
+    return all(
+        w in (ANY_VALUE, g)
+        for w, g in (
+            (want[c] if c < len(want) else "", got[c] if c < len(got) else "") for c in range(width)
+        )
+    )
 
 
 def _trim(rows: list[list[str]]) -> list[list[str]]:

@@ -341,3 +341,34 @@ def test_a_skipped_trello_archive_is_listed_as_skipped_with_why_not_as_done(
         skipped = flat(out.split("Skipped:", 1)[1])
         assert "Trello cards archived on the Targeted Digital Advertising board" not in skipped
         assert "no card for Blue Ridge RV Center on board" in skipped
+
+
+# ----- defect 8: the copy of a removed row keeps what people wrote -------------------------------
+def test_a_removed_rows_copy_keeps_formulas_and_the_syncs_own_values_stay_text(
+    tmp_path: Path, sandbox_env: None
+) -> None:
+    link = '=HYPERLINK("https://crm.example/001A00000000001AAA","CRM link")'
+
+    def with_formulas(data: dict[str, Any]) -> None:
+        rows = data["google"]["spreadsheets"]["sandbox-ds-tracker"]["sheets"]["Clients"]
+        rows[0] += ["CRM", "Note"]
+        row = next(r for r in rows if account_id(1) in r)
+        row += [""] * (len(rows[0]) - 2 - len(row)) + [{"formula": link}, "=not a formula"]
+
+    seeded = scenario(
+        tmp_path / "s",
+        [takedown(1, 1, "Cancellation", Effective_Date__c="{today}")],
+        edit=with_formulas,
+    )
+    with agency_for(tmp_path / "a", seeded) as agency:
+        done = sync_cli(agency)
+        assert done.code == 0, done.out
+        assert ledger_states(agency)[key(1, "tracker_remove", "ds_tracker")] == "applied"
+        book = agency.emulators["google"].snapshot()["spreadsheets"]["sandbox-ds-tracker"]
+        removed = book["sheets"]["Removed clients"]
+        header, copy = removed[0], removed[1]
+        cell = dict(zip(header, copy, strict=False))
+        assert cell["CRM"] == {"formula": link}  # the target is kept, not just "CRM link"
+        assert cell["Note"] == "=not a formula"  # text a person typed stays text
+        assert cell["Status"] == "Cancelled"  # what the sync wrote stays literal text
+        assert not any(account_id(1) in str(r) for r in book["sheets"]["Clients"])

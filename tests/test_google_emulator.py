@@ -360,3 +360,27 @@ def test_big_tab_reads_fast(gspread_http: HTTPClient, google_emulator: GoogleEmu
     assert time.perf_counter() - started < 2.0
     assert len(body["sheets"][0]["data"][0]["rowData"]) == 5001
     assert got["values"][-1] == rows[-1]
+
+
+def test_a_formula_reads_back_as_its_value_and_as_what_was_entered(
+    gspread_http: HTTPClient, google_emulator: GoogleEmulator
+) -> None:
+    """What the sync relies on to copy a removed row's formulas (issue 15 defect 8): in
+    spreadsheets.get, CellData.formattedValue is the result and CellData.userEnteredValue the
+    ExtendedValue a person entered (`formulaValue` for a formula, `stringValue` for text),
+    per Google's discovery document."""
+    link = '=HYPERLINK("https://crm.example/1","CRM link")'
+    google_emulator.seed(
+        {"spreadsheets": {"s": {"title": "S", "sheets": {"T": [["=typed", {"formula": link}]]}}}}
+    )
+    fields = "sheets(data(rowData(values(formattedValue,userEnteredValue))))"
+    body = gspread_http.spreadsheets_get("s", params={"fields": fields})
+    text, formula = body["sheets"][0]["data"][0]["rowData"][0]["values"]
+    assert text == {"formattedValue": "=typed", "userEnteredValue": {"stringValue": "=typed"}}
+    assert formula == {"formattedValue": "CRM link", "userEnteredValue": {"formulaValue": link}}
+    only_shown = gspread_http.spreadsheets_get(
+        "s", params={"fields": "sheets(data(rowData(values(formattedValue))))"}
+    )
+    assert only_shown["sheets"][0]["data"][0]["rowData"][0]["values"][1] == {
+        "formattedValue": "CRM link"
+    }
