@@ -35,7 +35,7 @@ from sync.domain import (
 from sync.errors import SyncError, UnknownRequestError
 from sync.exitcodes import EXIT_EFFECTS_FAILED, EXIT_FATAL, EXIT_OK, EXIT_USAGE
 from sync.ledger import Ledger
-from sync.planner import UNCONFIRMED_SEND, Plan, PlanRules
+from sync.planner import UNCONFIRMED_SEND, Plan, PlanRules, settle_writeback
 from sync.runlog import RunLog
 from sync.undo_runs import Undos as _Undos
 from sync.undo_runs import snapshot_writeback_fields as _snapshot_writeback_fields
@@ -250,7 +250,7 @@ def run_once(
             for effect, reason in result.plan.skips:
                 ledger.skip(effect, reason, run_id)
                 runlog.effect(run_id, effect, "skipped", error=reason, attempts=0, at=_iso(now()))
-        _apply(result, ledger, runlog, connectors, now, on_effect, stop)
+        _apply(result, ledger, runlog, connectors, now, on_effect, stop, rules)
         # Phantoms are looked at too: their stale findings go, and nothing replaces them.
         looked_at = [r.id for r in requests] + sorted(phantoms)
         undos.finish()
@@ -364,6 +364,7 @@ def _apply(
     now: Callable[[], datetime],
     on_effect: Callable[[Effect, Outcome], None] | None,
     stop: Callable[[], bool],
+    rules: PlanRules,
 ) -> None:
     journal = _Journal(result.run_id, result.today, ledger)
     by_system: dict[System, list[Effect]] = {}
@@ -375,7 +376,7 @@ def _apply(
             return
         effects = by_system.get(system, [])
         if system is System.SALESFORCE:
-            effects = _ready_writebacks(effects, ledger, result, runlog, now)
+            effects = _ready_writebacks(effects, ledger, result, runlog, now, rules)
         if not effects:
             continue
         pending = {e.key: e for e in effects}
@@ -479,8 +480,10 @@ def _ready_writebacks(
     result: RunResult,
     runlog: RunLog,
     now: Callable[[], datetime],
+    rules: PlanRules,
 ) -> list[Effect]:
-    """A write-back reports what was done, so it waits until every effect it covers is final."""
+    """A write-back reports what was done, so it waits until every effect it covers is final,
+    and then says only what was done (a skipped effect is named as skipped)."""
     ready: list[Effect] = []
     for e in effects:
         writeback = e.kind in (EffectKind.SALESFORCE_WRITEBACK, EffectKind.UNDO_WRITEBACK)
@@ -490,7 +493,8 @@ def _ready_writebacks(
         states = ledger.states([e.request_id])
         blocking = [k for k in e.after if states.get(k) not in FINAL_STATES]
         if not blocking:
-            ready.append(e)
+            skipped = frozenset(k for k in e.after if states.get(k) is EffectState.SKIPPED)
+            ready.append(settle_writeback(e, rules, result.today, skipped))
             continue
         why = "waits for: " + ", ".join(
             f"{k.split('/', 1)[1]} ({states.get(k, EffectState.PLANNED)})" for k in blocking

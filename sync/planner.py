@@ -265,8 +265,14 @@ def _input_problem(req: TakedownRequest) -> Finding | None:
     return None
 
 
-def effects_for(req: TakedownRequest, rules: PlanRules, today: date) -> list[Effect]:
-    """Every effect the request causes over its life, per the README's effects table."""
+def effects_for(
+    req: TakedownRequest,
+    rules: PlanRules,
+    today: date,
+    skipped: frozenset[str] = frozenset(),
+) -> list[Effect]:
+    """Every effect the request causes over its life (the README's effects table). `skipped`: keys
+    that ended skipped, which the write-back messages then do not list as done."""
     assert req.type is not None
     assert req.effective_date is not None
     approval_day = req.approved_at.date() if req.approved_at else today
@@ -323,8 +329,23 @@ def effects_for(req: TakedownRequest, rules: PlanRules, today: date) -> list[Eff
                         {"offset_days": str(offset), "team": team, "due_on": due_on.isoformat()},
                     )
                 )
-    out.extend(_writebacks(req, out, rules, approval_day, make))
+    out.extend(_writebacks(req, out, rules, approval_day, make, skipped))
     return out
+
+
+def settle_writeback(e: Effect, rules: PlanRules, today: date, skipped: frozenset[str]) -> Effect:
+    """A write-back as it goes out, once the effects it reports on are final: its message lists
+    as done only what was done (a board with no card is not 'archived')."""
+    if (
+        e.kind is not EffectKind.SALESFORCE_WRITEBACK
+        or "sync_message" not in e.params
+        or not skipped & set(e.after)
+    ):
+        return e
+    again = next((x for x in effects_for(e.request, rules, today, skipped) if x.key == e.key), None)
+    if again is None:
+        return e
+    return replace(e, params={**e.params, "sync_message": again.params["sync_message"]})
 
 
 def _writebacks(
@@ -333,6 +354,7 @@ def _writebacks(
     rules: PlanRules,
     approval_day: date,
     make: Callable[..., Effect],
+    skipped: frozenset[str] = frozenset(),
 ) -> list[Effect]:
     """Salesforce learns what was done: once after the approval-time effects, and for a
     cancellation once more after the effective-date ones. Which effects are "late" depends only
@@ -345,8 +367,8 @@ def _writebacks(
         or (e.kind is EffectKind.TRELLO_ARCHIVE and rules.trello_archive_on == "effective_date")
     ]
     early = [e for e in effects if e.kind is not EffectKind.REMINDER and e not in late]
-    done_now = ", ".join(_describe(e) for e in early) or "nothing"
-    message = f"Done on approval: {done_now}."
+    done_now = ", ".join(_describe(e) for e in early if e.key not in skipped) or "nothing"
+    message = f"Done on approval: {done_now}." + _skipped_words(early, skipped)
     if late:
         message += (
             f" Due on {req.effective_date:%Y-%m-%d}: " + ", ".join(_describe(e) for e in late) + "."
@@ -372,7 +394,10 @@ def _writebacks(
                 max(e.not_before for e in late),
                 {
                     "sync_status": "Offboarded",
-                    "sync_message": "Offboarded: " + ", ".join(_describe(e) for e in late) + ".",
+                    "sync_message": "Offboarded: "
+                    + (", ".join(_describe(e) for e in late if e.key not in skipped) or "nothing")
+                    + "."
+                    + _skipped_words(late, skipped),
                     "account_status": "",
                 },
                 tuple(e.key for e in late),
@@ -380,6 +405,22 @@ def _writebacks(
         )
     return out
 
+
+def _skipped_words(effects: Sequence[Effect], skipped: frozenset[str]) -> str:
+    shown = [
+        _SKIP_WORDS.get(e.kind, "{kind} ({target})").format(
+            kind=e.kind, target=_TARGET_WORDS.get(e.target, e.target)
+        )
+        for e in effects
+        if e.key in skipped
+    ]
+    return f" Skipped (nothing to do): {', '.join(shown)}." if shown else ""
+
+
+# How a skipped effect is named (it did not happen, so not in the past tense of _DESCRIPTIONS).
+_SKIP_WORDS: Mapping[EffectKind, str] = {
+    EffectKind.TRELLO_ARCHIVE: "Trello archive on the {target} board (no card)",
+}
 
 _DESCRIPTIONS: Mapping[EffectKind, str] = {
     EffectKind.PLANNER_ADD: "added to the Planner Sheet",

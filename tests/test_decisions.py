@@ -341,6 +341,13 @@ def test_a_skipped_trello_archive_is_listed_as_skipped_with_why_not_as_done(
         skipped = flat(out.split("Skipped:", 1)[1])
         assert "Trello cards archived on the Targeted Digital Advertising board" not in skipped
         assert "no card for Blue Ridge RV Center on board" in skipped
+        # The same truth in Salesforce: the write-back does not claim the archives either.
+        rec = sf_record(agency, "Takedown_Request__c", request_id(1))
+        message = flat(rec["Sync_Message__c"])
+        assert rec["Sync_Status__c"] == "Offboarded"
+        assert "removed from the DS tracker (copy kept)" in message
+        assert "Trello cards archived" not in message.split("Skipped")[0], message
+        assert "Skipped (nothing to do): Trello archive on the Targeted Digital" in message
 
 
 # ----- defect 8: the copy of a removed row keeps what people wrote -------------------------------
