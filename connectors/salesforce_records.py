@@ -79,8 +79,8 @@ class RecordMapper:
             history = rec.get("ProcessSteps")
             steps = list(history.get("records") or []) if isinstance(history, Mapping) else []
         problem = None
-        if approved:
-            problem = credit_problem or approval.check_chain(steps, sf.approval, credit)
+        if approved and credit_problem is None:
+            problem = approval.check_chain(steps, sf.approval, credit)
         leaving = _get(rec, f.leaving_platform) if f.leaving_platform else None
         status_path = account_status_path(sf)
         account_status = _get(rec, status_path) if status_path else None
@@ -110,6 +110,7 @@ class RecordMapper:
             account_status=None if account_status is None else str(account_status),
             sync_status=text(f.sync_status),
             sync_message=text(f.sync_message),
+            credit_problem=credit_problem,
         )
 
     def _link(self, instance: str, rid: str) -> str:

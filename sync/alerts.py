@@ -28,6 +28,8 @@ log = logging.getLogger("sync.alerts")
 ADVICE: Mapping[str, str] = {
     "approval_chain": "Check the request's approval history in Salesforce. The sync acts on it "
     "by itself once the chain is complete.",
+    "credit_amount": "Correct the credit amount on the request in Salesforce (a number such as "
+    "400.00, or empty when no credit is issued); the next run picks it up.",
     "unknown_type": "Correct the request type in Salesforce; the next run picks it up.",
     "unknown_platform": "Set the platform (DS or ARI) on the request in Salesforce.",
     "effective_date": "Set a valid effective date on the request in Salesforce.",

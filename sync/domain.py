@@ -59,6 +59,8 @@ class TakedownRequest:
     account_status: str | None = None
     sync_status: str = ""
     sync_message: str = ""
+    # Why the credit amount could not be read (NaN, not a number...); None when it could.
+    credit_problem: str | None = None
 
     @property
     def label(self) -> str:

@@ -223,6 +223,12 @@ def _input_problem(req: TakedownRequest) -> Finding | None:
     def finding(code: str, message: str) -> Finding:
         return Finding(req.id, code, message, label=req.label)
 
+    if req.credit_problem:
+        return finding(
+            "credit_amount",
+            f"{req.credit_problem}, so the sync cannot tell whether Finance had to approve. "
+            "Nothing was done.",
+        )
     if req.approval_problem:
         return finding(
             "approval_chain",

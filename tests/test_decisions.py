@@ -75,6 +75,7 @@ def test_a_non_finite_or_unparseable_credit_is_bad_input_for_that_request_only(
         assert states[key(2, "planner_add", "planner")] == "applied"  # the other one went on
         assert not any(k.startswith(request_id(1)) for k in states)  # nothing done for it
         finding = next(r for r in runlog(agency) if r.get("request_id") == request_id(1))
+        assert finding["code"] == "credit_amount"
         assert "credit amount" in finding["message"]
         assert amount in finding["message"]
         assert runlog(agency)[-1]["error"] == ""
