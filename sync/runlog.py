@@ -20,7 +20,8 @@ from sync.private_files import open_private, write_all
 RUNLOG_NAME = "runs.jsonl"
 # Every `outcome` an effect line may carry: each OutcomeStatus, plus "waiting" (a write-back held
 # back by an effect it reports on). `effect()` refuses anything else.
-OUTCOMES: tuple[str, ...] = (*(str(s) for s in OutcomeStatus), "waiting")
+# "on_hold": owed, but its request was withdrawn (sync.withdrawal).
+OUTCOMES: tuple[str, ...] = (*(str(s) for s in OutcomeStatus), "waiting", "on_hold")
 
 
 @dataclass(frozen=True)
