@@ -371,7 +371,7 @@ def test_check_names_every_spreadsheet_tab_header_set_board_and_the_relay(agency
 def test_the_run_log_accepts_every_outcome_and_only_those_and_log_has_words_for_each(
     tmp_path: Path,
 ) -> None:
-    assert set(OUTCOMES) == {str(s) for s in OutcomeStatus} | {"waiting"}
+    assert set(OUTCOMES) == {str(s) for s in OutcomeStatus} | {"waiting", "on_hold"}
     assert "unconfirmed" in OUTCOMES
     assert set(reports._WORDS) == set(OUTCOMES)
     effect = Effect("a0T1", EffectKind.MANAGER_DIGEST, "tda_manager", DAY, request=_request())
