@@ -117,21 +117,25 @@ def check_chain(
         return f"the approval request was recalled{when}"
     approvals = [s for s in rnd if s.status == APPROVED]
     by_name = chain.match_by == "name"
+    if by_name:
+        ambiguous = _ambiguous(chain, credit_amount)
+        if ambiguous:
+            return ambiguous
     first_name = _label(chain.first, history, by_name=by_name)
     second_name = _label(chain.second, history, by_name=by_name)
 
-    first = _find(approvals, chain.first, after=-1, by_name=by_name)
+    first = _find(approvals, chain.first, after=-1, chain=chain)
     if first is None:
         return f"{first_name} (first approver) has not approved"
-    second = _find(approvals, chain.second, after=first, by_name=by_name)
+    second = _find(approvals, chain.second, after=first, chain=chain)
     if second is None:
-        if _find(approvals, chain.second, after=-1, by_name=by_name) is not None:
+        if _find(approvals, chain.second, after=-1, chain=chain) is not None:
             return f"{second_name} approved before {first_name}"
         return f"{second_name} (second approver) has not approved"
     if credit_amount > 0:
-        finance = _find(approvals, chain.finance, after=second, by_name=by_name)
+        finance = _find(approvals, chain.finance, after=second, chain=chain)
         if finance is None:
-            if _find(approvals, chain.finance, after=-1, by_name=by_name) is not None:
+            if _find(approvals, chain.finance, after=-1, chain=chain) is not None:
                 return f"{FINANCE_LABEL} approved before {second_name}"
             return (
                 f"{FINANCE_LABEL} has not approved, but a credit of {credit_amount:,.2f} is issued"
@@ -171,20 +175,43 @@ def fields_needed(chain: ApprovalChain) -> list[str]:
     return [f for key, f in chain.fields.items() if f and key.removesuffix("_at") in ROLES]
 
 
+def _ambiguous(chain: ApprovalChain, credit_amount: Decimal) -> str | None:
+    """In the sandbox's name mode: a configured name that several users share cannot identify
+    an approver (a namesake would pass the gate), so no request is verified by it."""
+    roles = [chain.first, chain.second] + ([chain.finance] if credit_amount > 0 else [])
+    for who in roles:
+        for name in who:
+            ids = chain.sandbox_users.get(name_key(name), [])
+            if len(ids) > 1:
+                return (
+                    f"{len(ids)} Salesforce users are named '{name}' ({', '.join(ids)}), so "
+                    "an approval by that name cannot be trusted; give the approvers' user ids "
+                    "in the config"
+                )
+    return None
+
+
 def _find(
-    approvals: Sequence[Step], who: Sequence[str], *, after: int, by_name: bool
+    approvals: Sequence[Step], who: Sequence[str], *, after: int, chain: ApprovalChain
 ) -> int | None:
     for i, step in enumerate(approvals):
-        if i > after and _matches(step, who, by_name=by_name):
+        if i > after and _matches(step, who, chain):
             return i
     return None
 
 
-def _matches(step: Step, who: Sequence[str], *, by_name: bool) -> bool:
-    if by_name:
-        name = name_key(step.actor_name)
-        return bool(name) and any(name_key(candidate) == name for candidate in who)
-    return any(same_user_id(candidate, step.actor_id) for candidate in who)
+def _matches(step: Step, who: Sequence[str], chain: ApprovalChain) -> bool:
+    if chain.match_by != "name":
+        return any(same_user_id(candidate, step.actor_id) for candidate in who)
+    name = name_key(step.actor_name)
+    for candidate in who:
+        if not name or name_key(candidate) != name:
+            continue
+        # The sandbox knows its users: the name must also be that user's id.
+        ids = chain.sandbox_users.get(name, [])
+        if not ids or any(same_user_id(i, step.actor_id) for i in ids):
+            return True
+    return False
 
 
 def same_user_id(a: str, b: str) -> bool:

@@ -62,6 +62,10 @@ class ApprovalChain:
     source: Literal["process_instance", "fields"] = "process_instance"
     fields: dict[str, str] = field(default_factory=dict)
     match_by: Literal["id", "name"] = "id"
+    # Set by `--sandbox` from the emulated org's users (name_key(name) -> their ids), never in a
+    # file: with match_by = "name", a name two users share is refused and a name resolves to
+    # its one user's id, so a namesake cannot pass the gate even in the sandbox.
+    sandbox_users: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -40,6 +40,7 @@ from typing import Any
 
 from sync import defaults
 from sync.config import Config, load
+from sync.names import name_key
 from sync.private_files import open_private, private_dir
 
 STATE_DIR = "emulators"  # one <service>.json (and .lock) per emulator
@@ -163,15 +164,30 @@ def packaged_config() -> Config:
         return load(path, sandbox=True)
 
 
-def sandbox_config(base: Config, directory: Path, smtp_port: int) -> Config:
-    """Everything that must live in the sandbox folder is put there, whatever `base` says."""
+def sandbox_config(
+    base: Config,
+    directory: Path,
+    smtp_port: int,
+    users: Iterable[Mapping[str, str]] = (),
+) -> Config:
+    """Everything that must live in the sandbox folder is put there, whatever `base` says.
+    `users` (the emulated org's users) let a chain matched by name resolve each name to its
+    one user id (see ApprovalChain.sandbox_users)."""
     metrics = base.metrics
     if metrics.textfile:
         textfile = str((directory / Path(metrics.textfile).name).resolve())
         metrics = dataclasses.replace(metrics, textfile=textfile)
+    directory_of: dict[str, list[str]] = {}
+    for u in users:
+        directory_of.setdefault(name_key(str(u.get("name", ""))), []).append(
+            str(u.get("user_id", ""))
+        )
+    sf = base.salesforce
+    approval = dataclasses.replace(sf.approval, sandbox_users=directory_of)
     return dataclasses.replace(
         base,
         metrics=metrics,
+        salesforce=dataclasses.replace(sf, approval=approval),
         state_dir=str((directory / "state").resolve()),
         sheets=dataclasses.replace(
             base.sheets, service_account_file=str((directory / KEY_FILE).resolve())
@@ -242,7 +258,8 @@ def open_sandbox(
         os.environ.setdefault(name, value)
     base = load(config_path, sandbox=True) if config_path else packaged_config()
     with _running(emulators, directory) as (started, routes):
-        cfg = sandbox_config(base, directory, started["smtp"].port)
+        users = started["salesforce"].users.values()
+        cfg = sandbox_config(base, directory, started["smtp"].port, users)
         yield Sandbox(cfg, routes, started, directory)
 
 

@@ -272,3 +272,21 @@ def test_in_name_mode_names_match_across_unicode_forms() -> None:
     rows = history(("Approved", unicodedata.normalize("NFD", "JOSÉ NÚÑEZ")),
                    ("Approved", "Dustin Hunter"))  # fmt: skip
     assert check_chain(rows, chain, Decimal(0)) is None
+
+
+def test_in_name_mode_a_name_two_users_share_verifies_nothing() -> None:
+    """The sandbox resolves names through its users: a shared name cannot identify anyone."""
+    chain = ApprovalChain(
+        first=("Jeremy Bliesner",), second=("Dustin Hunter",), match_by="name",
+        sandbox_users={"jeremy bliesner": ["005Ag000000JBLIAAA"],
+                       "dustin hunter": ["005Ag000000DHUNAAA", "005Ag000000XXXXAAA"]},
+    )  # fmt: skip
+    assert check_chain(FULL, chain, Decimal(0)) == (
+        "2 Salesforce users are named 'Dustin Hunter' (005Ag000000DHUNAAA, 005Ag000000XXXXAAA), "
+        "so an approval by that name cannot be trusted; give the approvers' user ids in the config"
+    )
+    one = ApprovalChain(
+        first=("Jeremy Bliesner",), second=("Dustin Hunter",), match_by="name",
+        sandbox_users={"dustin hunter": ["005Ag000000XXXXAAA"]},
+    )  # fmt: skip
+    assert check_chain(FULL, one, Decimal(0)) == "Dustin Hunter (second approver) has not approved"

@@ -386,3 +386,23 @@ def test_a_removed_rows_copy_keeps_formulas_and_the_syncs_own_values_stay_text(
         assert cell["Note"] == "=not a formula"  # text a person typed stays text
         assert cell["Status"] == "Cancelled"  # what the sync wrote stays literal text
         assert not any(account_id(1) in str(r) for r in book["sheets"]["Clients"])
+
+
+# ----- defect 9 in the sandbox, where names are allowed: a namesake still cannot pass -----------
+def test_in_the_sandbox_a_second_user_with_an_approvers_name_blocks_the_gate(
+    tmp_path: Path, sandbox_env: None
+) -> None:
+    def namesake(data: dict[str, Any]) -> None:
+        data["salesforce"]["users"].append(
+            {"username": "dh2@agency.sandbox", "password": "x", "user_id": "005000000000XXX",
+             "name": "Dustin  HUNTER"}
+        )  # fmt: skip
+
+    seeded = scenario(tmp_path / "s", [takedown(1, 1, "Cancellation")], edit=namesake)
+    with agency_for(tmp_path / "a", seeded) as agency:
+        done = sync_cli(agency)
+        assert not any(k.startswith(request_id(1)) for k in ledger_states(agency))
+        assert agency.outbox() == [] or all(
+            set(d.rcpt_tos) <= set(agency.config.email.ops_lead_to) for d in agency.outbox()
+        )
+        assert "2 Salesforce users are named 'Dustin Hunter'" in flat(done.both)
