@@ -60,6 +60,9 @@ def plan_text(plan: Plan, checks: Mapping[str, Check] | None = None, stop_reason
     for e, why in plan.skips:
         per_request.setdefault(e.request_id, []).append(("skip", e, why))
         requests[e.request_id] = e.request
+    for e, why in plan.holds:
+        per_request.setdefault(e.request_id, []).append(("on hold", e, why))
+        requests[e.request_id] = e.request
     if not per_request:
         out.append("Nothing to do.")
     for rid, items in per_request.items():
@@ -73,7 +76,8 @@ def plan_text(plan: Plan, checks: Mapping[str, Check] | None = None, stop_reason
     due, waiting, skips = len(plan.due), len(plan.waiting), len(plan.skips)
     out.append(
         f"Totals: {due} due now, {waiting} waiting, {skips} to skip, "
-        f"{len(plan.needs_person)} need a person"
+        + (f"{len(plan.holds)} to put on hold, " if plan.holds else "")
+        + f"{len(plan.needs_person)} need a person"
     )
     if checks is not None:
         by_people = sum(1 for e in plan.due if check_word(e, checks).startswith("already"))

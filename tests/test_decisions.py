@@ -183,6 +183,9 @@ def test_a_withdrawal_says_so_in_salesforce_once_and_leaves_the_account_status_r
         assert rec["Sync_Status__c"] == "Synced - offboarding scheduled"
         set_status(agency, 1, "Draft")
         day2 = TODAY + timedelta(days=2)
+        dry = sync_cli(agency, "--dry-run", today=day2)
+        assert "on hold" in dry.out
+        assert "to put on hold" in dry.out
         done = sync_cli(agency, today=day2)
         rec = sf_record(agency, "Takedown_Request__c", request_id(1))
         assert rec["Sync_Status__c"] == "Withdrawn after sync acted", done.both
