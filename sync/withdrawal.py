@@ -126,12 +126,14 @@ def withdrawn(
     target = _withdrawn_target(req, seen)
     if target is None:
         return out
-    account = (
-        f" The account status was left as the sync set it ('{account_status}'): change it by "
-        "hand if the client stays."
-        if account_status
-        else ""
-    )
+    approval_wb = effect_key(req.id, EffectKind.SALESFORCE_WRITEBACK, "approval")
+    if account_status and seen.get(approval_wb) is EffectState.APPLIED:
+        account = (
+            f" The account status was left as the sync set it ('{account_status}'): change it "
+            "by hand if the client stays."
+        )
+    else:
+        account = " The sync had not changed the account status."
     message = (
         f"Withdrawn (status '{req.status}') after the sync acted; nothing was undone. Done by "
         f"the sync: {done}. Check each of these by hand and revert what should not stand."

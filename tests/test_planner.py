@@ -295,3 +295,15 @@ class TestBadInput:
         # acts on its verdict only.
         p = plan([req(credit_amount=Decimal("250.00"))], {}, TODAY, RULES)
         assert p.due
+
+
+def test_a_withdrawal_before_the_approval_write_back_does_not_claim_an_account_status() -> None:
+    """Issue 15 defect 7: the message says what is true about the account status too."""
+    r = req(status="Draft", approved=False)
+    done = effect_key(r.id, K.PLANNER_ADD, "planner")
+    [told] = plan([r], {done: EffectState.APPLIED}, TODAY, RULES).due
+    assert "The sync had not changed the account status." in told.params["sync_message"]
+    wb = effect_key(r.id, K.SALESFORCE_WRITEBACK, "approval")
+    seen = {done: EffectState.APPLIED, wb: EffectState.APPLIED}
+    [told] = plan([r], seen, TODAY, RULES).due
+    assert "left as the sync set it ('Cancelled')" in told.params["sync_message"]
