@@ -217,13 +217,19 @@ class TrelloConnector:
                 continue
             board = boards.setdefault(e.target, _Board(e.target, board_id))
             try:
-                by_id, exact, _ = self._open_cards(board).match(req.account_id, req.client_name)
-                if by_id or len(exact) == 1:
-                    cards = by_id or exact
+                found = self._open_cards(board).match(req.account_id, req.client_name)
+                if found.shared:
+                    shown = ", ".join(c.show() for c in found.shared)
+                    out[e.key] = Check(
+                        e.key, CheckState.UNKNOWN, f"cards shared with another account: {shown}"
+                    )
+                    continue
+                if found.by_id or len(found.exact) == 1:
+                    cards = found.by_id or found.exact
                     shown = ", ".join(c.show() for c in cards)
                     out[e.key] = Check(e.key, CheckState.NOT_DONE, f"open: {shown}")
                     continue
-                if exact:
+                if found.exact:
                     out[e.key] = Check(e.key, CheckState.UNKNOWN, "several cards match the title")
                     continue
                 if board.closed is None:
@@ -232,12 +238,12 @@ class TrelloConnector:
                         query={"customFieldItems": "true", "fields": CARD_FIELDS},
                         what=f"read archived cards of board {board.name}",
                     )
-                    board.closed = _CardSet(_card(j, board.field_id) for j in raw)
+                    board.closed = CardSet(card_from_json(j, board.field_id) for j in raw)
             except ConnectorError as exc:
                 out[e.key] = Check(e.key, CheckState.UNKNOWN, f"not checked: {_text(exc)}")
                 continue
-            by_id, exact, _ = board.closed.match(req.account_id, req.client_name)
-            closed = by_id or exact
+            gone = board.closed.match(req.account_id, req.client_name)
+            closed = gone.by_id or gone.exact
             what = (
                 f"already archived: {', '.join(c.show() for c in closed)}"
                 if closed
