@@ -17,6 +17,7 @@ import pytest
 
 from connectors.emulators.scenario import account_id, request_id, takedown
 from sync import planner
+from sync.ledger import Ledger
 from tests.fixtures.sandbox import AUTH_PATHS, Agency
 from tests.reliability_support import (
     TODAY,
@@ -115,12 +116,11 @@ def test_a_bug_planning_one_request_makes_that_request_a_finding_and_the_others_
 def test_a_crash_of_the_whole_run_is_a_failed_run_line_exit_3_and_an_alert(
     tmp_path: Path, sandbox_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sync import engine  # noqa: PLC0415 - patched below, by module
-
     def broken(*_a: Any, **_kw: Any) -> Any:
         raise KeyError("planted")
 
-    monkeypatch.setattr(engine, "plan", broken)
+    # A bug at the run level, after the poll and the plan, before any write.
+    monkeypatch.setattr(Ledger, "remember_requests", broken)
     seeded = scenario(tmp_path / "s", [takedown(1, 1, "Cancellation")])
     with agency_for(tmp_path / "a", seeded) as agency:
         done = sync_cli(agency)
