@@ -12,6 +12,7 @@ reported with the object and the closest existing names.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -19,9 +20,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sync import withdrawal
 from sync.config import Config
-from sync.domain import EffectKind, Platform, RequestType, TakedownRequest
-from sync.planner import PlanRules, effects_for
+from sync.domain import EffectKind, EffectState, Platform, RequestType, TakedownRequest
+from sync.planner import PlanRules, describe, effects_for
 from sync.undo import UNDONE_STATUS
 
 # A describe result, or None when the org has no such object.
@@ -209,9 +211,33 @@ def _writeback_texts(cfg: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
                 credit_amount=Decimal(0),
                 services=(cfg.reminders.seo_service, "TDA"),
             )
-            for e in effects_for(req, rules, day):
+            effects = effects_for(req, rules, day)
+            for e in effects:
                 if e.kind is EffectKind.SALESFORCE_WRITEBACK:
                     statuses.append(str(e.params.get("sync_status", "")))
                     messages.append(str(e.params.get("sync_message", "")))
+            # Withdrawn after everything was done but the late steps (sync.withdrawal): its
+            # write-back lists them all, and then approved again with a new round.
+            late = {EffectKind.TRACKER_REMOVE, EffectKind.TRELLO_ARCHIVE, EffectKind.REMINDER}
+            seen = {
+                e.key: EffectState.PLANNED
+                if e.kind in late or e.target == "offboarded"
+                else EffectState.APPLIED
+                for e in effects
+            }
+            withdrawn = dataclasses.replace(req, status="Withdrawn", approved=False)
+            account = rules.account_status[kind]
+            gone = withdrawal.withdrawn(withdrawn, seen, effects, day, account, describe)
+            back = withdrawal.reapproved(
+                req,
+                {**seen, **{e.key: EffectState.ON_HOLD for e, _ in gone.holds}},
+                effects,
+                day,
+                account,
+                describe,
+            )
+            for e in [*gone.due, *(back.due if back else [])]:
+                statuses.append(str(e.params.get("sync_status", "")))
+                messages.append(str(e.params.get("sync_message", "")))
     statuses.append(UNDONE_STATUS)  # `python -m sync undo` (sync/undo.py)
     return tuple(dict.fromkeys(s for s in statuses if s)), (max(messages, key=len, default=""),)

@@ -237,9 +237,30 @@ def test_the_undo_status_must_be_a_value_of_a_restricted_sync_status_picklist(
         name="Sync_Status__c",
         type="picklist",
         restrictedPicklist=True,
-        picklistValues=["Synced", "Synced - offboarding scheduled", "Offboarded"],
+        picklistValues=[
+            "Synced",
+            "Synced - offboarding scheduled",
+            "Offboarded",
+            "Withdrawn after sync acted",
+        ],
     )
     found = problems_with(config, sf_emulator)
     assert len(found) == 1
     assert "the sync writes 'Undone'" in found[0]
     assert "restricted Takedown_Request__c.Sync_Status__c picklist" in found[0]
+
+
+def test_the_withdrawn_sync_status_must_be_a_value_of_a_restricted_picklist(
+    config: Config, sf_emulator: SalesforceEmulator, sf_env: None
+) -> None:
+    """Issue 15 defect 7: the sync also writes 'Withdrawn after sync acted'; an org whose
+    picklist lacks it is told so by `check`, not by a write-back failing every run."""
+    values = ["Synced", "Synced - offboarding scheduled", "Offboarded", "Undone"]
+    sf_emulator.add_field(
+        TR, name="Sync_Status__c", type="picklist", restrictedPicklist=True, picklistValues=values
+    )
+    assert make_sf_connector(config, sf_emulator).mapping_problems() == [
+        "salesforce.fields.sync_status: the sync writes 'Withdrawn after sync acted', which is "
+        "not a value of the restricted Takedown_Request__c.Sync_Status__c picklist (its values: "
+        "Synced, Synced - offboarding scheduled, Offboarded, Undone)"
+    ]

@@ -172,6 +172,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                     "Synced - offboarding scheduled",
                     "Offboarded",
                     "Undone",
+                    "Withdrawn after sync acted",
                 ],
             },
             {
