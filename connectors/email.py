@@ -238,7 +238,7 @@ class EmailConnector:
                 to, name = self._recipients("simplifi_to"), "simplifi_retraction"
             else:
                 to, name = self._recipients("manager_to"), "manager_undo"
-            values = self._values(effect, need_reason=False)
+            values = self._values(effect)
             p = effect.params
             try:
                 sent_on = human_date(date.fromisoformat(p.get("notice_date", "")))

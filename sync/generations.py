@@ -62,6 +62,10 @@ def lift(plan: Plan, generations: Mapping[str, int]) -> None:
     plan.due[:] = [up(e) for e in plan.due]
     plan.waiting[:] = [up(e) for e in plan.waiting]
     plan.skips[:] = [(up(e), why) for e, why in plan.skips]
+    plan.holds[:] = [(up(e), why) for e, why in plan.holds]
+    plan.resumes[:] = [
+        of_generation(k, generations.get(k.split("/", 1)[0], 1)) for k in plan.resumes
+    ]
     for i, f in enumerate(plan.findings):
         g = generations.get(f.request_id, 1)
         if g > 1 and f.code == "unconfirmed_send":
