@@ -323,7 +323,8 @@ def test_sandbox_withdraw_then_undo_dry_run_undo_and_status(
     capsys.readouterr()
     assert main(["--sandbox-dir", str(tmp_path / "box"), "sandbox", "withdraw", "TR-00001"]) == 0
     assert main([*box]) == 0
-    assert "python -m sync undo TR-00001" in capsys.readouterr().err
+    # The summary wraps long lines: compare words, not line breaks.
+    assert "python -m sync undo TR-00001" in " ".join(capsys.readouterr().err.split())
     assert main([*box, "undo", "TR-00001", "--dry-run"]) == 0
     plan = capsys.readouterr().out
     assert "dry run: nothing was changed anywhere" in plan
