@@ -110,6 +110,7 @@ BOARD_PATH = re.compile(r"^/1/boards/([^/]+)")
 CARD_PATH = re.compile(r"^/1/cards/([^/]+)")
 SF_QUERY = re.compile(r"/services/data/v[\d.]+/query(All)?(/|$)")
 RTT_S = 0.1  # for the "at 100 ms per call" estimate
+SF_QUERY_PAGE = 2000  # records per query page the emulator serves for the poll's query
 
 
 # ----- the scenario ---------------------------------------------------------------------------
@@ -307,19 +308,24 @@ def child_main(kind: str, raw: str) -> None:
     timers = Timers()
     if kind.startswith("ours"):
         timers.instrument_product()
+    io_counts = count_io() if kind.startswith("ours") else {}
     rss_before = reset_peak_rss()
     if args["tracemalloc"]:
         tracemalloc.start()
+    cpu_before = _cpu_s()
     started = time.perf_counter()
     if kind.startswith("ours"):
         detail = run_ours(cfg, routes, as_of)
     else:
         detail = run_baseline(cfg, routes, as_of, noop=kind.endswith("noop"), timers=timers)
     elapsed = time.perf_counter() - started
+    cpu = _cpu_s() - cpu_before
     heap_peak = tracemalloc.get_traced_memory()[1] if args["tracemalloc"] else None
     rss_after = peak_rss_kb()
     out = {
         "run_s": round(elapsed, 3),
+        "cpu_s": round(cpu, 3),
+        "io": dict(io_counts),
         "rss_peak_mb": round(rss_after / 1024, 1),
         "rss_growth_mb": round(max(0, rss_after - rss_before) / 1024, 1),
         "heap_peak_mb": None if heap_peak is None else round(heap_peak / 2**20, 1),
@@ -327,6 +333,56 @@ def child_main(kind: str, raw: str) -> None:
         **detail,
     }
     print(CHILD_TAG + json.dumps(out), flush=True)
+
+
+def _cpu_s() -> float:
+    """This process's own CPU time (user + system), as the issue's "sync process CPU"."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def count_io() -> collections.Counter[str]:
+    """Count, in the child only, SQLite commits of the ledger and openings of the run log.
+
+    A commit is a COMMIT statement, or a write statement run outside an explicit transaction
+    (the ledger opens SQLite with isolation_level=None, so such a statement commits itself).
+    """
+    import pathlib  # noqa: PLC0415
+    import sqlite3  # noqa: PLC0415
+
+    counts: collections.Counter[str] = collections.Counter()
+    real_connect = sqlite3.connect
+
+    def connect(*a: Any, **kw: Any) -> sqlite3.Connection:
+        con: sqlite3.Connection = real_connect(*a, **kw)
+        in_tx = False
+
+        def trace(sql: str) -> None:
+            nonlocal in_tx
+            head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+            if head == "BEGIN":
+                in_tx = True
+            elif head in ("COMMIT", "END"):
+                in_tx = False
+                counts["ledger_commits"] += 1
+            elif head == "ROLLBACK":
+                in_tx = False
+            elif head in ("INSERT", "UPDATE", "DELETE", "REPLACE") and not in_tx:
+                counts["ledger_commits"] += 1
+
+        con.set_trace_callback(trace)
+        return con
+
+    sqlite3.connect = connect  # type: ignore[assignment]
+    real_open = pathlib.Path.open
+
+    def path_open(self: pathlib.Path, *a: Any, **kw: Any) -> Any:
+        if self.name == "runs.jsonl":
+            counts["runlog_opens"] += 1
+        return real_open(self, *a, **kw)
+
+    pathlib.Path.open = path_open  # type: ignore[method-assign]
+    return counts
 
 
 def _status_kb(field_name: str) -> int | None:
@@ -377,6 +433,15 @@ def run_ours(cfg: Config, routes: Mapping[str, str], as_of: date) -> dict[str, A
         "findings": dict(collections.Counter(f.code for f in result.plan.findings)),
         "fatal": result.fatal,
         "fetched": len(result.fetch.requests) if result.fetch else 0,
+        # Requests written back this run: each is one request record and one account record.
+        "writeback_requests": len(
+            {
+                key.split("/")[0]
+                for key, outcome in result.outcomes.items()
+                if key.split("/")[1] == "salesforce_writeback"
+                and outcome.status is OutcomeStatus.APPLIED
+            }
+        ),
     }
 
 
@@ -1005,6 +1070,88 @@ def bench_n(n: int, work: Path, *, tracemalloc_on: bool) -> dict[str, Any]:
     return res
 
 
+def floors(res: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
+    """(calls made, the fewest calls the APIs allow for the same work) per system.
+
+    Salesforce: the query's pages at the emulator's page size for this query, plus one
+    sObject Collections call per 200 records written. Sheets: one read and one write per
+    spreadsheet that was read or written. Trello: one `/1/batch` read for every board's cards
+    and custom fields (up to 10 GETs in one), then per archived card its archive and its comment.
+    """
+    calls = res["calls"]
+    sf, g, t = calls["salesforce"], calls["google"], calls["trello"]
+    page = SF_QUERY_PAGE
+    records = 2 * res["writeback_requests"]
+    sf_floor = max(1, math.ceil(res["fetched"] / page)) + math.ceil(records / 200)
+    per = g["per_sheet"]
+    g_floor = sum(1 for v in per.values() if v["r"]) + sum(1 for v in per.values() if v["w"])
+    t_floor = (1 if t["reads"] else 0) + 2 * t["cards_archived"]
+    return {
+        "salesforce": (sf["reads"] + sf["writes"], sf_floor),
+        "sheets": (g["reads"] + g["writes"], g_floor),
+        "trello": (t["reads"] + t["writes"], t_floor),
+    }
+
+
+def perf_n(n: int, work: Path, repeat: int) -> dict[str, Any]:
+    """Ours only, `repeat` times on a freshly seeded agency: a full run, then two no-op runs."""
+    data = scenario(n)
+    runs: list[dict[str, Any]] = []
+    for i in range(repeat):
+        with agency(data, work / f"n{n}-perf{i}") as ours:
+            new = ours.child("ours-new", tracemalloc_on=False)
+            noop = [ours.child("ours-noop", tracemalloc_on=False) for _ in range(2)]
+        runs.append({"new": new, "noop": noop})
+    return {"runs": runs}
+
+
+def print_perf(n: int, res: Mapping[str, Any]) -> None:
+    runs = res["runs"]
+    print(f"\nN = {n}, ours only, {len(runs)} fresh agencies (a full run, then two no-op runs)")
+    print(
+        "  run   run s  proc s   cpu s  commits  log opens  SF r/w   Sheets r/w  Trello r/w"
+        "  no-op run s (re-read)"
+    )
+    for i, r in enumerate(runs, 1):
+        new, c = r["new"], r["new"]["calls"]
+        sf, g, t = c["salesforce"], c["google"], c["trello"]
+        noops = ", ".join(f"{x['run_s']:.2f} ({x['fetched']})" for x in r["noop"])
+        print(
+            f"  {i:<4} {new['run_s']:6.2f}  {new['proc_s']:6.2f}  {new['cpu_s']:6.2f}"
+            f"  {new['io'].get('ledger_commits', 0):7}  {new['io'].get('runlog_opens', 0):9}"
+            f"  {sf['reads']}/{sf['writes']:<5} {g['reads']}/{g['writes']:<9}"
+            f" {t['reads']}/{t['writes']:<6}  {noops}"
+        )
+
+    def stat(values: list[float]) -> str:
+        return f"min {min(values):.2f}, median {statistics.median(values):.2f}"
+
+    print(f"  full run s:    {stat([r['new']['run_s'] for r in runs])}")
+    print(f"  full proc s:   {stat([r['new']['proc_s'] for r in runs])}")
+    print(f"  full cpu s:    {stat([r['new']['cpu_s'] for r in runs])}")
+    print(f"  no-op run s:   {stat([x['run_s'] for r in runs for x in r['noop']])}")
+    last = runs[-1]["new"]
+    print(f"  where the time goes (s, last run): {_fmt_breakdown(last['breakdown_s'])}")
+    made = floors(last)
+    print(
+        "  calls made / floor: "
+        + ", ".join(f"{k} {m}/{f} = {m / f:.2f}x" for k, (m, f) in made.items() if f)
+    )
+    doc = {
+        "n": n,
+        "full_run_s": [r["new"]["run_s"] for r in runs],
+        "full_proc_s": [r["new"]["proc_s"] for r in runs],
+        "full_cpu_s": [r["new"]["cpu_s"] for r in runs],
+        "noop_run_s": [x["run_s"] for r in runs for x in r["noop"]],
+        "noop_refetched": [x["fetched"] for r in runs for x in r["noop"]],
+        "io": last["io"],
+        "calls": {k: last["calls"][k] for k in ("salesforce", "google", "trello", "email")},
+        "http_calls": last["calls"]["http_calls"],
+        "floors": {k: {"made": m, "floor": f} for k, (m, f) in made.items()},
+    }
+    print(JSON_TAG + json.dumps(doc, separators=(",", ":")))
+
+
 def help_startup(times: int = 7) -> list[float]:
     out = []
     for _ in range(times):
@@ -1022,6 +1169,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", help="comma-separated N values (overrides --quick)")
     p.add_argument("--tracemalloc", action="store_true", help="also the Python heap peak (slower)")
     p.add_argument("--keep", metavar="DIR", help="keep the emulators' folders and state here")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        metavar="K",
+        help="ours only: K fresh agencies per N, each a full run then two no-op runs; "
+        "prints min/median, CPU, ledger commits, run-log opens and calls against the floor",
+    )
     p.add_argument("--child", nargs=2, metavar=("KIND", "JSON"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -1038,6 +1192,15 @@ def main(argv: list[str] | None = None) -> int:
         f"offboarding-sync benchmark: N = {', '.join(map(str, sizes))}; as of {AS_OF} (seeded "
         f"{SEED_DAY}); python {sys.version.split()[0]}, {os.cpu_count()} CPU(s); work dir {work}"
     )
+    if args.repeat:
+        try:
+            for n in sizes:
+                print_perf(n, perf_n(n, work, args.repeat))
+        finally:
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
+        print(f"\nbenchmark wall time: {time.perf_counter() - started:.1f} s")
+        return 0
     results: dict[int, dict[str, Any]] = {}
     try:
         for n in sizes:
