@@ -278,8 +278,11 @@ def run_once(
             # The source counts its own calls across poll and write-back.
             result.api_calls = source.api_calls
             result.api_usage = source.usage or result.fetch.api_usage
-        if record and not result.refused:  # a refused undo did nothing: no run
-            runlog.run(_run_record(result))
+        try:
+            if record and not result.refused:  # a refused undo did nothing: no run
+                runlog.run(_run_record(result))
+        finally:
+            runlog.close()
         if ledger is not None:
             ledger.close()
     return result
