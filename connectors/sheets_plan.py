@@ -75,6 +75,8 @@ class Tab:
     # (`userEnteredValue`): a removed row's copy keeps it (=HYPERLINK keeps its target).
     formulas: dict[tuple[int, int], str] = field(default_factory=dict)
     _index: dict[int, dict[str, list[int]]] = field(default_factory=dict, repr=False)
+    # normalised header -> its columns; built once per read (a big run asks thousands of times)
+    _by_header: dict[str, list[int]] | None = field(default=None, repr=False)
 
     @property
     def headers(self) -> list[str]:
@@ -85,8 +87,11 @@ class Tab:
         return cells[col] if col < len(cells) else ""
 
     def columns(self, header: str) -> list[int]:
-        want = _norm_header(header)
-        return [i for i, h in enumerate(self.headers) if _norm_header(h) == want]
+        if self._by_header is None:
+            self._by_header = {}
+            for i, h in enumerate(self.headers):
+                self._by_header.setdefault(_norm_header(h), []).append(i)
+        return list(self._by_header.get(_norm_header(header), ()))
 
     def find(self, col: int, key: str) -> list[int]:
         """Row indexes (0-based, never the header) whose `col` holds `key`.
