@@ -57,7 +57,33 @@ def build_session(routes: Mapping[str, str] | None = None) -> requests.Session:
     session = requests.Session()
     if routes:
         mount_routes(session, routes)
+    cache_environment(session)
     return session
+
+
+def cache_environment(session: requests.Session) -> None:
+    """Read the proxy and CA-bundle environment once per host, not once per request.
+
+    `requests` honours `HTTPS_PROXY`, `NO_PROXY`, `REQUESTS_CA_BUNDLE` and friends by scanning
+    the whole process environment on every call (a millisecond each; a thousand-card run paid
+    most of a second for it). The environment does not change during a run, so the answer for
+    one scheme and host is kept; proxies and CA bundles are honoured exactly as before.
+    """
+    merge = session.merge_environment_settings
+    known: dict[tuple[object, ...], Any] = {}
+
+    def merge_cached(url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        parts = urlsplit(str(url or ""))
+        frozen = tuple(sorted(proxies.items())) if isinstance(proxies, Mapping) else proxies
+        key = (parts.scheme, parts.netloc, frozen, stream, verify, cert)
+        if key not in known:
+            known[key] = merge(url, proxies, stream, verify, cert)
+        settings = dict(known[key])
+        if isinstance(settings.get("proxies"), dict):
+            settings["proxies"] = dict(settings["proxies"])
+        return settings
+
+    session.merge_environment_settings = merge_cached  # type: ignore[method-assign]
 
 
 def mount_routes(session: requests.Session, routes: Mapping[str, str]) -> None:

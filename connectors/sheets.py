@@ -55,7 +55,7 @@ from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
 from connectors.base import Journal
-from connectors.http import build_session, mount_routes
+from connectors.http import build_session, cache_environment, mount_routes
 from connectors.retry import RetryPolicy, retry_after_seconds
 from connectors.sheets_plan import (
     ORDER,
@@ -119,6 +119,7 @@ class SheetsConnector:
         )
         if routes:
             mount_routes(self._session, routes)
+        cache_environment(self._session)
         self._http = HTTPClient(credentials, session=self._session)
         self._http.set_timeout(TIMEOUT_SECONDS)
 
