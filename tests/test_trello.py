@@ -418,3 +418,25 @@ def test_a_title_in_decomposed_unicode_matches_the_composed_client_name(
     [outcome] = run(trello_connector, journal, archive(req))
     assert outcome.status is OutcomeStatus.APPLIED, outcome.message
     assert trello_emulator.card("c1")["closed"] is True
+
+
+def test_the_token_travels_in_the_authorization_header_unsigned_and_never_in_a_url(
+    config: Config,
+    trello_emulator: TrelloEmulator,
+    trello_connector: TrelloConnector,
+    journal: RecordingJournal,
+) -> None:
+    """Trello documents `Authorization: OAuth oauth_consumer_key=..., oauth_token=...`; an
+    OAuth1 signature per request is work Trello does not need for an API token."""
+    seed(trello_emulator, config, tda=[{"id": "c1", "name": "Acme Motors", "account": ACCOUNT}])
+    sent: list[Any] = []
+    trello_connector._session.hooks["response"].append(lambda r, *_, **__: sent.append(r.request))
+    [outcome] = run(trello_connector, journal, archive(request()))
+    assert outcome.status is OutcomeStatus.APPLIED
+    assert len(sent) >= 3  # the board's cards and fields, the archive, the comment
+    for prepared in sent:
+        assert "token=" not in prepared.url, prepared.url
+        auth = prepared.headers.get("Authorization", "")
+        assert auth.startswith("OAuth oauth_consumer_key="), prepared.url
+        assert "oauth_token=" in auth
+        assert "oauth_signature" not in auth
