@@ -4,6 +4,8 @@ baseline, on the local emulators. Not part of the test suite (pytest collects on
     /tmp/venv/bin/python tests/bench.py            # N = 10, 100, 1000 (several minutes)
     /tmp/venv/bin/python tests/bench.py --quick    # N = 10, 100 (under a minute)
     /tmp/venv/bin/python tests/bench.py --sizes 50 --tracemalloc
+    /tmp/venv/bin/python tests/bench.py --sizes 1000 --repeat 3   # ours only: min/median, CPU
+    BENCH_PROFILE=/tmp/p.prof ... --repeat 1                      # cProfile the full run
 
 Per N the agency is seeded with N approved requests (a third each cancellation, contract pause,
 contract change; every third cancellation leaves the platform), each for a different client; both
@@ -314,7 +316,14 @@ def child_main(kind: str, raw: str) -> None:
         tracemalloc.start()
     cpu_before = _cpu_s()
     started = time.perf_counter()
-    if kind.startswith("ours"):
+    profile_to = os.environ.get("BENCH_PROFILE")  # a path: cProfile the ours-new run into it
+    if kind.startswith("ours") and profile_to and kind.endswith("new"):
+        import cProfile  # noqa: PLC0415
+
+        profiler = cProfile.Profile()
+        detail = profiler.runcall(run_ours, cfg, routes, as_of)
+        profiler.dump_stats(profile_to)
+    elif kind.startswith("ours"):
         detail = run_ours(cfg, routes, as_of)
     else:
         detail = run_baseline(cfg, routes, as_of, noop=kind.endswith("noop"), timers=timers)
