@@ -53,6 +53,7 @@ from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2 import service_account
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
 from connectors.base import Journal
 from connectors.http import build_session, cache_environment, mount_routes
@@ -91,6 +92,9 @@ READ_FIELDS = (
 READ_FIELDS_ENTERED = (
     "sheets(properties(sheetId,title,index,gridProperties),"
     "data(rowData(values(formattedValue,userEnteredValue))))"
+)
+WRITE_ANSWER_FIELDS = (
+    "updatedSpreadsheet(sheets(properties(sheetId,title),data(rowData(values(formattedValue)))))"
 )
 SHEET_NAMES = ("ds_tracker", "ari_tracker", "planner", "monthly", "offboarding")
 T = TypeVar("T")
@@ -362,7 +366,15 @@ class SheetsConnector:
             "responseIncludeGridData": True,
             "responseRanges": ["'" + t.replace("'", "''") + "'" for t in plan.writes],
         }
-        answer = self._guard(sid, lambda: self._http.batch_update(sid, body))
+        # Only what the shifted-row check reads: each written tab's displayed values. Without
+        # a mask Google sends every cell's entered, effective and formatted value and format.
+        params: dict[str, Any] = {"fields": WRITE_ANSWER_FIELDS}
+        answer = self._guard(
+            sid,
+            lambda: self._http.request(
+                "post", SPREADSHEET_BATCH_UPDATE_URL % sid, json=body, params=params
+            ).json(),
+        )
         return parse_book((answer or {}).get("updatedSpreadsheet") or {})
 
     def _guard(self, sid: str, fn: Callable[[], T]) -> T:

@@ -513,3 +513,31 @@ def test_request_count_does_not_grow_with_effects(
     assert {o.status for o in again.values()} == {OutcomeStatus.ALREADY_DONE}
     for sid in (DS, PLANNER, OFFBOARDING, MONTHLY):  # nothing to do: one read, no write
         assert google_emulator.requests_for(sid) == {"GET": 1, "PUT": 0, "POST": 0}, sid
+
+
+def test_the_write_answer_carries_only_the_displayed_values_the_row_check_reads(
+    sheets_connector, google_emulator, journal
+):
+    """The batchUpdate's own answer is how a row shifted under the write is seen; without a
+    `fields` mask Google would send every cell's entered, effective and formatted value and its
+    format, for every row of each written tab (about 20 MB for two 5,000-row trackers)."""
+    answers: list[dict] = []
+
+    def keep(response, *_args, **_kwargs):
+        if response.request.method == "POST" and ":batchUpdate" in response.request.url:
+            answers.append(response.json())
+
+    sheets_connector._session.hooks["response"].append(keep)
+    req = make_request(7, account_id=BLUEBIRD[0], client=BLUEBIRD[1])
+    out = run(
+        sheets_connector, [make_effect(EffectKind.TRACKER_STATUS, "ds_tracker", req)], journal
+    )
+    assert {o.status for o in out.values()} == {OutcomeStatus.APPLIED}
+    [answer] = answers
+    assert set(answer) == {"updatedSpreadsheet"}
+    [sheet] = answer["updatedSpreadsheet"]["sheets"]
+    assert set(sheet) == {"properties", "data"}
+    cells = [c for g in sheet["data"] for row in g["rowData"] for c in row.get("values", [])]
+    assert cells
+    assert all(set(c) <= {"formattedValue"} for c in cells)
+    assert any(c.get("formattedValue") == "Bluebird Dental" for c in cells)

@@ -852,7 +852,20 @@ class GoogleEmulator(Emulator):
             # The book as it is after the update, as Google returns it (grid data only on ask).
             ranges = [work.region(r) for r in body.get("responseRanges") or []]
             with_data = bool(body.get("responseIncludeGridData"))
-            answer["updatedSpreadsheet"] = book_body(work, ranges, with_data, None)
+            # `fields` prunes the answer afterwards (the route wrapper); building only the cell
+            # fields it keeps is the same answer, without rendering every cell of big tabs.
+            text = req.arg("fields")
+            mask = parse_fields(text) if text else None
+            picked, cell_mask = sub_mask(
+                mask, "updatedSpreadsheet", "sheets", "data", "rowData", "values"
+            )
+            meta = (
+                mask is None
+                or sub_mask(mask, "updatedSpreadsheet", "sheets", "data", "rowMetadata")[0]
+            )
+            answer["updatedSpreadsheet"] = book_body(
+                work, ranges, with_data and picked, cell_mask, meta=meta
+            )
         return json_response(answer)
 
     def _fields_mask(self, method: Method, req: Request) -> Mask | None:
