@@ -287,3 +287,37 @@ def test_a_board_the_token_cannot_see_is_refused_as_trello_does(
     mine = {b["id"] for b in raw(trello_emulator, "GET", "/members/me/boards").json()}
     assert tda["id"] not in mine
     assert trello_emulator.snapshot()["boards"][0]["idMembers"] == ["someone-else"]
+
+
+def test_batch_runs_up_to_ten_gets_in_one_call_in_the_order_asked(
+    config: Config, seeded: TrelloEmulator
+) -> None:
+    """Trello's GET /1/batch: `{"200": body}` per route that worked, an error item per route
+    that did not; a comma inside a route's own query is percent-encoded."""
+    board = config.trello.boards["tda"]
+    c = client(seeded)
+    cards = c.fetch_json(f"/boards/{board}/cards", query_params={"fields": "id,name"})
+    fields = c.fetch_json(f"/boards/{board}/customFields")
+    seeded.reset_counts()
+    answer = c.fetch_json(
+        "/batch",
+        query_params={
+            "urls": f"/boards/{board}/cards?fields=id%2Cname,/boards/{board}/customFields,"
+            "/cards/5f00000000000000000000ff"
+        },
+    )
+    assert answer[0] == {"200": cards}
+    assert answer[1] == {"200": fields}
+    assert answer[2]["statusCode"] == 404
+    assert answer[2]["message"] == "Could not find the card"
+    assert set(answer[2]) == {"name", "message", "statusCode"}
+    assert [(call.method, call.path) for call in seeded.calls] == [("GET", "/1/batch")]
+
+
+def test_batch_refuses_more_than_ten_routes_and_does_not_nest(seeded: TrelloEmulator) -> None:
+    c = client(seeded)
+    with pytest.raises(ResourceUnavailable) as exc:
+        c.fetch_json("/batch", query_params={"urls": ",".join(["/members/me"] * 11)})
+    assert "(HTTP status: 400)" in str(exc.value)
+    [nested] = c.fetch_json("/batch", query_params={"urls": "/batch?urls=/members/me"})
+    assert nested["statusCode"] == 400

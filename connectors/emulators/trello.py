@@ -58,7 +58,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from connectors.emulators.base import (
     Emulator,
@@ -115,6 +115,7 @@ _CARD_FIELDS = frozenset(
     ]
 )
 # Trello's top-level resources: a path under one that no route serves is "not modelled".
+_BATCH_ERROR_NAMES = {400: "BadRequestError", 401: "UnauthorizedError", 404: "NotFoundError"}
 _RESOURCES = [
     "actions",
     "applications",
@@ -583,6 +584,54 @@ class TrelloEmulator(Emulator):
             "nonPublicAvailable": True,
             "username": str(m.get("username", "")),
         }
+
+    # ----- routes: batch ---------------------------------------------------------------
+    @route("GET", r"/1/batch")
+    def get_batch(self, req: Request) -> Response:
+        """Up to 10 GET routes in one call (Trello's `GET /1/batch?urls=/a,/b`): the answer is
+        a list in the order asked, `{"200": body}` for each route that worked and
+        `{"name", "message", "statusCode"}` for one that did not; the call itself is 200.
+
+        Routes are comma-separated without the `/1` prefix; a comma inside one route's own
+        query must be percent-encoded (`fields=id%2Cname`), as the separator is a bare comma.
+        A route that is itself a batch is not run, as Trello documents. Counted as one call.
+        The error items' `name` values and the text for more than 10 routes are not published
+        by Trello: the emulator's are its own."""
+        raw = req.arg("urls") or ""
+        routes = [u for u in raw.split(",") if u]
+        if not routes:
+            raise EmulatorError(400, "invalid value for urls")
+        if len(routes) > 10:
+            raise EmulatorError(400, "invalid value for urls: at most 10 routes")
+        auth = {k: v for k, v in req.query.items() if k in ("key", "token")}
+        out: list[dict[str, Any]] = []
+        for route_text in routes:
+            parts = urlsplit(route_text)
+            path = "/1" + parts.path if not parts.path.startswith("/1/") else parts.path
+            if not parts.path.startswith("/") or path.rstrip("/") == "/1/batch":
+                out.append({"name": "BadRequestError", "message": "invalid url", "statusCode": 400})
+                continue
+            inner = Request(
+                method="GET",
+                path=path,
+                query={**parse_qs(parts.query, keep_blank_values=True), **auth},
+                headers=dict(req.headers),
+                body=b"",
+                host=req.host,
+            )
+            resp = self._route(inner)
+            if resp.status == 200:
+                out.append({"200": resp.body})
+            else:
+                message = resp.body if isinstance(resp.body, str) else str(resp.body)
+                out.append(
+                    {
+                        "name": _BATCH_ERROR_NAMES.get(resp.status, "Error"),
+                        "message": message,
+                        "statusCode": resp.status,
+                    }
+                )
+        return json_response(out)
 
     # ----- routes: members -------------------------------------------------------------
     @route("GET", r"/1/members/me")
