@@ -43,6 +43,10 @@ class Journal(Protocol):
         the process dies between the write and the ledger's record of it. The first image
         of an effect wins: a retry after a landed write must not record the sync's own values."""
 
+    def before_images(self, images: Sequence[tuple[Effect, Mapping[str, object]]]) -> None:
+        """`before_image` for several effects that one write replaces together, in one
+        durable step (a spreadsheet's batchUpdate: one commit, not one per effect)."""
+
 
 class Connector(Protocol):
     system: System

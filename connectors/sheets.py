@@ -288,10 +288,15 @@ class SheetsConnector:
                     last = plan
                     if plan.writes:
                         attempted.update(plan.pending)
-                        # What the write replaces is on disk before the write (first one wins).
-                        for e, _n, _s in group:
-                            if e.key in plan.pending and e.key in plan.images:
-                                journal.before_image(e, plan.images[e.key])
+                        # What the write replaces is on disk before the write (first one wins),
+                        # all of this batchUpdate's effects in one step.
+                        journal.before_images(
+                            [
+                                (e, plan.images[e.key])
+                                for e, _n, _s in group
+                                if e.key in plan.pending and e.key in plan.images
+                            ]
+                        )
                         after = self._write(sid, plan)
                         moved = rows_not_as_written(plan, fresh, after)
                     return plan
@@ -449,6 +454,9 @@ class _ReadOnly:
 
     def before_image(self, effect: Effect, image: Mapping[str, object]) -> None:
         """A verification plans but never writes: nothing is replaced, nothing to keep."""
+
+    def before_images(self, images: Sequence[tuple[Effect, Mapping[str, object]]]) -> None:
+        """As `before_image`: nothing to keep."""
 
 
 def _row_gone(book: Mapping[str, Tab], sheet: SheetConfig, e: Effect) -> str:

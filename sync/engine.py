@@ -136,8 +136,11 @@ class _Journal:
             self.messages[key] = keys
 
     def before_image(self, effect: Effect, image: Mapping[str, object]) -> None:
-        if self.ledger is not None:
-            self.ledger.save_before_durably(effect.key, effect.request_id, image)
+        self.before_images([(effect, image)])
+
+    def before_images(self, images: Sequence[tuple[Effect, Mapping[str, object]]]) -> None:
+        if self.ledger is not None and images:
+            self.ledger.save_befores_durably([(e.key, e.request_id, i) for e, i in images])
 
 
 @dataclass(frozen=True)

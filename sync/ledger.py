@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -410,7 +410,14 @@ class Ledger:
         """`save_before`, committed now even inside a batch transaction: it must be on disk
         before the write it describes (what the batch recorded so far is true, so it may go
         with it)."""
-        self.save_before(key, request_id, image)
+        self.save_befores_durably([(key, request_id, image)])
+
+    def save_befores_durably(self, images: Sequence[tuple[str, str, Mapping[str, object]]]) -> None:
+        """Several effects' before-images (key, request id, image) in one commit: one write
+        (a spreadsheet's batchUpdate) replaces them all, so one step puts them on disk first."""
+        with self.transaction():
+            for key, request_id, image in images:
+                self.save_before(key, request_id, image)
         if self._db.in_transaction:
             self._db.execute("COMMIT")
             self._db.execute("BEGIN IMMEDIATE")

@@ -374,10 +374,12 @@ def count_io() -> collections.Counter[str]:
             elif head in ("COMMIT", "END"):
                 in_tx = False
                 counts["ledger_commits"] += 1
+                counts[f"commit by {_product_caller()}"] += 1
             elif head == "ROLLBACK":
                 in_tx = False
             elif head in ("INSERT", "UPDATE", "DELETE", "REPLACE") and not in_tx:
                 counts["ledger_commits"] += 1
+                counts[f"commit by {_product_caller()}"] += 1
 
         con.set_trace_callback(trace)
         return con
@@ -392,6 +394,17 @@ def count_io() -> collections.Counter[str]:
 
     pathlib.Path.open = path_open  # type: ignore[method-assign]
     return counts
+
+
+def _product_caller() -> str:
+    """The first function outside the ledger that led to a commit (where commits come from)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if ("/sync/" in name or "/connectors/" in name) and not name.endswith("ledger.py"):
+            return f"{Path(name).stem}.{frame.f_code.co_name}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return "?"
 
 
 def _status_kb(field_name: str) -> int | None:

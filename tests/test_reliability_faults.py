@@ -66,7 +66,9 @@ def _run_line(agency: Agency, run_id: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("seed", "kinds_seen"),
     [
-        (8, set(KINDS)),
+        # The seeds are picked so each kind of fault occurs; fewer calls (one board read for
+        # all boards) change which calls a seed hits.
+        (9, set(KINDS)),
         (11, set(KINDS)),
         # Also faults on Google's token grant that google-auth retries by itself.
         (7, {"429", "500", "drop", "delay"}),

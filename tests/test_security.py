@@ -207,7 +207,7 @@ def test_no_secret_in_the_run_log_stdout_or_stderr(
     with agency_for(tmp_path / "a", hostile_seed) as agency:
         emus = agency.emulators
         # Faults force error messages (with URLs) through every connector's error paths.
-        emus["trello"].add_fault("500", method="GET", path=r"/cards/open", times=1)
+        emus["trello"].add_fault("500", method="GET", path=r"/cards/open|/batch$", times=1)
         emus["trello"].add_fault("503", method="PUT", path=r"^/1/cards/", times=-1)
         emus["google"].add_fault("429", method="POST", path=r":batchUpdate$", times=1)
         emus["google"].add_fault("expired", method="POST", path=r":batchUpdate$", times=1)

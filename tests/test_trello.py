@@ -271,7 +271,7 @@ def test_a_429_is_retried_after_retry_after_then_succeeds(
     journal: RecordingJournal,
 ) -> None:
     seed(trello_emulator, config, tda=[{"id": "c1", "name": "Acme Motors", "account": ACCOUNT}])
-    trello_emulator.add_fault("429", path=r"/cards/open$", times=1, retry_after=2)
+    trello_emulator.add_fault("429", path=r"/batch$", times=1, retry_after=2)
     [outcome] = run(trello_connector, journal, archive(request()))
     assert outcome.status is OutcomeStatus.APPLIED
     assert outcome.retries == 1
@@ -285,7 +285,7 @@ def test_a_board_that_keeps_failing_fails_its_effects_without_rereading(
     trello_connector: TrelloConnector,
     journal: RecordingJournal,
 ) -> None:
-    trello_emulator.add_fault("503", path=r"/cards/open$", times=-1)
+    trello_emulator.add_fault("503", path=r"/batch$", times=-1)
     outcomes = run(
         trello_connector,
         journal,
@@ -294,7 +294,8 @@ def test_a_board_that_keeps_failing_fails_its_effects_without_rereading(
     )
     assert [o.status for o in outcomes] == [OutcomeStatus.FAILED] * 2
     assert "could not read board 'tda'" in outcomes[1].message
-    assert trello_emulator.count("GET", r"/cards/open$") == 4  # one read, retried to the bound
+    assert trello_emulator.count("GET", r"/batch$") == 4  # one read, retried to the bound
+    assert trello_emulator.count("GET", r"/cards/open$") == 0
 
 
 def test_bad_credentials_fail_every_effect_after_one_call(
@@ -337,9 +338,10 @@ def test_many_effects_read_each_board_once(
     statuses = [o.status for o in outcomes]
     assert statuses.count(OutcomeStatus.APPLIED) == 50
     assert statuses.count(OutcomeStatus.SKIPPED) == 10
-    for board_id in config.trello.boards.values():
-        assert trello_emulator.count("GET", rf"/boards/{board_id}/cards/open$") == 1
-        assert trello_emulator.count("GET", rf"/boards/{board_id}/customFields$") == 1
+    # Both boards' custom fields and open cards: one /1/batch call (four routes).
+    assert trello_emulator.count("GET", r"/batch$") == 1
+    assert trello_emulator.count("GET", r"/cards/open$") == 0
+    assert trello_emulator.count("GET", r"/customFields$") == 0
     # Only the design board had clients with no open card; its archived cards are read once.
     assert trello_emulator.count("GET", r"/cards/closed$") == 1
     assert trello_emulator.count("GET", r"/search") == 0
