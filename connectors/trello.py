@@ -247,17 +247,11 @@ class TrelloConnector:
                 if found.exact:
                     out[e.key] = Check(e.key, CheckState.UNKNOWN, "several cards match the title")
                     continue
-                if board.closed is None:
-                    raw = self._fetch(
-                        API_PATH["cards"].format(board=board.id, filter="closed"),
-                        query={"customFieldItems": "true", "fields": CARD_FIELDS},
-                        what=f"read archived cards of board {board.name}",
-                    )
-                    board.closed = CardSet(card_from_json(j, board.field_id) for j in raw)
+                archived = self._closed_cards(board)
             except ConnectorError as exc:
                 out[e.key] = Check(e.key, CheckState.UNKNOWN, f"not checked: {_text(exc)}")
                 continue
-            gone = board.closed.match(req.account_id, req.client_name)
+            gone = archived.match(req.account_id, req.client_name)
             closed = gone.by_id or gone.exact
             what = (
                 f"already archived: {', '.join(c.show() for c in closed)}"
@@ -386,14 +380,7 @@ class TrelloConnector:
                 f"already archived in this run on board {board.name}: "
                 f"{', '.join(c.show() for c in cards)}"
             )
-        if board.closed is None:
-            raw = self._fetch(
-                API_PATH["cards"].format(board=board.id, filter="closed"),
-                query={"customFieldItems": "true", "fields": CARD_FIELDS},
-                what=f"read archived cards of board {board.name}",
-            )
-            board.closed = CardSet(card_from_json(j, board.field_id) for j in raw)
-        closed = board.closed.match(req.account_id, req.client_name)
+        closed = self._closed_cards(board).match(req.account_id, req.client_name)
         cards = closed.by_id or closed.exact
         if not cards:
             return None
@@ -551,6 +538,18 @@ class TrelloConnector:
         )
         board.open = CardSet(card_from_json(j, board.field_id) for j in cards or [])
         log.debug("board %s: %d open cards", board.name, len(board.open))
+
+    def _closed_cards(self, board: _Board) -> CardSet:
+        """The board's archived cards, read once a run and only when a client has no open card
+        (a board keeps years of them)."""
+        if board.closed is None:
+            raw = self._fetch(
+                API_PATH["cards"].format(board=board.id, filter="closed"),
+                query={"customFieldItems": "true", "fields": CARD_FIELDS},
+                what=f"read archived cards of board {board.name}",
+            )
+            board.closed = CardSet(card_from_json(j, board.field_id) for j in raw)
+        return board.closed
 
     def _open_cards(self, board: _Board) -> CardSet:
         if board.open is None:
