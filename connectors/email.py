@@ -224,6 +224,13 @@ class EmailConnector:
                 subject, body = self._templates["reminder"].render(values)
         except ConnectorError as exc:
             return Outcome(effect.key, OutcomeStatus.FAILED, _text(exc))
+        return self._send_one(effect, to, subject, body, journal)
+
+    def _send_one(
+        self, effect: Effect, to: Sequence[str], subject: str, body: str, journal: Journal
+    ) -> Outcome:
+        """One effect, one message: its Message-ID is stable for the effect, so a resend of the
+        same effect is recognisably the same message."""
         msg = self._message(to, subject, body, message_id(f"effect:{effect.key}", self._from),
                             [effect.key])  # fmt: skip
         before = self._retry.retries
@@ -255,12 +262,7 @@ class EmailConnector:
             subject, body = self._templates[name].render(values)
         except ConnectorError as exc:
             return Outcome(effect.key, OutcomeStatus.FAILED, _text(exc))
-        msg = self._message(to, subject, body, message_id(f"effect:{effect.key}", self._from),
-                            [effect.key])  # fmt: skip
-        before = self._retry.retries
-        status, text = self._deliver(msg, to, [effect], journal)
-        retries = self._retry.retries - before
-        return Outcome(effect.key, status, text, 1 + retries, retries)
+        return self._send_one(effect, to, subject, body, journal)
 
     def _digest(self, effects: list[Effect], journal: Journal) -> Iterator[Outcome]:
         """ONE message for every digest effect of this run; a bad one fails alone."""
