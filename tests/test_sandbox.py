@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import date, timedelta
+from pathlib import Path
 
+from connectors.emulators.scenario import build_agency
 from sync.domain import OutcomeStatus
 from sync.runlog import RunLog
-from tests.fixtures.sandbox import SEEDED_ON, Agency
+from sync.sandbox import seed_data
+from tests.fixtures.sandbox import SEEDED_ON, Agency, start_agency
 
 FAR = date(2099, 1, 1)
 
@@ -53,3 +57,26 @@ def test_run_log_records_salesforce_api_use_of_the_whole_run(agency: Agency) -> 
     # and one sObject Collections write-back (the login is not a REST call).
     assert run["salesforce_api_calls"] == 4
     assert run["salesforce_api_usage"]["limit"] == 15000
+
+
+def test_a_busy_scenario_runs_in_the_sandbox_without_the_backlog_valve(
+    tmp_path: Path, sandbox_env: None
+) -> None:
+    """The valve's 25-request limit guards a real org's partners; the sandbox's own config
+    allows a busy month, so a scenario with dozens of approved requests runs as given."""
+    data = build_agency(clients=61, extra_requests=40)
+    for rec in data["salesforce"]["records"]["Takedown_Request__c"]:
+        rec["Effective_Date__c"] = str(rec["Effective_Date__c"]).replace("{today+-", "{today-")
+    path = tmp_path / "busy.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    box = start_agency(tmp_path / "box", seed_data(path, SEEDED_ON))
+    agency = next(box)
+    try:
+        result = agency.run(SEEDED_ON + timedelta(days=1))
+        assert result.fatal == ""
+        acted = {
+            k.split("/")[0] for k, o in result.outcomes.items() if o.status is OutcomeStatus.APPLIED
+        }
+        assert len(acted) > 25
+    finally:
+        next(box, None)
