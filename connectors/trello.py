@@ -63,6 +63,7 @@ API_PATH = {
     "batch": "/batch",
 }
 BATCH_MAX = 10  # GET routes Trello's /1/batch takes in one call
+_FINAL_HERE = (OutcomeStatus.APPLIED, OutcomeStatus.ALREADY_DONE)
 CARD_FIELDS = "id,name,desc,closed,idBoard,idList,url,shortUrl,dateLastActivity"
 TIMEOUT_SECONDS = 30.0
 MARKER = "sync-ref: {request_id}"
@@ -88,6 +89,27 @@ class _Board:
     closed: CardSet | None = None
     archived_now: CardSet = field(default_factory=CardSet)
     error: str = ""
+    claimed_by: dict[str, str] = field(default_factory=dict)  # card id -> the effect archiving it
+
+
+@dataclass
+class _ToArchive:
+    """An archive decided before any write: these cards (and what to say of the others)."""
+
+    cards: list[Card]
+    note: str
+
+
+@dataclass
+class _Decision:
+    """What one effect's reads decided, before the batch's first write."""
+
+    outcome: tuple[OutcomeStatus, str] | None = None  # known without archiving anything
+    archive: _ToArchive | None = None
+    error: ConnectorError | None = None
+    waits_for: set[str] = field(default_factory=set)  # effects archiving the same cards first
+    image: dict[str, list[str]] = field(default_factory=dict)  # cards a repair commented on
+    retries: int = 0
 
 
 class TrelloConnector:
@@ -163,32 +185,57 @@ class TrelloConnector:
 
     # ----- the protocol ----------------------------------------------------------------
     def apply(self, effects: Sequence[Effect], journal: Journal) -> Iterator[Outcome]:
+        """Decide every archive first (every board read in one batch call), put the ids of all
+        the cards about to be archived on disk in one step, then write: the ledger commits once
+        for the batch's before-images, not once per client and board."""
         boards: dict[str, _Board] = {}
+        archives = [e for e in effects if e.kind is not EffectKind.UNDO_TRELLO]
+        decisions = self._decide_all(archives, boards)
+        journal.before_images(
+            [
+                (e, {"cards": [c.id for c in d.archive.cards]})
+                for e in archives
+                if (d := decisions[e.key]).archive is not None
+            ]
+        )
         fatal = ""
-        shared = self._retry.retries
-        try:
-            self._read_boards(effects, boards)
-        except FatalError as exc:  # only a 401 comes out: nothing else can work either
-            fatal = self._fatal(exc)
-        # The one read served every effect: each shows its retries, as a shared message does.
-        shared = self._retry.retries - shared
+        done: dict[str, OutcomeStatus] = {}
         for effect in effects:
             if fatal:
                 yield Outcome(effect.key, OutcomeStatus.FAILED, fatal)
                 continue
-            before = self._retry.retries - shared
-            self._image = {}
+            decision = decisions.get(effect.key, _Decision())
+            before = self._retry.retries - decision.retries
+            self._image = dict(decision.image)
             try:
                 if effect.kind is EffectKind.UNDO_TRELLO:
                     status, message = self._reopen(effect)
+                elif decision.error is not None:
+                    raise decision.error
+                elif decision.archive is not None:
+                    board = boards[effect.target]
+                    status, message = self._archive_cards(effect, board, decision.archive)
                 else:
-                    status, message = self._archive(effect, boards, journal)
+                    assert decision.outcome is not None
+                    status, message = decision.outcome
+                    unfinished = sorted(
+                        k for k in decision.waits_for if done.get(k) not in _FINAL_HERE
+                    )
+                    if unfinished:
+                        status, message = (
+                            OutcomeStatus.FAILED,
+                            (
+                                f"its card(s) were being archived for {', '.join(unfinished)} in "
+                                "this run, which did not finish; the next run tries again"
+                            ),
+                        )
             except FatalError as exc:
                 status, message = OutcomeStatus.FAILED, str(exc)
                 if exc.status == 401:
                     fatal = message = self._fatal(exc)
             except ConnectorError as exc:
                 status, message = OutcomeStatus.FAILED, str(exc)
+            done[effect.key] = status
             retries = self._retry.retries - before
             log.info(
                 "%s: %s",
@@ -204,6 +251,57 @@ class TrelloConnector:
                 retries=retries,
                 before=dict(self._image),
             )
+
+    def _decide_all(
+        self, archives: Sequence[Effect], boards: dict[str, _Board]
+    ) -> dict[str, _Decision]:
+        """Every archive's reads and decision, no archive written yet. Cards one effect will
+        archive are taken off the board's open cards here, as the write would: a second
+        request for the same client then finds them "already archived in this run" and waits
+        for the first one's outcome instead of archiving them again."""
+        shared = self._retry.retries
+        try:
+            self._read_boards(archives, boards)
+        except FatalError as exc:  # only a 401 comes out: nothing else can work either
+            return {e.key: _Decision(error=exc) for e in archives}
+        # The one read served every effect: each shows its retries, as a shared message does.
+        shared = self._retry.retries - shared
+        out: dict[str, _Decision] = {}
+        for effect in archives:
+            before = self._retry.retries - shared
+            self._image = {}
+            decision = _Decision()
+            try:
+                decided = self._archive(effect, boards)
+                if isinstance(decided, _ToArchive):
+                    decision.archive = decided
+                    board = boards[effect.target]
+                    for card in decided.cards:
+                        if board.open is not None:
+                            board.open.remove(card)
+                        board.archived_now.add(card)
+                        board.claimed_by[card.id] = effect.key
+                else:
+                    decision.outcome = decided
+                    decision.waits_for = self._claimers(effect, boards)
+            except ConnectorError as exc:
+                decision.error = exc
+            decision.image = dict(self._image)
+            decision.retries = self._retry.retries - before
+            out[effect.key] = decision
+            if decision.error is not None and decision.error.status == 401:
+                for rest in archives:
+                    out.setdefault(rest.key, _Decision(error=decision.error))
+                break
+        return out
+
+    def _claimers(self, effect: Effect, boards: dict[str, _Board]) -> set[str]:
+        """The effects of this run whose archive took this client's cards, if any."""
+        board = boards.get(effect.target)
+        if board is None or not board.claimed_by:
+            return set()
+        now = board.archived_now.match(effect.request.account_id, effect.request.client_name)
+        return {board.claimed_by[c.id] for c in now.by_id or now.exact if c.id in board.claimed_by}
 
     def boards(self) -> list[dict[str, Any]]:
         """The open boards this token sees, each with its custom fields (`sync init`)."""
@@ -263,8 +361,10 @@ class TrelloConnector:
 
     # ----- one effect ------------------------------------------------------------------
     def _archive(
-        self, effect: Effect, boards: dict[str, _Board], journal: Journal
-    ) -> tuple[OutcomeStatus, str]:
+        self, effect: Effect, boards: dict[str, _Board]
+    ) -> tuple[OutcomeStatus, str] | _ToArchive:
+        """Decide one archive from the run's reads; nothing is archived here (`apply` writes).
+        Only the repair of a comment missing on a card archived earlier writes."""
         req = effect.request
         if effect.kind is not EffectKind.TRELLO_ARCHIVE:
             return OutcomeStatus.FAILED, f"the Trello connector does not do {effect.kind}"
@@ -309,9 +409,9 @@ class TrelloConnector:
                 note = "; left open (titled like the client but without its account id): " + (
                     ", ".join(c.show() for c in found.exact)
                 )
-            return self._archive_cards(effect, board, found.by_id, note, journal)
+            return _ToArchive(found.by_id, note)
         if len(found.exact) == 1:
-            return self._archive_cards(effect, board, found.exact, "", journal)
+            return _ToArchive(found.exact, "")
         if len(found.exact) > 1:
             return OutcomeStatus.NEEDS_PERSON, (
                 f"{len(found.exact)} cards on board '{board.name}' are titled '{client}' and "
@@ -329,13 +429,14 @@ class TrelloConnector:
         return OutcomeStatus.SKIPPED, f"no card for {client} on board {board.name}"
 
     def _archive_cards(
-        self, effect: Effect, board: _Board, cards: list[Card], note: str, journal: Journal
+        self, effect: Effect, board: _Board, todo: _ToArchive
     ) -> tuple[OutcomeStatus, str]:
+        """Archive, then comment. The card ids are on disk already (`apply`'s before-images),
+        so `undo` reopens exactly these, even after a crash."""
+        cards, note = todo.cards, todo.note
         done: list[Card] = []
         text = _comment(effect)
-        # On disk before the first archive: `undo` reopens exactly these, even after a crash.
         self._image["cards"] = [c.id for c in cards]
-        journal.before_image(effect, {"cards": [c.id for c in cards]})
         for card in cards:
             try:
                 self._write_archive(card)
@@ -343,9 +444,6 @@ class TrelloConnector:
                 prefix = f"archived {', '.join(c.show() for c in done)}; " if done else ""
                 raise _again(exc, f"{prefix}could not archive {card.show()}: {_text(exc)}") from exc
             done.append(card)
-            assert board.open is not None
-            board.open.remove(card)
-            board.archived_now.add(card)
             log.info("archived card %s on board %s", card.id, board.name)
             try:
                 self._comment_on(card.id, text)
@@ -461,7 +559,11 @@ class TrelloConnector:
                 what=f"read comments of card {card_id}",
             )
             texts = [str((a.get("data") or {}).get("text", "")) for a in actions or []]
-            if not any(marker in t for t in texts):
+            archived_by_us = MARKER.format(request_id=effect.request_id)
+            # An open card without the archive's own comment was never archived by the sync (a
+            # crash came between recording the batch's card ids and archiving this one):
+            # nothing to reverse, nothing to say.
+            if any(archived_by_us in t for t in texts) and not any(marker in t for t in texts):
                 self._comment_on(card_id, text)
                 commented.append(shown)
         if missing:

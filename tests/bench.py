@@ -385,14 +385,16 @@ def count_io() -> collections.Counter[str]:
         return con
 
     sqlite3.connect = connect  # type: ignore[assignment]
-    real_open = pathlib.Path.open
+    import sync.runlog as runlog_mod  # noqa: PLC0415
 
-    def path_open(self: pathlib.Path, *a: Any, **kw: Any) -> Any:
-        if self.name == "runs.jsonl":
+    real_open = runlog_mod.open_private
+
+    def open_counted(path: pathlib.Path, *a: Any, **kw: Any) -> Any:
+        if Path(path).name == "runs.jsonl":
             counts["runlog_opens"] += 1
-        return real_open(self, *a, **kw)
+        return real_open(path, *a, **kw)
 
-    pathlib.Path.open = path_open  # type: ignore[method-assign]
+    runlog_mod.open_private = open_counted  # type: ignore[assignment]
     return counts
 
 

@@ -442,3 +442,69 @@ def test_the_token_travels_in_the_authorization_header_unsigned_and_never_in_a_u
         assert auth.startswith("OAuth oauth_consumer_key="), prepared.url
         assert "oauth_token=" in auth
         assert "oauth_signature" not in auth
+
+
+def test_every_card_id_of_the_batch_is_on_disk_before_the_first_archive(
+    config: Config, trello_emulator: TrelloEmulator, trello_connector: TrelloConnector
+) -> None:
+    """`undo` reopens what the before-images name even after a crash, so the ids of all the
+    cards a batch will archive are recorded, in one step, before its first write."""
+    seed(
+        trello_emulator,
+        config,
+        tda=[
+            {"id": "c1", "name": "Acme Motors", "account": ACCOUNT},
+            {"id": "c2", "name": "Beta Boats", "account": OTHER_ACCOUNT},
+        ],
+    )
+    steps: list[tuple[int, dict[str, dict[str, object]]]] = []
+
+    class Watching(RecordingJournal):
+        def before_images(self, images: Any) -> None:
+            steps.append((trello_emulator.writes(), {e.key: dict(i) for e, i in images}))
+            super().before_images(images)
+
+    beta = request(id="a0B000000000002AAA", client_name="Beta Boats", account_id=OTHER_ACCOUNT)
+    outcomes = run(trello_connector, Watching(), archive(request()), archive(beta))
+    assert [o.status for o in outcomes] == [OutcomeStatus.APPLIED] * 2
+    [(writes_then, images)] = steps
+    assert writes_then == 0
+    assert sorted(images.values(), key=str) == [{"cards": ["c1"]}, {"cards": ["c2"]}]
+
+
+def test_a_second_request_for_the_same_card_waits_for_the_first_ones_archive(
+    config: Config,
+    trello_emulator: TrelloEmulator,
+    trello_connector: TrelloConnector,
+    journal: RecordingJournal,
+) -> None:
+    """Two requests name one client: the first archives its card; the second is not done
+    again. If the first one's archive fails, the second is not reported as done either."""
+    seed(trello_emulator, config, tda=[{"id": "c1", "name": "Acme Motors", "account": ACCOUNT}])
+    trello_emulator.add_fault("503", method="PUT", path=r"^/1/cards/", times=-1)
+    second = request(id="a0B000000000009AAA", name="TR-0009")
+    first, again = run(trello_connector, journal, archive(request()), archive(second))
+    assert first.status is OutcomeStatus.FAILED
+    assert again.status is OutcomeStatus.FAILED
+    assert "did not finish" in again.message
+    assert trello_emulator.card("c1")["closed"] is False
+
+
+def test_undo_leaves_a_card_the_sync_never_archived_without_a_word(
+    config: Config,
+    trello_emulator: TrelloEmulator,
+    trello_connector: TrelloConnector,
+    journal: RecordingJournal,
+) -> None:
+    """A crash between recording a batch's card ids and archiving one of them leaves an open
+    card without the archive's comment: undoing has nothing to reverse on it."""
+    seed(trello_emulator, config, tda=[{"id": "c1", "name": "Acme Motors", "account": ACCOUNT}])
+    req = request()
+    assert req.effective_date is not None
+    undo = Effect(
+        req.id, EffectKind.UNDO_TRELLO, "tda", req.effective_date, req, params={"cards": "c1"}
+    )
+    [outcome] = run(trello_connector, journal, undo)
+    assert outcome.status is OutcomeStatus.ALREADY_DONE
+    assert trello_emulator.card("c1")["comments"] == []
+    assert trello_emulator.writes() == 0
