@@ -23,10 +23,10 @@ import logging
 import smtplib
 import ssl
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formatdate
+from email.utils import format_datetime
 from typing import Any, NoReturn
 
 from connectors.base import Journal
@@ -39,6 +39,7 @@ from connectors.email_templates import (
     one_line,
 )
 from connectors.retry import RetryPolicy
+from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.config import Config, cleartext_login, secret_from_env
 from sync.domain import (
     Check,
@@ -86,9 +87,16 @@ class _UnconfirmedError(ConnectorError):
 class EmailConnector:
     system = System.EMAIL
 
-    def __init__(self, cfg: Config, *, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = SYSTEM_CLOCK.now,
+    ) -> None:
         e = cfg.email
         self._cfg = cfg
+        self._clock = clock  # the messages' Date header: the run's instant, not the machine's
         self._login: tuple[str, str] | None = None
         if e.username_env:
             self._login = (
@@ -379,7 +387,7 @@ class EmailConnector:
         msg["From"] = self._from
         msg["To"] = ", ".join(to)
         msg["Subject"] = one_line(subject)
-        msg["Date"] = formatdate(usegmt=True)
+        msg["Date"] = format_datetime(self._clock(), usegmt=True)
         msg["Message-ID"] = msg_id
         if keys:
             msg["X-Offboarding-Sync-Effects"] = one_line(" ".join(keys))

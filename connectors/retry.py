@@ -30,13 +30,18 @@ T = TypeVar("T")
 log = logging.getLogger("connectors.retry")
 
 
+def _sleep_now(seconds: float) -> None:
+    time.sleep(seconds)  # looked up per call (see RetryPolicy.sleep)
+
+
 @dataclass
 class RetryPolicy:
     max_attempts: int = 5
     max_wait_seconds: float = 60.0
     initial_wait_seconds: float = 1.0
-    # Tests and replay swap this for a no-op; production sleeps for real.
-    sleep: Callable[[float], None] = field(default=time.sleep)
+    # The run's clock's sleep (sync.wiring); this default looks `time.sleep` up when it
+    # waits, not at import, so cassette replay's patched no-op is the one used.
+    sleep: Callable[[float], None] = field(default=_sleep_now)
     retries: int = 0  # retries made under this policy so far (all calls)
 
     @classmethod

@@ -229,7 +229,8 @@ class SheetsConnector:
             except SyncError as exc:
                 out.update({e.key: Check(e.key, CheckState.UNKNOWN, str(exc)) for e, *_ in group})
                 continue
-            plan = plan_book(self._cfg, group, book, None, _ReadOnly(), set())
+            journal = _ReadOnly(max(e.not_before for e, *_ in group))
+            plan = plan_book(self._cfg, group, book, None, journal, set())
             for e, _name, sheet in group:
                 gone = _row_gone(book, sheet, e)
                 if gone and e.kind in (EffectKind.TRACKER_REMOVE, EffectKind.TRACKER_STATUS):
@@ -447,7 +448,11 @@ class _ReadOnly:
     """The journal a verification plans with: it never sends anything."""
 
     run_id = "verify"
-    today = date.today()  # noqa: DTZ011 - only the "removed on" text of a copy never written
+
+    def __init__(self, today: date) -> None:
+        # Only the "removed on" text of a copy that is never written: the latest due day of
+        # the effects checked stands in for the run's day, so no clock is read here.
+        self.today = today
 
     def sending(self, effects: Sequence[Effect], message_id: str) -> None:
         raise RuntimeError(f"a read-only check tried to send {message_id}")

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TextIO
 
 from connectors.salesforce import SalesforceConnector
 from sync import adopt
+from sync.clock import SYSTEM as SYSTEM_CLOCK
+from sync.clock import Clock
 from sync.config import Config
 from sync.domain import TakedownRequest
 from sync.errors import ConfigError
@@ -34,6 +36,7 @@ def adopt_command(
     only: str | None,
     dry_run: bool,
     out: TextIO,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> int:
     if before is None and cfg.golive.approved_before:
         before = date.fromisoformat(cfg.golive.approved_before)
@@ -46,12 +49,12 @@ def adopt_command(
     lock = None if dry_run else take_lock(cfg)
     source = SalesforceConnector(cfg, routes=routes)
     try:
-        ledger = Ledger.open_readonly(path) if dry_run else Ledger(path)
+        ledger = Ledger.open_readonly(path, clock=clock) if dry_run else Ledger(path, clock=clock)
         try:
             fetched = source.fetch(
                 since=None,
                 open_ids=[only] if only and not only.upper().startswith("TR-") else [],
-                run_started=datetime.now(UTC),
+                run_started=clock.now(),
                 full=True,
             )
             known = AdoptionLedger(ledger).adopted() if ledger else {}

@@ -18,6 +18,8 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sync.clock import SYSTEM as SYSTEM_CLOCK
+from sync.clock import Clock
 from sync.config import Config
 from sync.domain import FINAL_STATES, OutcomeStatus
 from sync.engine import RunResult
@@ -86,12 +88,14 @@ def problems_of(result: RunResult) -> dict[str, Problem]:
     return out
 
 
-def after_run(cfg: Config, result: RunResult, email: object | None) -> list[str]:
+def after_run(
+    cfg: Config, result: RunResult, email: object | None, clock: Clock = SYSTEM_CLOCK
+) -> list[str]:
     """Send one message for the problems that are new since the last alert; return their keys.
     `email` is the email connector (anything with `send_alert`)."""
     if not cfg.alerts.enabled or result.dry_run:
         return []
-    ledger = Ledger(cfg.state_path / "ledger.sqlite3")
+    ledger = Ledger(cfg.state_path / "ledger.sqlite3", clock=clock)
     try:
         problems = problems_of(result)
         known = ledger.open_alerts()

@@ -14,11 +14,12 @@ import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
+from sync.clock import SYSTEM as SYSTEM_CLOCK
+from sync.clock import Clock
 from sync.errors import ConfigError, LockHeldError, SyncError, UnknownRequestError
 from sync.exitcodes import EXIT_FATAL, EXIT_LOCKED, EXIT_PIPE, EXIT_USAGE
 
@@ -256,7 +257,13 @@ def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace, comm
         if args.force and not args.reason.strip():
             parser.error("undo --force needs --reason TEXT (it is recorded)")
     elif command != "run":
-        given = [f"--{n.replace('_', '-')}" for n in RUN_ONLY if getattr(args, n, None)]
+        # `sandbox show|withdraw --as-of D`: a sandbox they create is seeded as of D.
+        allowed = {"as_of"} if command == "sandbox" and args.what != "reset" else set()
+        given = [
+            f"--{n.replace('_', '-')}"
+            for n in RUN_ONLY
+            if getattr(args, n, None) and n not in allowed
+        ]
         if given:
             parser.error(f"{', '.join(given)} goes with a run, not with `{command}`")
     elif args.json and not args.dry_run:
@@ -332,6 +339,7 @@ def environment(args: argparse.Namespace) -> Iterator[tuple[Config, Mapping[str,
             scenario=Path(args.scenario) if args.scenario else None,
             config_path=Path(args.config) if args.config else None,
             writable=changes,
+            clock=clock_for(args),
         ) as box:
             yield box.config, box.routes
         return
@@ -346,15 +354,22 @@ def environment(args: argparse.Namespace) -> Iterator[tuple[Config, Mapping[str,
     yield load(path), None
 
 
-def today_for(cfg: Config, as_of: date | None) -> date:
-    if as_of is not None:
-        return as_of
-    return datetime.now(ZoneInfo(cfg.schedule.timezone)).date()
+def clock_for(args: argparse.Namespace) -> Clock:
+    """The command's clock: the caller's (tests), with "today" pinned by `--as-of`."""
+    base: Clock = getattr(args, "clock", None) or SYSTEM_CLOCK
+    return base.as_of(getattr(args, "as_of", None))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def today_for(cfg: Config, clock: Clock) -> date:
+    """The day a run plans for: `--as-of`, or today in the agency's time zone."""
+    return clock.today(cfg.schedule.timezone)
+
+
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """The CLI. `clock` is for tests and embedders; a person's runs use the system clock."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.clock = clock
     setup_logging(args.verbose)
     command = args.command or "run"
     _check_usage(parser, args, command)
@@ -399,7 +414,7 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
         from sync.scheduler import serve
 
         with environment(args) as (cfg, routes):
-            return serve(cfg, routes)
+            return serve(cfg, routes, clock=clock_for(args))
     if command == "check":
         from sync.check import run_check
 
@@ -412,6 +427,7 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
             return adopt_command(
                 cfg,
                 routes,
+                clock=clock_for(args),
                 before=args.approved_before,
                 only=args.adopt_only,
                 dry_run=args.adopt_dry_run,
@@ -424,7 +440,7 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
     if command == "sandbox":
         from sync.sandbox import sandbox_command
 
-        return sandbox_command(args)
+        return sandbox_command(args, clock_for(args))
     from sync import reports
 
     with environment(args) as (cfg, _routes):
@@ -475,7 +491,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     with environment(args) as (cfg, routes):
-        today = today_for(cfg, args.as_of)
+        clock = clock_for(args)
+        today = today_for(cfg, clock)
         if args.dry_run:
             return _dry_run(cfg, routes, today, args)
         from sync.render import print_run
@@ -488,6 +505,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             only=args.only,
             allow_backlog=args.allow_backlog,
             include_adopted=args.include_adopted,
+            clock=clock,
         )
         if result.shadow_report:
             print(_shadow_text(result), end="")
@@ -503,13 +521,14 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
     ask = UndoAsk(reason=args.reason.strip(), forced=args.force)
     with environment(args) as (cfg, routes):
-        today = today_for(cfg, args.as_of)
+        clock = clock_for(args)
+        today = today_for(cfg, clock)
         if args.dry_run:
             result = unlocked_run(
-                cfg, routes, today=today, only=args.request, dry_run=True, undo=ask
+                cfg, routes, today=today, only=args.request, dry_run=True, undo=ask, clock=clock
             )
         else:
-            result = locked_run(cfg, routes, today=today, only=args.request, undo=ask)
+            result = locked_run(cfg, routes, today=today, only=args.request, undo=ask, clock=clock)
         if result.refused:
             print(f"not undone: {result.refused}", file=sys.stderr)
             return result.exit_code
@@ -537,6 +556,7 @@ def _dry_run(
         dry_run=True,
         allow_backlog=args.allow_backlog,
         include_adopted=args.include_adopted,
+        clock=clock_for(args),
     )
     if result.fatal:
         print(f"error: {result.fatal}", file=sys.stderr)

@@ -18,6 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from connectors.base import Connector, FetchResult, RequestSource
 from sync import generations, golive
+from sync.clock import SYSTEM as SYSTEM_CLOCK
+from sync.clock import Clock
 from sync.config import Config
 from sync.domain import (
     FINAL_STATES,
@@ -163,7 +165,7 @@ def run_once(
     today: date,
     dry_run: bool = False,
     only: str | None = None,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Clock = SYSTEM_CLOCK,
     on_effect: Callable[[Effect, Outcome], None] | None = None,
     stop: Callable[[], bool] = lambda: False,
     allow_backlog: bool = False,
@@ -184,11 +186,16 @@ def run_once(
     An `only` that names no request raises UnknownRequestError before anything is recorded.
 
     `undo` (with `only`) asks for the reversal of that request's work (sync/undo.py)."""
+    now = clock.now
     started = now()
     run_id = new_run_id(started)
     state_dir = cfg.state_path
     ledger_path = state_dir / "ledger.sqlite3"
-    ledger = Ledger.open_readonly(ledger_path) if dry_run else Ledger(ledger_path)
+    ledger = (
+        Ledger.open_readonly(ledger_path, clock=clock)
+        if dry_run
+        else Ledger(ledger_path, clock=clock)
+    )
     runlog = RunLog.in_state_dir(state_dir)
     rules = PlanRules.from_config(cfg)
     result = RunResult(run_id, today, dry_run, Plan(today=today), started)

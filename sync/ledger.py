@@ -21,9 +21,11 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from sync.clock import SYSTEM as SYSTEM_CLOCK
+from sync.clock import Clock
 from sync.domain import (
     FINAL_STATES,
     Effect,
@@ -150,15 +152,12 @@ class EffectRow:
     applied_at: str | None
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 class Ledger:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, clock: Clock = SYSTEM_CLOCK) -> None:
         # 0600 before SQLite opens it: SQLite gives its journal the database file's mode.
         ensure_private_file(path)
         self.path = path
+        self.clock = clock
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
         # The default rollback journal, not WAL: a read-only open of a WAL database creates
         # -shm/-wal files, and a dry run must leave the state directory untouched.
@@ -170,17 +169,22 @@ class Ledger:
             self._db.execute("ALTER TABLE effects ADD COLUMN message_id TEXT NOT NULL DEFAULT ''")
 
     @classmethod
-    def open_readonly(cls, path: Path) -> Ledger | None:
+    def open_readonly(cls, path: Path, *, clock: Clock = SYSTEM_CLOCK) -> Ledger | None:
         """For dry runs and reports: never creates the file. None if there is no ledger yet."""
         if not path.exists():
             return None
         obj = cls.__new__(cls)
         obj.path = path
+        obj.clock = clock
         obj._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
         return obj
 
     def close(self) -> None:
         self._db.close()
+
+    def _now(self) -> str:
+        """When a row changes, to the second, from the run's clock."""
+        return self.clock.now().isoformat(timespec="seconds")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -235,7 +239,7 @@ class Ledger:
 
     def record_planned(self, effects: Iterable[Effect], run_id: str) -> None:
         """Remember owed effects (due or waiting) so later runs keep polling their requests."""
-        now = _now()
+        now = self._now()
         with self.transaction():
             self._db.executemany(
                 "INSERT INTO effects (key, request_id, kind, target, state, not_before,"
@@ -259,7 +263,7 @@ class Ledger:
 
     def mark_sending(self, effects: Iterable[Effect], message_id: str, run_id: str) -> None:
         """Every effect one message carries, marked "sending" together: all or none."""
-        now = _now()
+        now = self._now()
         with self.transaction():
             for effect in effects:
                 cur = self._db.execute(
@@ -282,7 +286,7 @@ class Ledger:
     def record_outcome(self, outcome: Outcome, run_id: str) -> EffectState:
         """Store a connector's outcome. A final state is never downgraded."""
         state = _STATE_OF[outcome.status]
-        now = _now()
+        now = self._now()
         applied_at = now if state in FINAL_STATES else None
         error = "" if state in FINAL_STATES else outcome.message
         # An effect already counted as an attempt when it was marked "sending".
@@ -296,7 +300,7 @@ class Ledger:
         return state
 
     def skip(self, effect: Effect, reason: str, run_id: str) -> None:
-        now = _now()
+        now = self._now()
         self._db.execute(
             "INSERT INTO effects (key, request_id, kind, target, state, last_error, not_before,"
             " created_at, updated_at, applied_at, run_id)"
@@ -323,12 +327,12 @@ class Ledger:
         self._db.execute(
             "UPDATE effects SET state = 'on_hold', last_error = ?, updated_at = ?, run_id = ?"
             " WHERE key = ? AND state NOT IN ('applied', 'skipped', 'sending')",
-            (reason, _now(), run_id, effect.key),
+            (reason, self._now(), run_id, effect.key),
         )
 
     def resume(self, keys: Iterable[str], run_id: str) -> None:
         """Effects on hold are owed again (their request was approved again)."""
-        now = _now()
+        now = self._now()
         self._db.executemany(
             "UPDATE effects SET state = 'planned', last_error = '', updated_at = ?, run_id = ?"
             " WHERE key = ? AND state = 'on_hold'",
@@ -356,7 +360,7 @@ class Ledger:
         Settles every effect of that message at once; returns their keys (none: nothing to do)."""
         keys = self.unconfirmed_message(key_or_message_id)
         state = "applied" if sent else "planned"
-        now = _now()
+        now = self._now()
         with self.transaction():
             for key in keys:
                 self._db.execute(
@@ -403,7 +407,7 @@ class Ledger:
         self._db.execute(
             "INSERT INTO before_images (key, request_id, image, taken_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(key) DO UPDATE SET image = excluded.image",
-            (key, request_id, json.dumps(merged, sort_keys=True), _now()),
+            (key, request_id, json.dumps(merged, sort_keys=True), self._now()),
         )
 
     def save_before_durably(self, key: str, request_id: str, image: Mapping[str, object]) -> None:
@@ -435,7 +439,7 @@ class Ledger:
         cur = self._db.execute(
             "INSERT INTO undos (request_id, generation, reason, forced, requested_at, run_id)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(request_id, generation) DO NOTHING",
-            (request_id, generation, reason, int(forced), _now(), run_id),
+            (request_id, generation, reason, int(forced), self._now(), run_id),
         )
         return cur.rowcount == 1
 
@@ -443,7 +447,7 @@ class Ledger:
         self._db.execute(
             "UPDATE undos SET finished_at = ? WHERE request_id = ? AND generation = ?"
             " AND finished_at IS NULL",
-            (_now(), request_id, generation),
+            (self._now(), request_id, generation),
         )
 
     def undos(self, request_ids: Iterable[str] | None = None) -> dict[str, list[UndoRecord]]:
@@ -463,7 +467,7 @@ class Ledger:
 
     # ----- requests and findings --------------------------------------------------------
     def remember_requests(self, requests: Iterable[TakedownRequest]) -> None:
-        now = _now()
+        now = self._now()
         with self.transaction():
             self._db.executemany(
                 "INSERT INTO requests (request_id, label, type, status, effective_date, last_seen)"
@@ -500,7 +504,7 @@ class Ledger:
 
     def replace_findings(self, seen_ids: Iterable[str], findings: Iterable[Finding]) -> None:
         """The current findings of the requests this run looked at; fixed ones disappear."""
-        now = _now()
+        now = self._now()
         ids = list(seen_ids)
         with self.transaction():
             for i in range(0, len(ids), 500):
@@ -546,7 +550,7 @@ class Ledger:
 
     def alert_sent(self, problem: str, message: str) -> None:
         # Microseconds: the time marks the occurrence, and one may follow another quickly.
-        now = datetime.now(UTC).isoformat(timespec="microseconds")
+        now = self.clock.now().isoformat(timespec="microseconds")
         self._db.execute(
             "INSERT INTO alerts (problem, message, first_seen, alerted_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(problem) DO UPDATE SET message = excluded.message,"
@@ -557,7 +561,7 @@ class Ledger:
     def alert_resolved(self, problem: str) -> None:
         self._db.execute(
             "UPDATE alerts SET resolved_at = ? WHERE problem = ? AND resolved_at IS NULL",
-            (_now(), problem),
+            (self._now(), problem),
         )
 
     # ----- meta --------------------------------------------------------------------------
@@ -609,6 +613,7 @@ class AdoptionLedger:
 
     def __init__(self, ledger: Ledger) -> None:
         self._db = ledger._db
+        self._now = ledger._now
 
     def _has(self, table: str) -> bool:
         """A read-only open of a ledger from before this table existed: nothing adopted."""
@@ -629,7 +634,7 @@ class AdoptionLedger:
     def adopt(self, rows: Iterable[tuple[str, str, str, str]], cutover: str) -> int:
         """(request id, label, status, approved on): insert the new ones; return how many.
         A request already adopted or released keeps its row."""
-        now = _now()
+        now = self._now()
         added = 0
         for rid, label, status, approved_on in rows:
             cur = self._db.execute(
@@ -652,7 +657,7 @@ class AdoptionLedger:
         cur = self._db.execute(
             "UPDATE adopted SET state = 'released', note = ? WHERE request_id = ?"
             " AND state = 'adopted'",
-            (f"released by a person on {_now()[:10]}", request_id),
+            (f"released by a person on {self._now()[:10]}", request_id),
         )
         return cur.rowcount == 1
 
@@ -684,7 +689,7 @@ class AdoptionLedger:
         self._db.execute(
             "INSERT INTO shadow_reports (day, sent_at, summary) VALUES (?, ?, ?)"
             " ON CONFLICT(day) DO NOTHING",
-            (day, _now(), summary),
+            (day, self._now(), summary),
         )
 
 

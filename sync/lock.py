@@ -10,11 +10,11 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from sync.clock import wall_now
 from sync.errors import LockHeldError
 from sync.private_files import open_private
 
@@ -46,7 +46,8 @@ class RunLock:
             self.took_over_from = prev_pid
         fh.seek(0)
         fh.truncate()
-        fh.write(json.dumps({"pid": os.getpid(), "since": datetime.now(UTC).isoformat()}))
+        # The real time, not a run's clock: a person judges a stale lock by it (sync/clock.py).
+        fh.write(json.dumps({"pid": os.getpid(), "since": wall_now().isoformat()}))
         fh.flush()
         self._fh = fh
 

@@ -18,10 +18,11 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sync.clock import Clock
 from sync.config import Config
 from sync.domain import EffectState
 from sync.ledger import Ledger
@@ -70,7 +71,7 @@ def send_once_per_day(
             ledger.delete_meta(name)  # definitely not sent: the next run tries again
         raise
     ledger.set_meta(name, _SENT)
-    sent_at = now or datetime.now(UTC)
+    sent_at = now or ledger.clock.now()
     ledger.set_meta(f"{key}:last_sent_at", sent_at.isoformat(timespec="seconds"))
     return True
 
@@ -97,7 +98,8 @@ def maybe_send(cfg: Config, email: object | None, *, now: datetime) -> bool:
     if not callable(send_message):
         log.error("cannot send the morning summary: no email connector")
         return False
-    ledger = Ledger(cfg.state_path / "ledger.sqlite3")
+    # The ledger stamps this send at the caller's `now`, so a test's clock is the one seen.
+    ledger = Ledger(cfg.state_path / "ledger.sqlite3", clock=Clock(instant=lambda: now))
     try:
         last = ledger.get_meta(f"{KEY}:last_sent_at")
         since = datetime.fromisoformat(last) if last else now - timedelta(days=1)

@@ -9,11 +9,13 @@ import logging
 import signal
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date
 
 from connectors.base import Connector
 from sync import metrics, morning, wiring
 from sync.alerts import after_run
+from sync.clock import SYSTEM as SYSTEM_CLOCK
+from sync.clock import Clock
 from sync.config import Config
 from sync.domain import System
 from sync.engine import RunResult, UndoAsk, run_once
@@ -47,6 +49,7 @@ def locked_run(
     allow_backlog: bool = False,
     include_adopted: bool = False,
     undo: UndoAsk | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> RunResult:
     """One cron run: take the lock, run, release. SIGTERM (systemd stopping the unit, a
     container stopping) finishes the effect in hand and ends the run early, said so."""
@@ -65,6 +68,7 @@ def locked_run(
             allow_backlog=allow_backlog,
             include_adopted=include_adopted,
             undo=undo,
+            clock=clock,
         )
     finally:
         if previous is not None:
@@ -83,6 +87,7 @@ def unlocked_run(
     allow_backlog: bool = False,
     include_adopted: bool = False,
     undo: UndoAsk | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> RunResult:
     """A run for a caller that already holds the lock (`serve` holds it for its whole life),
     or a dry run, which needs no lock: it writes nothing anywhere (and pings no monitor).
@@ -108,6 +113,7 @@ def unlocked_run(
             allow_backlog=allow_backlog,
             include_adopted=include_adopted,
             undo=undo,
+            clock=clock,
         )
     except BaseException as exc:
         if beat is not None:
@@ -129,11 +135,12 @@ def _run(
     allow_backlog: bool,
     include_adopted: bool,
     undo: UndoAsk | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> RunResult:
     # In shadow mode nothing is written; a person's `undo` then only shows its plan.
     shadow_mode = cfg.golive.mode == "shadow" and not dry_run and undo is None
     dry_run = dry_run or (undo is not None and cfg.golive.mode == "shadow")
-    wired = wiring.build(cfg, routes)
+    wired = wiring.build(cfg, routes, clock=clock)
     try:
         result = run_once(
             cfg,
@@ -147,15 +154,16 @@ def _run(
             include_adopted=include_adopted,
             verify=dry_run or shadow_mode,
             undo=undo,
+            clock=clock,
         )
         if shadow_mode and result.fatal == "":
             result.shadow_report = send_shadow_report(
-                cfg, result, wired.connectors.get(System.EMAIL)
+                cfg, result, wired.connectors.get(System.EMAIL), clock
             )
         if dry_run or shadow_mode or result.refused:
             return result
         try:
-            after_run(cfg, result, wired.connectors.get(System.EMAIL))
+            after_run(cfg, result, wired.connectors.get(System.EMAIL), clock)
         except Exception as exc:  # the run is recorded; a failed alert is logged
             log.error("could not send the alerts of run %s: %s: %s", result.run_id,
                       type(exc).__name__, exc)  # fmt: skip
@@ -163,13 +171,15 @@ def _run(
         if cfg.sheets.sync_log is not None and _worth_a_row(result) and not result.stop_reason:
             _sync_log_row(result, wired.connectors[System.SHEETS])
         metrics.write(cfg, result.run_id)
-        morning.maybe_send(cfg, wired.connectors.get(System.EMAIL), now=datetime.now(UTC))
+        morning.maybe_send(cfg, wired.connectors.get(System.EMAIL), now=clock.now())
     finally:
         wired.close()
     return result
 
 
-def send_shadow_report(cfg: Config, result: RunResult, email: object | None) -> str:
+def send_shadow_report(
+    cfg: Config, result: RunResult, email: object | None, clock: Clock = SYSTEM_CLOCK
+) -> str:
     """Mail the day's shadow report to the operations lead, once per day: the day is keyed in
     the ledger's own shadow table, apart from the effects, so going live later starts clean.
     Returns the report (sent now or earlier today)."""
@@ -183,7 +193,7 @@ def send_shadow_report(cfg: Config, result: RunResult, email: object | None) -> 
         )
     )
     day = result.today.isoformat()
-    ledger = Ledger(cfg.state_path / "ledger.sqlite3")
+    ledger = Ledger(cfg.state_path / "ledger.sqlite3", clock=clock)
     try:
         shadows = AdoptionLedger(ledger)
         if shadows.shadow_report_sent(day):

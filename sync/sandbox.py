@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from sync import defaults
+from sync.clock import SYSTEM as SYSTEM_CLOCK
+from sync.clock import Clock
 from sync.config import Config, load
 from sync.names import name_key
 from sync.private_files import open_private, private_dir
@@ -101,15 +103,16 @@ def seed_data(scenario: Path | None, today: date) -> dict[str, Any]:
     return data
 
 
-def _new_emulators() -> dict[str, Any]:
+def _new_emulators(clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
+    """The emulators, stamping records (`SystemModstamp`, Trello activity) from `clock`."""
     from connectors.emulators.google import GoogleEmulator
     from connectors.emulators.salesforce import SalesforceEmulator
     from connectors.emulators.trello import TrelloEmulator
 
     return {
-        "salesforce": SalesforceEmulator(),
+        "salesforce": SalesforceEmulator(clock=clock.now),
         "google": GoogleEmulator(),
-        "trello": TrelloEmulator(),
+        "trello": TrelloEmulator(clock=clock.now),
     }
 
 
@@ -141,13 +144,13 @@ def _running(
 
 @contextmanager
 def start_emulators(
-    data: Mapping[str, Any], directory: Path
+    data: Mapping[str, Any], directory: Path, *, clock: Clock = SYSTEM_CLOCK
 ) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
     """Start every emulator seeded with `data`, in memory only (tests, the benchmark); yield
     them and the routes to reach them. The outbox and the key file go to `directory`."""
     from connectors.emulators.google import write_service_account_file
 
-    emulators = _new_emulators()
+    emulators = _new_emulators(clock)
     for name in STATEFUL:
         emulators[name].seed(data[name])
     key_file = directory / KEY_FILE
@@ -205,19 +208,27 @@ def open_sandbox(
     scenario: Path | None = None,
     config_path: Path | None = None,
     writable: bool = True,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Iterator[Sandbox]:
     """Seed DIR on first use (or resume it) and start the emulators on its state.
 
     With `writable` every change the emulators acknowledge is on disk before the client hears
     of it; without, the state is read (and followed as other processes change it) but never
     written: `log`, `status`, `check`, `sandbox show` and dry runs open it so.
+
+    A new sandbox is seeded as of `clock`'s today in the config's time zone (`--as-of D`
+    seeds it as of D): its `{today+N}` dates are relative to the day its first run plans for.
     """
     from connectors.emulators.google import public_key_of, write_service_account_file
     from connectors.emulators.store import StateStore
 
     if not directory.is_dir():  # an existing folder's mode is its owner's choice; ours are 0700
         private_dir(directory)
-    emulators = _new_emulators()
+    for name, value in SANDBOX_SECRETS.items():
+        os.environ.setdefault(name, value)
+    base = load(config_path, sandbox=True) if config_path else packaged_config()
+    seed_day = clock.today(base.schedule.timezone)
+    emulators = _new_emulators(clock)
     stores = {
         name: StateStore(directory / STATE_DIR / f"{name}.json", writable=writable)
         for name in STATEFUL
@@ -241,7 +252,7 @@ def open_sandbox(
                 if legacy.exists():
                     first.update(json.loads(legacy.read_text(encoding="utf-8")))
                 else:
-                    first.update(seed_data(scenario, date.today()))  # noqa: DTZ011 - the user's day
+                    first.update(seed_data(scenario, seed_day))
                 first["google"] = {**first["google"], "service_accounts": dict([account])}
             return dict(first[name])
 
@@ -254,9 +265,6 @@ def open_sandbox(
         if legacy.exists():
             legacy.unlink()  # its data now lives in DIR/emulators/
         _sweep_temporaries(directory)
-    for name, value in SANDBOX_SECRETS.items():
-        os.environ.setdefault(name, value)
-    base = load(config_path, sandbox=True) if config_path else packaged_config()
     with _running(emulators, directory) as (started, routes):
         users = started["salesforce"].users.values()
         cfg = sandbox_config(base, directory, started["smtp"].port, users)
@@ -311,7 +319,7 @@ def _setup_lock(directory: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def sandbox_command(args: argparse.Namespace) -> int:
+def sandbox_command(args: argparse.Namespace, clock: Clock = SYSTEM_CLOCK) -> int:
     directory = Path(args.sandbox_dir or ".sandbox")
     if args.what == "reset":
         if directory.exists():
@@ -319,7 +327,7 @@ def sandbox_command(args: argparse.Namespace) -> int:
         print(f"removed {directory}; the next --sandbox run seeds it afresh")
         return 0
     if args.what == "withdraw":
-        return _withdraw(directory, args.request or "")
+        return _withdraw(directory, args.request or "", clock)
     from sync.sandbox_show import show
 
     with open_sandbox(
@@ -327,16 +335,17 @@ def sandbox_command(args: argparse.Namespace) -> int:
         scenario=Path(args.scenario) if args.scenario else None,
         config_path=Path(args.config) if args.config else None,
         writable=False,
+        clock=clock,
     ) as box:
         show(box, sys.stdout)
     return 0
 
 
-def _withdraw(directory: Path, request: str) -> int:
+def _withdraw(directory: Path, request: str, clock: Clock) -> int:
     """What a person does in Salesforce when a client is saved late: the request leaves
     'Approved'. Only the emulated org changes (saved as its own changes are); the sync notices
     on its next run."""
-    with open_sandbox(directory) as box:
+    with open_sandbox(directory, clock=clock) as box:
         sf = box.emulators["salesforce"]
         field = box.config.salesforce.fields.status
         found: list[str] = []
@@ -345,7 +354,7 @@ def _withdraw(directory: Path, request: str) -> int:
             for rec in sf.records.get(box.config.salesforce.object, {}).values():
                 if request in (rec.get("Id"), rec.get("Name")):
                     rec[field] = "Withdrawn"
-                    rec["SystemModstamp"] = rec["LastModifiedDate"] = _stamp()
+                    rec["SystemModstamp"] = rec["LastModifiedDate"] = _stamp(clock)
                     found.append(str(rec.get("Name") or rec["Id"]))
                     return
 
@@ -357,8 +366,6 @@ def _withdraw(directory: Path, request: str) -> int:
     return 2
 
 
-def _stamp() -> str:
+def _stamp(clock: Clock) -> str:
     """Now, as Salesforce writes SystemModstamp."""
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    return clock.now().strftime("%Y-%m-%dT%H:%M:%S.000+0000")

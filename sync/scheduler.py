@@ -18,10 +18,11 @@ import signal
 import sys
 import threading
 from collections.abc import Mapping
-from datetime import datetime
 from types import FrameType
 from zoneinfo import ZoneInfo
 
+from sync.clock import SYSTEM as SYSTEM_CLOCK
+from sync.clock import Clock
 from sync.config import Config
 from sync.errors import ConfigError, SyncError
 
@@ -51,7 +52,9 @@ def cron_trigger(expr: str, timezone: str) -> object:
         raise ConfigError(f"not a valid cron expression {expr!r}: {exc}", key="schedule") from None
 
 
-def serve(cfg: Config, routes: Mapping[str, str] | None) -> int:
+def serve(cfg: Config, routes: Mapping[str, str] | None, clock: Clock = SYSTEM_CLOCK) -> int:
+    """Run on the configured schedule until SIGTERM. APScheduler fires on the real time of
+    day; each run's day and instants come from `clock`."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from sync import wiring
@@ -69,10 +72,10 @@ def serve(cfg: Config, routes: Mapping[str, str] | None) -> int:
     def job() -> None:
         if stopping.is_set():
             return
-        today = datetime.now(tz).date()
+        today = clock.today(cfg.schedule.timezone)
         try:
             with running:
-                result = unlocked_run(cfg, routes, today=today, stop=stopping.is_set)
+                result = unlocked_run(cfg, routes, today=today, stop=stopping.is_set, clock=clock)
         except SyncError as exc:
             log.error("scheduled run failed: %s", exc)
             return

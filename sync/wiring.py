@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from connectors.base import Connector, RequestSource
 from connectors.retry import RetryPolicy
+from sync.clock import SYSTEM as SYSTEM_CLOCK
+from sync.clock import Clock
 from sync.config import Config
 from sync.domain import System
 
@@ -44,7 +46,11 @@ def build(
     routes: Mapping[str, str] | None = None,
     *,
     sleep: Callable[[float], None] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Wiring:
+    """The run's connectors. Their retries wait through `sleep` (default: the clock's), and
+    what they stamp (an email's Date) comes from `clock`."""
+    sleep = sleep or clock.sleep
     from connectors.email import EmailConnector
     from connectors.salesforce import SalesforceConnector
     from connectors.sheets import SheetsConnector
@@ -57,6 +63,6 @@ def build(
             System.SALESFORCE: salesforce,
             System.SHEETS: SheetsConnector(cfg, routes=routes, retry=retry_policy(cfg, sleep)),
             System.TRELLO: TrelloConnector(cfg, routes=routes, retry=retry_policy(cfg, sleep)),
-            System.EMAIL: EmailConnector(cfg, retry=retry_policy(cfg, sleep)),
+            System.EMAIL: EmailConnector(cfg, retry=retry_policy(cfg, sleep), clock=clock.now),
         },
     )

@@ -118,13 +118,23 @@ def agency_for(directory: Path, data: Mapping[str, Any]) -> Iterator[Agency]:
 def run(
     agency: Agency, today: date = TODAY, *, sleeps: list[float] | None = None, **kw: Any
 ) -> RunResult:
-    """One real run through every real connector; retry waits are recorded, not slept."""
+    """One real run through every real connector, on the agency's clock; retry waits are
+    recorded, not slept."""
+    clock = kw.pop("clock", None) or agency.clock.clock()
     wired = build(
-        agency.config, agency.routes, sleep=(sleeps.append if sleeps is not None else _no)
+        agency.config,
+        agency.routes,
+        sleep=(sleeps.append if sleeps is not None else _no),
+        clock=clock,
     )
     try:
         return run_once(
-            agency.config, source=wired.source, connectors=wired.connectors, today=today, **kw
+            agency.config,
+            source=wired.source,
+            connectors=wired.connectors,
+            today=today,
+            clock=clock,
+            **kw,
         )
     finally:
         wired.close()

@@ -55,16 +55,13 @@ def test_no_config_says_what_to_do(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow  # four CLI processes
 def test_sandbox_dry_run_json_then_run_then_nothing(tmp_path: Path) -> None:
-    # Every effect due at once: years past the effective dates, so the backlog is allowed.
-    box = [
-        "--sandbox",
-        "--sandbox-dir",
-        str(tmp_path / "box"),
-        "--as-of",
-        "2099-01-01",
-        "--allow-backlog",
-    ]
+    # Every effect due at once: a sandbox seeded as of 2026-11-25, run years past its
+    # effective dates, so the backlog is allowed.
+    where = ["--sandbox", "--sandbox-dir", str(tmp_path / "box")]
+    assert cli(*where, "--as-of", "2026-11-25", "sandbox", "show").returncode == 0
+    box = [*where, "--as-of", "2099-01-01", "--allow-backlog"]
     plan = cli(*box, "--dry-run", "--json")
     assert plan.returncode == 0, plan.stderr
     effects = json.loads(plan.stdout)
@@ -223,6 +220,7 @@ def test_a_config_file_with_a_latin1_byte_is_one_line(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow  # CLI processes
 def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path: Path) -> None:
     box = ["--sandbox", "--sandbox-dir", str(tmp_path / "box")]
     assert cli(*box).returncode == 0

@@ -20,6 +20,7 @@ from connectors.email import PLACEHOLDERS, EmailConnector, Template, message_id
 from connectors.emulators.smtp import SmtpEmulator
 from connectors.retry import RetryPolicy
 from sync import defaults
+from sync.clock import wall_now
 from sync.config import Config
 from sync.domain import (
     Effect,
@@ -390,7 +391,8 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """A self-signed certificate for 127.0.0.1, trusted through SSL_CERT_FILE in the tests."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
+    # The real time: OpenSSL checks a certificate against the machine's clock (sync/clock.py).
+    now = wall_now()
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

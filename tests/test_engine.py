@@ -167,6 +167,7 @@ def test_a_clean_run_applies_everything_once_and_a_second_run_nothing(config: Co
     assert set(world.done.values()) == {1}
 
 
+@pytest.mark.slow  # a crash after every effect
 def test_crash_after_each_effect_then_rerun_applies_each_exactly_once(tmp_path: Path) -> None:
     n = total_writes(sandbox_config(tmp_path / "count"))
     assert n >= 15  # a cancellation, a pause and a change cause at least this many effects

@@ -45,7 +45,9 @@ def _golive(cfg: Config, **kw: Any) -> Config:
 
 
 def _run(agency: Agency, **kw: Any) -> RunResult:
-    return unlocked_run(agency.config, agency.routes, today=kw.pop("today", T), **kw)
+    return unlocked_run(
+        agency.config, agency.routes, clock=agency.clock.clock(), today=kw.pop("today", T), **kw
+    )
 
 
 def _simplifi(agency: Agency) -> list[str]:
@@ -125,8 +127,8 @@ def test_going_live_adopt_shadow_live(prod: Agency) -> None:
 
     # A shadow day: nothing written, the report compares with what people did, sent once.
     shadow = _golive(prod.config, mode="shadow")
-    first = unlocked_run(shadow, prod.routes, today=T)
-    again = unlocked_run(shadow, prod.routes, today=T)
+    first = unlocked_run(shadow, prod.routes, clock=prod.clock.clock(), today=T)
+    again = unlocked_run(shadow, prod.routes, clock=prod.clock.clock(), today=T)
     assert prod.http_writes() == 0
     assert _simplifi(prod) == []
     sent = [m for m in prod.outbox() if "shadow report" in str(m.message["Subject"])]
@@ -139,7 +141,9 @@ def test_going_live_adopt_shadow_live(prod: Agency) -> None:
     assert "What people did" in first.shadow_report
     assert "email(s)" not in first.shadow_report or "cannot be checked" in first.shadow_report
     assert again.shadow_report == first.shadow_report
-    unlocked_run(shadow, prod.routes, today=T + timedelta(days=1))  # a new day, a new report
+    unlocked_run(
+        shadow, prod.routes, clock=prod.clock.clock(), today=T + timedelta(days=1)
+    )  # a new day, a new report
     assert sum("shadow report" in str(m.message["Subject"]) for m in prod.outbox()) == 2
     assert {e.request.name for e in first.plan.due} == set(OPEN)
 

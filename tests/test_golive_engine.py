@@ -5,7 +5,7 @@ never acted on, a person can still ask for one, and a dry run reads each target 
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sync.config import Config
@@ -27,7 +27,8 @@ def _edit(agency: Agency, name: str, **fields: Any) -> str:
     em = agency.emulators["salesforce"]
     with em.lock:
         rec = next(r for r in em.records["Takedown_Request__c"].values() if r["Name"] == name)
-        rec.update(fields, SystemModstamp=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000"))
+        stamp = agency.clock.advance(seconds=1).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+        rec.update(fields, SystemModstamp=stamp)
         return str(rec["Id"])
 
 
@@ -57,13 +58,14 @@ def test_an_adopted_request_withdrawn_later_is_reported_once_and_nothing_is_done
     agency.run(SEEDED_ON)
     _edit(agency, "TR-00001", Status__c="Withdrawn")
     # The daily full reconcile reads the adopted requests again.
-    later = datetime.now(UTC) + timedelta(hours=25)
-    seen: RunResult = agency.run(SEEDED_ON, now=lambda: later)
+    agency.clock.advance(hours=25)
+    seen: RunResult = agency.run(SEEDED_ON)
     changed = [f for f in seen.plan.findings if f.code == "adopted_changed"]
     assert len(changed) == 1
     assert "from 'Approved' to 'Withdrawn'" in changed[0].message
     assert seen.plan.due == []
-    again = agency.run(SEEDED_ON, now=lambda: later + timedelta(hours=25))
+    agency.clock.advance(hours=25)
+    again = agency.run(SEEDED_ON)
     assert not [f for f in again.plan.findings if f.code == "adopted_changed"]
     assert agency.http_writes() == 0
 
@@ -75,7 +77,7 @@ def test_a_new_approval_round_on_an_adopted_request_is_reported_not_acted_on(
     agency.run(SEEDED_ON)
     rid = _edit(agency, "TR-00003")
     em = agency.emulators["salesforce"]
-    when = datetime.now(UTC)
+    when = agency.clock.advance(seconds=1)
     for who in ("Jeremy Bliesner", "Dustin Hunter"):
         when += timedelta(minutes=1)
         em.add_approval(rid, "Approved", who, at=when)

@@ -48,6 +48,7 @@ def ops(agency: Agency, send_after: str = "07:30", tz: str = "America/Chicago") 
     )
 
 
+@pytest.mark.slow  # two CLI processes
 def test_one_summary_a_day_across_runs_and_restarts(tmp_path: Path) -> None:
     """Two separate processes (a restart) on the same day: one summary."""
     box = tmp_path / "box"
@@ -90,11 +91,11 @@ def test_the_next_day_brings_the_next_summary_and_only_one(agency: Agency) -> No
     cfg = dataclasses.replace(
         cfg, morning_summary=dataclasses.replace(cfg.morning_summary, enabled=False)
     )
-    unlocked_run(cfg, agency.routes, today=SEEDED_ON)
+    unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
     on = dataclasses.replace(cfg, morning_summary=MorningSummaryConfig(enabled=True))
     email = EmailConnector(on)
-    # A simulated clock from just after the run (which happened at the real time).
-    first_at = datetime.now(UTC) + timedelta(minutes=1)
+    # The agency's clock, from just after the run.
+    first_at = agency.clock.advance(minutes=1)
     tomorrow = datetime.combine(first_at.date() + timedelta(days=1), datetime.min.time(), UTC)
     try:
         assert morning.maybe_send(on, email, now=first_at)
@@ -120,16 +121,16 @@ def test_what_failed_is_in_the_summary_with_its_reason(agency: Agency) -> None:
     cfg = dataclasses.replace(
         cfg, morning_summary=dataclasses.replace(cfg.morning_summary, enabled=False)
     )
-    unlocked_run(cfg, agency.routes, today=SEEDED_ON)
+    unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
     gone = dict.fromkeys(cfg.trello.boards, "5f0000000000000000000999")
     broken = dataclasses.replace(cfg, trello=dataclasses.replace(cfg.trello, boards=gone))
-    unlocked_run(broken, agency.routes, today=FAR)
+    unlocked_run(broken, agency.routes, clock=agency.clock.clock(), today=FAR)
     on = dataclasses.replace(
         cfg, morning_summary=MorningSummaryConfig(enabled=True, send_after="00:00")
     )
     email = EmailConnector(on)
     try:
-        assert morning.maybe_send(on, email, now=datetime.now(UTC))
+        assert morning.maybe_send(on, email, now=agency.clock.advance(minutes=1))
     finally:
         email.close()
     body = summaries(agency.outbox())[0].body  # type: ignore[attr-defined]
@@ -194,7 +195,7 @@ def test_a_summary_that_cannot_be_sent_never_fails_the_run(
     cfg = ops(agency, send_after="00:00", tz="UTC")
     cfg = dataclasses.replace(cfg, morning_summary=dataclasses.replace(cfg.morning_summary, to=()))
     cfg = dataclasses.replace(cfg, email=dataclasses.replace(cfg.email, ops_lead_to=()))
-    result = unlocked_run(cfg, agency.routes, today=SEEDED_ON)
+    result = unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
     assert result.exit_code == 0
     assert "could not send the morning summary" in caplog.text
     assert not summaries(agency.outbox())

@@ -155,8 +155,12 @@ class TestCheckAndSyncLog:
     def test_a_run_that_did_something_adds_a_row_to_the_sync_log_tab_a_no_op_run_none(
         self, agency: Agency
     ) -> None:
-        first = unlocked_run(agency.config, agency.routes, today=date(2026, 11, 25))
-        noop = unlocked_run(agency.config, agency.routes, today=date(2026, 11, 25))
+        first = unlocked_run(
+            agency.config, agency.routes, clock=agency.clock.clock(), today=date(2026, 11, 25)
+        )
+        noop = unlocked_run(
+            agency.config, agency.routes, clock=agency.clock.clock(), today=date(2026, 11, 25)
+        )
         assert first.outcomes
         assert not noop.outcomes  # nothing was due: a no-op
         assert not noop.fatal
@@ -165,8 +169,12 @@ class TestCheckAndSyncLog:
         assert rows[1][3].startswith(f"{first.counts['applied']} applied, 0 failed")
         # A run that fails gets its row even when it did nothing else.
         agency.emulators["salesforce"].add_fault("500", method="GET", times=-1)
-        failed = unlocked_run(agency.config, agency.routes, today=date(2026, 11, 25))
+        failed = unlocked_run(
+            agency.config, agency.routes, clock=agency.clock.clock(), today=date(2026, 11, 25)
+        )
         assert failed.fatal
+        # Its retries waited on the test's clock (the run's injected sleep), not for real.
+        assert agency.clock.slept
         rows = agency.emulators["google"].rows("sandbox-planner", "Sync Log")
         assert [r[0] for r in rows[1:]] == [first.run_id, failed.run_id]
         assert "stopped:" in rows[2][3]

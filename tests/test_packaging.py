@@ -26,6 +26,8 @@ from sync.config import load
 from sync.errors import ConfigError
 from tests.fixtures.common import REPO
 
+pytestmark = pytest.mark.slow  # builds and installs a wheel
+
 SHIPPED = ["sandbox.toml", "example.toml"] + [
     f"templates/{name}.txt" for name in PLACEHOLDERS if "." not in name
 ]

@@ -47,6 +47,8 @@ from tests.reliability_support import (
 )
 from tests.undo_support import EFFECTIVE, cancellation, undo, withdraw
 
+pytestmark = pytest.mark.slow  # crash matrices: a kill after every write
+
 FINAL = {"applied", "skipped"}
 
 

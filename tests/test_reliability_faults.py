@@ -74,6 +74,7 @@ def _run_line(agency: Agency, run_id: str) -> dict[str, Any]:
         (7, {"429", "500", "drop", "delay"}),
     ],
 )
+@pytest.mark.slow  # random faults, several seeds
 def test_random_faults_everywhere_end_as_a_clean_run_and_the_log_counts_the_retries(
     seed: int, kinds_seen: set[str], seeded: dict[str, Any], clean: dict[str, Any], tmp_path: Path
 ) -> None:

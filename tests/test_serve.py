@@ -19,6 +19,8 @@ import pytest
 
 from tests.fixtures.common import REPO, SANDBOX_CONFIG
 
+pytestmark = pytest.mark.slow  # a real `serve` process on a schedule
+
 RUN_LINE = re.compile(r"^Run \S+ as of ")
 
 
@@ -71,7 +73,10 @@ def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Lines, Line
         "--config",
         str(fast_config(tmp_path)),
     ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # Under libfaketime (the calendar-moved check) the server keeps the real monotonic clock:
+    # a faked one makes APScheduler's timed waits block for the whole shift. We move the
+    # calendar, not durations; without libfaketime the variable means nothing.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
     with subprocess.Popen(
         cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     ) as proc:

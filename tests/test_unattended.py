@@ -12,7 +12,7 @@ import smtplib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -98,8 +98,8 @@ def test_a_kill_while_marking_a_digest_leaves_all_or_none_sending_and_one_digest
     agency: Agency, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     class Dying(Ledger):
-        def __init__(self, path: Path) -> None:
-            super().__init__(path)
+        def __init__(self, path: Path, **kw: Any) -> None:
+            super().__init__(path, **kw)
             self._db = _DiesOnADigestMark(self._db, n=3)  # type: ignore[assignment]
 
     with monkeypatch.context() as mp:
@@ -202,11 +202,12 @@ def test_an_alert_keeps_its_message_id_on_a_resend_and_a_new_occurrence_gets_a_n
     monkeypatch.setattr(EmailConnector, "send_alert", first_attempt_fails)
 
     def run_and_alert(fatal: str) -> list[str]:
-        now = datetime.now(UTC)
+        now = agency.clock.advance(seconds=1)
         result = RunResult("r", DAY, False, Plan(today=DAY), now, now, fatal=fatal)
-        wired = build(agency.config, agency.routes, sleep=lambda _s: None)
+        clock = agency.clock.clock()
+        wired = build(agency.config, agency.routes, clock=clock)
         try:
-            return after_run(agency.config, result, wired.connectors[System.EMAIL])
+            return after_run(agency.config, result, wired.connectors[System.EMAIL], clock)
         finally:
             wired.close()
 
@@ -341,7 +342,7 @@ def test_sigterm_during_a_cron_run_ends_it_early_with_exit_code_3(
         return refused
 
     monkeypatch.setattr(smtplib.SMTP, "send_message", send_then_sigterm)
-    result = locked_run(agency.config, agency.routes, today=DAY)
+    result = locked_run(agency.config, agency.routes, clock=agency.clock.clock(), today=DAY)
     assert result.stopped
     assert result.exit_code == 3
     assert result.counts["left"] > 0

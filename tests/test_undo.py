@@ -5,7 +5,7 @@ the Planner/Offboarding rows (marked WITHDRAWN) and the Trello comments."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,7 @@ def test_undo_after_the_effective_date_puts_the_row_back_in_place_and_reopens_th
         assert_contract_kept(google.contract)
 
 
+@pytest.mark.slow  # a kill after every write
 def test_undo_after_a_crash_half_way_through_the_forward_work(
     seeded: dict[str, Any], tmp_path: Path, sandbox_env: None
 ) -> None:
@@ -174,7 +175,7 @@ def test_a_request_undone_then_approved_again_runs_forward_from_a_clean_state(
         assert undo(agency, TODAY).exit_code == 0
         sf = agency.emulators["salesforce"]
         withdraw(agency, "Approved")
-        later = datetime.now(UTC) + timedelta(minutes=5)
+        later = agency.clock.advance(minutes=5)
         with sf.lock:  # a new approval round, after the undo, as Salesforce records it
             steps = chain("jeremy", "dustin", day=f"{later:%Y-%m-%d}")
             for step in steps:
@@ -300,7 +301,7 @@ def test_a_withdrawal_after_all_the_work_was_done_is_seen_and_undone_by_the_swit
         sf = agency.emulators["salesforce"]
         withdraw(agency)
         with sf.lock:  # a person's edit moves the record's stamp, as Salesforce does
-            stamp = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}.000+0000"
+            stamp = f"{agency.clock.advance(seconds=1):%Y-%m-%dT%H:%M:%S}.000+0000"
             sf.records["Takedown_Request__c"][RID]["SystemModstamp"] = stamp
         reported = run(agency, EFFECTIVE)
         assert [f.code for f in reported.plan.findings] == ["withdrawn_after_action"]

@@ -83,7 +83,6 @@ import functools
 import json
 import re
 import secrets
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +110,7 @@ from connectors.emulators.google_keys import (
     public_key_of,
     write_service_account_file,
 )
+from connectors.emulators.service_clock import service_now
 from connectors.emulators.sheets_cells import (
     raw,
     snap_cell,
@@ -583,7 +583,7 @@ class GoogleEmulator(Emulator):
                 method=method,
             )
         info = self.tokens.get(token or req.arg("access_token") or "")
-        if info is None or info.expires_at < time.time():
+        if info is None or info.expires_at < service_now().timestamp():
             raise GoogleError(
                 401,
                 "Request had invalid authentication credentials. Expected OAuth 2 access token, "
@@ -637,7 +637,7 @@ class GoogleEmulator(Emulator):
             )
         except InvalidSignature:
             return _oauth_error("invalid_grant", "Invalid JWT Signature.")
-        now = time.time()
+        now = service_now().timestamp()  # google-auth signs iat/exp with the real clock
         if claims.get("aud") != TOKEN_URI:
             return _oauth_error("invalid_grant", "Invalid JWT: Failed audience check.")
         if float(claims.get("exp", 0)) < now or float(claims.get("iat", 0)) > now + 300:

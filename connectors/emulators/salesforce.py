@@ -55,7 +55,7 @@ import itertools
 import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 import jwt
@@ -82,6 +82,7 @@ from connectors.emulators.salesforce_schema import (
     describe_global,
 )
 from connectors.emulators.salesforce_writes import RecordWrites, sf_datetime
+from connectors.emulators.service_clock import service_now
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 DEFAULT_INSTANCE = "agency.my.salesforce.com"
@@ -118,7 +119,7 @@ class SalesforceEmulator(QueryRoutes, RecordWrites, Emulator):
     ) -> None:
         super().__init__()
         self.instance = instance
-        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.clock: Callable[[], datetime] = clock or service_now
         self.users: dict[str, dict[str, str]] = {}  # username -> user
         self.consumer_keys: dict[str, str] = {}
         self.schema = Schema()

@@ -68,6 +68,7 @@ from connectors.emulators.base import (
     json_response,
     route,
 )
+from connectors.emulators.service_clock import service_now
 
 _OAUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 _CARD_FILTERS = ("open", "closed", "all", "visible")
@@ -138,10 +139,6 @@ _RESOURCES = [
 ]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _iso(when: datetime) -> str:
     """Trello's timestamps: UTC with milliseconds and a Z."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
@@ -200,7 +197,7 @@ class TrelloEmulator(Emulator):
     service = "trello"
     runtime_state = Emulator.runtime_state | {"clock", "_member", "_seq"}
 
-    def __init__(self, *, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(self, *, clock: Callable[[], datetime] = service_now) -> None:
         super().__init__()
         self.clock = clock
         self._credentials: list[dict[str, Any]] = []
