@@ -78,11 +78,11 @@ from gspread.http_client import HTTPClient
 from simple_salesforce.api import Salesforce
 from trello import TrelloClient
 
-from connectors.emulators.scenario import account_id, build_agency, request_id
+from connectors.emulators.scenarios.scenario import account_id, build_agency, request_id
 from connectors.http import build_session, mount_routes
-from connectors.salesforce_records import request_fields
-from sync.config import Config, load, secret_from_env
-from sync.domain import (
+from connectors.salesforce.records import request_fields
+from sync.config.model import Config, load, secret_from_env
+from sync.core.domain import (
     Effect,
     EffectKind,
     OutcomeStatus,
@@ -90,10 +90,10 @@ from sync.domain import (
     RequestType,
     TakedownRequest,
 )
-from sync.engine import run_once
-from sync.planner import PlanRules, plan
-from sync.sandbox import SANDBOX_SECRETS, sandbox_config, seed_data, start_emulators
-from sync.wiring import build
+from sync.core.planner import PlanRules, plan
+from sync.engine.run import run_once
+from sync.engine.wiring import build
+from sync.sandbox.agency import SANDBOX_SECRETS, sandbox_config, seed_data, start_emulators
 
 REPO = Path(__file__).resolve().parents[1]
 SANDBOX_CONFIG = REPO / "config" / "sandbox.toml"
@@ -385,7 +385,7 @@ def count_io() -> collections.Counter[str]:
         return con
 
     sqlite3.connect = connect  # type: ignore[assignment]
-    import sync.runlog as runlog_mod  # noqa: PLC0415
+    import sync.state.runlog as runlog_mod  # noqa: PLC0415
 
     real_open = runlog_mod.open_private
 
@@ -511,13 +511,13 @@ class Timers:
         setattr(owner, attr, wrapper)
 
     def instrument_product(self) -> None:
-        import connectors.trello as trello_mod  # noqa: PLC0415 - only the child patches it
-        import connectors.trello_match as trello_match  # noqa: PLC0415
-        from connectors.email import EmailConnector  # noqa: PLC0415
-        from connectors.salesforce import SalesforceConnector  # noqa: PLC0415
-        from connectors.sheets import SheetsConnector  # noqa: PLC0415
-        from sync.ledger import Ledger  # noqa: PLC0415
-        from sync.runlog import RunLog  # noqa: PLC0415
+        import connectors.trello.connector as trello_mod  # noqa: PLC0415 - only the child patches it
+        import connectors.trello.match as trello_match  # noqa: PLC0415
+        from connectors.email.connector import EmailConnector  # noqa: PLC0415
+        from connectors.salesforce.connector import SalesforceConnector  # noqa: PLC0415
+        from connectors.sheets.connector import SheetsConnector  # noqa: PLC0415
+        from sync.state.ledger import Ledger  # noqa: PLC0415
+        from sync.state.runlog import RunLog  # noqa: PLC0415
 
         self.wrap(SalesforceConnector, "fetch", "salesforce fetch")
         for cls, name in (

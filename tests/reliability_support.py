@@ -27,14 +27,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from connectors.emulators.scenario import build_agency, chain, takedown
+from connectors.emulators.scenarios.scenario import build_agency, chain, takedown
 from connectors.http import EmulatorRoutingAdapter
-from sync import cli, wiring
-from sync.engine import RunResult, run_once
-from sync.ledger import Ledger
-from sync.runlog import RunLog
-from sync.sandbox import seed_data
-from sync.wiring import build
+from sync.cli import app as cli
+from sync.engine import wiring
+from sync.engine.run import RunResult, run_once
+from sync.engine.wiring import build
+from sync.sandbox.agency import seed_data
+from sync.state.ledger import Ledger
+from sync.state.runlog import RunLog
 from tests.fixtures.sandbox import AUTH_PATHS, Agency, start_agency
 
 TODAY = date(2026, 11, 25)  # the small agency's scenario dates resolve against this day
@@ -157,7 +158,7 @@ def world(agency: Agency) -> dict[str, Any]:
         for title, tab in list(book["sheets"].items()):
             if isinstance(tab, dict):
                 book["sheets"][title] = tab["rows"]
-        # One row per finished CLI run (sync/runner.py): it counts runs, not effects.
+        # One row per finished CLI run (sync/engine/runner.py): it counts runs, not effects.
         book["sheets"].pop(SYNC_LOG_TAB, None)
     for board in state["trello"]:
         for card in board["cards"]:
@@ -311,9 +312,9 @@ def child_cli_script(spec_file: Path) -> list[str]:
         "import json, sys\n"
         "from contextlib import contextmanager\n"
         "from pathlib import Path\n"
-        "from sync import cli\n"
-        "from sync.config import load\n"
-        "from sync.sandbox import packaged_config, sandbox_config\n"
+        "from sync.cli import app as cli\n"
+        "from sync.config.model import load\n"
+        "from sync.sandbox.agency import packaged_config, sandbox_config\n"
         "spec = json.loads(Path(sys.argv[1]).read_text())\n"
         "@contextmanager\n"
         "def environment(args):\n"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from sync.approval import approved_at, check_chain, fields_needed, steps_from_fields
-from sync.config import ApprovalChain
+from sync.config.model import ApprovalChain
+from sync.core.approval import approved_at, check_chain, fields_needed, steps_from_fields
 
 # The sandbox's way (names); production configs give ids (tests at the end of this file).
 CHAIN = ApprovalChain(

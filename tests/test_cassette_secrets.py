@@ -17,7 +17,7 @@ from vcr.cassette import Cassette
 from vcr.matchers import method
 from vcr.request import Request
 
-from sync.config import Config
+from sync.config.model import Config
 from tests.cassette_support import (
     BOARD_ID_ENV,
     CASSETTES,

@@ -17,10 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from vcr.cassette import Cassette
 
-from connectors.emulators.salesforce import SalesforceEmulator
-from connectors.salesforce import SalesforceConnector
-from sync.config import Config
-from sync.domain import Effect, EffectKind, OutcomeStatus, TakedownRequest
+from connectors.emulators.salesforce.server import SalesforceEmulator
+from connectors.salesforce.connector import SalesforceConnector
+from sync.config.model import Config
+from sync.core.domain import Effect, EffectKind, OutcomeStatus, TakedownRequest
 from tests.cassette_support import CassetteRun, Mode
 from tests.fixtures.common import RecordingJournal
 from tests.fixtures.salesforce import ROUTES_HOST, add_takedown, sf_seed

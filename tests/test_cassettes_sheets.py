@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from vcr.cassette import Cassette
 
-from connectors.emulators.google import Contract, GoogleEmulator, ServiceAccountKey
-from connectors.sheets import SheetsConnector
-from sync.config import Config
-from sync.domain import EffectKind, Outcome, OutcomeStatus
+from connectors.emulators.sheets.server import Contract, GoogleEmulator, ServiceAccountKey
+from connectors.sheets.connector import SheetsConnector
+from sync.config.model import Config
+from sync.core.domain import EffectKind, Outcome, OutcomeStatus
 from tests.cassette_support import GOOGLE_KEY_ENV, CassetteRun, Mode
 from tests.fixtures.common import RecordingJournal
 from tests.fixtures.google import (

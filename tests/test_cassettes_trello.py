@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 import pytest
 from vcr.cassette import Cassette
 
-from connectors.emulators.trello import TrelloEmulator
-from connectors.trello import TrelloConnector
-from sync.config import Config
-from sync.domain import Effect, EffectKind, Outcome, OutcomeStatus
+from connectors.emulators.trello.server import TrelloEmulator
+from connectors.trello.connector import TrelloConnector
+from sync.config.model import Config
+from sync.core.domain import Effect, EffectKind, Outcome, OutcomeStatus
 from tests.cassette_support import CassetteRun, Mode
 from tests.fixtures.common import RecordingJournal
 from tests.fixtures.google import DS_CLIENTS, make_effect, make_request

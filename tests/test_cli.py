@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from sync.cli import build_parser, main
-from sync.domain import EffectKind, EffectState
-from sync.ledger import Ledger
+from sync.cli.app import build_parser, main
+from sync.core.domain import EffectKind, EffectState
+from sync.state.ledger import Ledger
 from tests.fixtures.common import REPO
 from tests.fixtures.sandbox import Agency
 from tests.reliability_support import cli_on

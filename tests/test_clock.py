@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sync.clock import SYSTEM, Clock, ManualClock
-from sync.sandbox import open_sandbox
+from sync.sandbox.agency import open_sandbox
 from tests.fixtures.common import REPO
 
 REAL_CLOCK = re.compile(

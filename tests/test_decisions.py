@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from connectors.emulators.scenario import account_id, request_id, takedown
-from sync import planner
-from sync.ledger import Ledger
+from connectors.emulators.scenarios.scenario import account_id, request_id, takedown
+from sync.core import planner
+from sync.state.ledger import Ledger
 from tests.fixtures.sandbox import AUTH_PATHS, Agency
 from tests.reliability_support import (
     TODAY,

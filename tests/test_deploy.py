@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from sync.sandbox import SANDBOX_SECRETS
-from sync.scheduler import cron_trigger
+from sync.cli.serve import cron_trigger
+from sync.sandbox.agency import SANDBOX_SECRETS
 from tests.fixtures.common import REPO
 
 DEPLOY = REPO / "deploy"

@@ -16,13 +16,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from connectors.email import PLACEHOLDERS, EmailConnector, Template, message_id
-from connectors.emulators.smtp import SmtpEmulator
+from connectors.email.connector import PLACEHOLDERS, EmailConnector, Template, message_id
+from connectors.emulators.smtp.server import SmtpEmulator
 from connectors.retry import RetryPolicy
-from sync import defaults
 from sync.clock import wall_now
-from sync.config import Config
-from sync.domain import (
+from sync.config import defaults
+from sync.config.model import Config
+from sync.core.domain import (
     Effect,
     EffectKind,
     Outcome,

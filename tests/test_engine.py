@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from connectors.base import FetchResult, Journal
-from sync.config import Config
-from sync.domain import (
+from sync.config.model import Config
+from sync.core.domain import (
     UNCHECKABLE,
     Effect,
     EffectKind,
@@ -30,9 +30,9 @@ from sync.domain import (
     System,
     TakedownRequest,
 )
-from sync.engine import run_once
-from sync.ledger import Ledger
-from sync.runlog import RunLog
+from sync.engine.run import run_once
+from sync.state.ledger import Ledger
+from sync.state.runlog import RunLog
 from tests.fixtures.common import sandbox_config
 
 TODAY = date(2026, 12, 20)  # after every effective date below: everything is due

@@ -12,20 +12,20 @@ from typing import Any
 
 import pytest
 
-from connectors.emulators.production import DONE_BY_PEOPLE_TODAY, OPEN
-from connectors.emulators.scenario import account_id, takedown
-from sync import reports
-from sync.adopt import approved_on, partition
-from sync.adopt_cmd import adopt_command
-from sync.config import Config
-from sync.domain import CheckState, Platform, RequestType, TakedownRequest
-from sync.engine import RunResult
+from connectors.emulators.scenarios.production import DONE_BY_PEOPLE_TODAY, OPEN
+from connectors.emulators.scenarios.scenario import account_id, takedown
+from sync.cli import reports
+from sync.cli.adopt import adopt_command
+from sync.config.model import Config
+from sync.core.adoption import approved_on, partition
+from sync.core.domain import CheckState, Platform, RequestType, TakedownRequest
+from sync.core.planner import PlanRules, plan
+from sync.core.valve import Limits, long_past, stop_reason
+from sync.engine.run import RunResult
+from sync.engine.runner import unlocked_run
 from sync.exitcodes import EXIT_FATAL
-from sync.ledger import AdoptedRow
-from sync.planner import PlanRules, plan
-from sync.runner import unlocked_run
-from sync.sandbox import seed_data
-from sync.valve import Limits, long_past, stop_reason
+from sync.sandbox.agency import seed_data
+from sync.state.ledger import AdoptedRow
 from tests.fixtures.sandbox import Agency, start_agency
 
 T = date(2026, 11, 25)

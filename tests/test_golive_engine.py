@@ -8,10 +8,10 @@ import dataclasses
 from datetime import timedelta
 from typing import Any
 
-from sync.config import Config
-from sync.domain import CheckState, EffectKind
-from sync.engine import RunResult
-from sync.ledger import AdoptionLedger, Ledger
+from sync.config.model import Config
+from sync.core.domain import CheckState, EffectKind
+from sync.engine.run import RunResult
+from sync.state.ledger import AdoptionLedger, Ledger
 from tests.fixtures.sandbox import SEEDED_ON, Agency
 
 # The bundled agency's requests were approved the day before it was seeded.

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from connectors.emulators.google import GoogleEmulator
-from connectors.emulators.google_keys import ServiceAccountKey
+from connectors.emulators.sheets.keys import ServiceAccountKey
+from connectors.emulators.sheets.server import GoogleEmulator
 from connectors.retry import RetryPolicy
-from connectors.sheets import SheetsConnector
-from sync.config import Config
+from connectors.sheets.connector import SheetsConnector
+from sync.config.model import Config
 from sync.errors import CredentialError
 
 

@@ -1,8 +1,8 @@
 """The Google emulator held to Google's published Sheets v4 discovery document.
 
 A catalogue of requests Google refuses, each answered with Google's status, `status` string and
-message (formats from Google's own error reports, see connectors/emulators/discovery.py); what
-the emulator does not model answers 501 "not modelled by the emulator"; and a whole sandbox run
+message (formats from Google's own error reports, see connectors/emulators/sheets/discovery.py);
+what the emulator does not model answers 501 "not modelled by the emulator"; and a whole sandbox run
 sends only requests the document allows and gets only answers it describes.
 """
 
@@ -17,9 +17,9 @@ import pytest
 import requests
 from gspread.http_client import HTTPClient
 
-from connectors.emulators.discovery import REFERENCE, sheets_v4
-from connectors.emulators.google import Contract, GoogleEmulator
-from sync.cli import main
+from connectors.emulators.sheets.discovery import REFERENCE, sheets_v4
+from connectors.emulators.sheets.server import Contract, GoogleEmulator
+from sync.cli.app import main
 from tests.fixtures.google import assert_contract_kept
 
 API = "https://sheets.googleapis.com/v4/spreadsheets"

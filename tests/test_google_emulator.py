@@ -13,7 +13,7 @@ from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2 import service_account
 from gspread.http_client import HTTPClient
 
-from connectors.emulators.google import (
+from connectors.emulators.sheets.server import (
     GoogleEmulator,
     ServiceAccountKey,
     parse_fields,

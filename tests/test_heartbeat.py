@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
-from sync.config import Config, HeartbeatConfig, secrets_read
+from sync.cli.serve import cron_trigger
+from sync.config.model import Config, HeartbeatConfig, secrets_read
+from sync.engine.runner import unlocked_run
 from sync.errors import ConfigError, CredentialError
-from sync.heartbeat import Heartbeat, redact
-from sync.runner import unlocked_run
-from sync.scheduler import cron_trigger
+from sync.ops.heartbeat import Heartbeat, redact
 from tests.fixtures.sandbox import SEEDED_ON, Agency
 
 TOKEN = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"

@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from connectors.emulators.salesforce_schema import Schema, describe
-from sync import init_config as ic
-from sync.check import run_check
-from sync.cli import main
-from sync.config import load
+from connectors.emulators.salesforce.schema import Schema, describe
+from sync.cli.app import main
+from sync.cli.check import run_check
+from sync.cli.init import init_command, sandbox_sheet_ids
+from sync.config import from_org as ic
+from sync.config.model import load
 from sync.errors import ConfigError
-from sync.init_cmd import init_command, sandbox_sheet_ids
-from sync.sandbox import KEY_FILE
+from sync.sandbox.agency import KEY_FILE
 from tests.fixtures.sandbox import Agency
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sync.errors import LockHeldError
-from sync.lock import RunLock
+from sync.state.lock import RunLock
 
 
 def test_second_lock_is_refused_while_the_first_is_held(tmp_path: Path) -> None:
@@ -29,7 +29,7 @@ def test_lock_held_by_another_process_is_refused(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from sync.lock import RunLock;"
+            "import sys, time; from pathlib import Path; from sync.state.lock import RunLock;"
             f"l = RunLock(Path({str(tmp_path)!r})); l.acquire(); print('held', flush=True);"
             "sys.stdin.read()",
         ],
@@ -51,7 +51,7 @@ def test_lock_of_a_killed_process_is_taken_over(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import os; from pathlib import Path; from sync.lock import RunLock;"
+            "import os; from pathlib import Path; from sync.state.lock import RunLock;"
             f"RunLock(Path({str(tmp_path)!r})).acquire(); os._exit(9)",
         ],
     )

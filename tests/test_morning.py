@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connectors.email import EmailConnector
-from sync import morning
-from sync.config import Config, MorningSummaryConfig, ScheduleConfig
+from connectors.email.connector import EmailConnector
+from sync.config.model import Config, MorningSummaryConfig, ScheduleConfig
+from sync.engine.runner import unlocked_run
 from sync.errors import RetriableError
-from sync.ledger import Ledger
-from sync.runner import unlocked_run
+from sync.ops import morning
+from sync.state.ledger import Ledger
 from tests.fixtures.common import REPO
 from tests.fixtures.sandbox import SEEDED_ON, Agency
 

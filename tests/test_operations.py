@@ -6,14 +6,14 @@ from __future__ import annotations
 import io
 from datetime import date
 
-from sync import reports
-from sync.alerts import after_run
-from sync.check import run_check
-from sync.domain import System
-from sync.engine import RunResult
-from sync.ledger import Ledger
-from sync.runner import unlocked_run
-from sync.wiring import build
+from sync.cli import reports
+from sync.cli.check import run_check
+from sync.core.domain import System
+from sync.engine.run import RunResult
+from sync.engine.runner import unlocked_run
+from sync.engine.wiring import build
+from sync.ops.alerts import after_run
+from sync.state.ledger import Ledger
 from tests.fixtures.sandbox import Agency
 
 OPS_LEAD = "digital-ops-lead@agency.example"

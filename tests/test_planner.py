@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from sync.domain import (
+from sync.core.domain import (
     EffectKind,
     EffectState,
     Platform,
@@ -16,7 +16,7 @@ from sync.domain import (
     TakedownRequest,
     effect_key,
 )
-from sync.planner import PlanRules, effects_for, plan
+from sync.core.planner import PlanRules, effects_for, plan
 
 TODAY = date(2026, 11, 25)
 RULES = PlanRules()

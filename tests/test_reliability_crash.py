@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from connectors.emulators.base import Request as EmuRequest
-from sync.sandbox import SANDBOX_SECRETS
+from sync.sandbox.agency import SANDBOX_SECRETS
 from tests.fixtures.sandbox import Agency
 from tests.reliability_support import (
     REPO,

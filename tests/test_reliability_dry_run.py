@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from sync import cli, sandbox
+from sync.cli import app as cli
+from sync.sandbox import agency as sandbox
 from tests.fixtures.sandbox import AUTH_PATHS
 from tests.reliability_support import TODAY, agency_for, core_requests, run, scenario, world
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sync.domain import OutcomeStatus
+from sync.core.domain import OutcomeStatus
 from tests.fixtures.sandbox import Agency
 from tests.reliability_support import (
     agency_for,

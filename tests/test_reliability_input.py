@@ -23,12 +23,12 @@ from typing import Any
 
 import pytest
 
-from connectors.emulators.google import write_service_account_file
-from connectors.emulators.scenario import account_id, chain, request_id
-from sync.config import load
+from connectors.emulators.scenarios.scenario import account_id, chain, request_id
+from connectors.emulators.sheets.server import write_service_account_file
+from sync.config.model import load
 from sync.errors import ConfigError
-from sync.ledger import Ledger
-from sync.sandbox import SANDBOX_SECRETS
+from sync.sandbox.agency import SANDBOX_SECRETS
+from sync.state.ledger import Ledger
 from tests.fixtures.sandbox import Agency
 from tests.reliability_support import (
     REPO,

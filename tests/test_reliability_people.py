@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from connectors.emulators.google import GoogleEmulator
-from sync.domain import OutcomeStatus
-from sync.render import run_text
+from connectors.emulators.sheets.server import GoogleEmulator
+from sync.core.domain import OutcomeStatus
+from sync.ops.render import run_text
 from tests.fixtures.google import before_nth_request, book_path
 from tests.fixtures.sandbox import Agency
 from tests.reliability_support import (
@@ -205,9 +205,9 @@ def test_edits_between_runs_the_removal_still_finds_the_row_by_key(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known limit (connectors/sheets.py docstring): an edit landing between the sync's "
-    "last read and its batchUpdate cannot be prevented (Sheets has no conditional write); it is "
-    "detected and reported, see the next test",
+    reason="known limit (connectors/sheets/connector.py docstring): an edit landing between "
+    "the sync's last read and its batchUpdate cannot be prevented (Sheets has no conditional "
+    "write); it is detected and reported, see the next test",
 )
 def test_an_edit_in_the_last_instant_before_the_write_never_hits_another_row(
     agency: Agency,

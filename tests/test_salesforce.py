@@ -13,10 +13,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connectors.emulators.salesforce import SalesforceEmulator
-from connectors.salesforce import SalesforceConnector
-from sync.config import Config
-from sync.domain import (
+from connectors.emulators.salesforce.server import SalesforceEmulator
+from connectors.salesforce.connector import SalesforceConnector
+from sync.config.model import Config
+from sync.core.domain import (
     Effect,
     EffectKind,
     OutcomeStatus,

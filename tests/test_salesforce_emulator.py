@@ -20,8 +20,8 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from connectors.emulators.salesforce import SalesforceEmulator, id18, sf_datetime
-from connectors.emulators.salesforce_query import PAGE_SIZE
+from connectors.emulators.salesforce.query import PAGE_SIZE
+from connectors.emulators.salesforce.server import SalesforceEmulator, id18, sf_datetime
 from connectors.http import build_session
 from tests.fixtures.salesforce import SF_USER, add_takedown
 

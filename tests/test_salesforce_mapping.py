@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from connectors.emulators.salesforce import SalesforceEmulator
-from connectors.salesforce import SalesforceConnector
-from sync.config import Config
+from connectors.emulators.salesforce.server import SalesforceEmulator
+from connectors.salesforce.connector import SalesforceConnector
+from sync.config.model import Config
 from sync.exitcodes import EXIT_FATAL
 from tests.fixtures.salesforce import make_sf_connector
 from tests.fixtures.sandbox import Agency

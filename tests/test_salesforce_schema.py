@@ -16,7 +16,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from connectors.emulators.salesforce import SalesforceEmulator, id18
+from connectors.emulators.salesforce.server import SalesforceEmulator, id18
 from connectors.http import build_session
 from tests.fixtures.salesforce import SF_USER, add_takedown
 

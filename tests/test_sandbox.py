@@ -6,10 +6,10 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
-from connectors.emulators.scenario import build_agency
-from sync.domain import OutcomeStatus
-from sync.runlog import RunLog
-from sync.sandbox import seed_data
+from connectors.emulators.scenarios.scenario import build_agency
+from sync.core.domain import OutcomeStatus
+from sync.sandbox.agency import seed_data
+from sync.state.runlog import RunLog
 from tests.fixtures.sandbox import SEEDED_ON, Agency, start_agency
 
 FAR = date(2099, 1, 1)

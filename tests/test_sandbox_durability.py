@@ -43,9 +43,9 @@ from typing import Any
 
 import pytest
 
-from sync import cli
-from sync.ledger import Ledger
-from sync.sandbox import saved_state
+from sync.cli import app as cli
+from sync.sandbox.agency import saved_state
+from sync.state.ledger import Ledger
 from tests.fixtures.common import REPO
 from tests.reliability_support import core_requests, scenario
 
@@ -376,7 +376,7 @@ WRITER = r"""
 import sys
 from pathlib import Path
 import requests
-from sync.sandbox import SANDBOX_SECRETS, open_sandbox
+from sync.sandbox.agency import SANDBOX_SECRETS, open_sandbox
 box, who, card = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 auth = {"key": SANDBOX_SECRETS["SANDBOX_TRELLO_API_KEY"],
         "token": SANDBOX_SECRETS["SANDBOX_TRELLO_TOKEN"]}

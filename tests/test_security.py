@@ -26,11 +26,11 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from connectors.emulators.base import Request as EmuRequest
-from connectors.emulators.scenario import request_id
-from sync import cli
-from sync.config import secret_from_env
+from connectors.emulators.scenarios.scenario import request_id
+from sync.cli import app as cli
+from sync.config.model import secret_from_env
 from sync.errors import UnknownRequestError
-from sync.sandbox import KEY_FILE, SANDBOX_SECRETS
+from sync.sandbox.agency import KEY_FILE, SANDBOX_SECRETS
 from tests.fixtures.sandbox import Agency
 from tests.reliability_support import (
     TODAY,

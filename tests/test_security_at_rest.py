@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.email import EmailConnector
-from sync.config import Config, load
+from connectors.email.connector import EmailConnector
+from sync.config.model import Config, load
 from sync.errors import ConfigError
 from tests.fixtures.common import REPO
 

@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from connectors.emulators.google import GoogleEmulator
-from connectors.sheets import SheetsConnector
-from sync.config import Config
-from sync.domain import EffectKind, Outcome, OutcomeStatus, Platform, RequestType
+from connectors.emulators.sheets.server import GoogleEmulator
+from connectors.sheets.connector import SheetsConnector
+from sync.config.model import Config
+from sync.core.domain import EffectKind, Outcome, OutcomeStatus, Platform, RequestType
 from sync.errors import CredentialError
 from tests.fixtures.common import RecordingJournal
 from tests.fixtures.google import (

@@ -1,10 +1,10 @@
-"""Pure Sheets deciding (`connectors.sheets_plan`): no network."""
+"""Pure Sheets deciding (`connectors.sheets.plan`): no network."""
 
 from __future__ import annotations
 
 import unicodedata
 
-from connectors.sheets_plan import (
+from connectors.sheets.plan import (
     Plan,
     Tab,
     TabWrites,

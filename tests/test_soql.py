@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from simple_salesforce.format import quote_soql_value
 
-from connectors import soql
-from connectors.emulators import soql_engine
+from connectors.emulators.salesforce import soql as soql_engine
+from connectors.salesforce import soql
 
 TRICKY = ["Approved' OR Name != '", "back\\slash", 'say "hi"', "two\nlines\ttab", "50%_off", ""]
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from connectors.emulators.trello import TrelloEmulator
-from connectors.trello import TrelloConnector
-from sync.config import Config
-from sync.domain import (
+from connectors.emulators.trello.server import TrelloEmulator
+from connectors.trello.connector import TrelloConnector
+from sync.config.model import Config
+from sync.core.domain import (
     Effect,
     EffectKind,
     Outcome,

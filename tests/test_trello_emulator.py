@@ -9,9 +9,9 @@ import pytest
 import requests
 from trello import ResourceUnavailable, TrelloClient, Unauthorized
 
-from connectors.emulators.trello import TrelloEmulator
+from connectors.emulators.trello.server import TrelloEmulator
 from connectors.http import build_session
-from sync.config import Config
+from sync.config.model import Config
 from tests.fixtures.trello import TRELLO_KEY, TRELLO_TOKEN, account_field_id, trello_seed
 
 ACCOUNT = "001000000000001AAA"

@@ -1,10 +1,10 @@
-"""The pure Trello matcher (`connectors.trello_match`): no network, plain cards."""
+"""The pure Trello matcher (`connectors.trello.match`): no network, plain cards."""
 
 from __future__ import annotations
 
 import unicodedata
 
-from connectors.trello_match import Card, CardSet, card_from_json
+from connectors.trello.match import Card, CardSet, card_from_json
 
 ACCOUNT = "001000000000001AAA"
 EAST = "001000000000002AAA"  # another client, "Smith Motors East"

@@ -19,11 +19,10 @@ from typing import Any
 
 import pytest
 
-from connectors.email import EmailConnector
-from sync import engine, reports
-from sync.alerts import after_run
-from sync.check import run_check
-from sync.domain import (
+from connectors.email.connector import EmailConnector
+from sync.cli import reports
+from sync.cli.check import run_check
+from sync.core.domain import (
     Effect,
     EffectKind,
     Finding,
@@ -32,14 +31,16 @@ from sync.domain import (
     System,
     TakedownRequest,
 )
-from sync.engine import RunResult
+from sync.core.planner import Plan
+from sync.engine import run as engine
+from sync.engine.run import RunResult
+from sync.engine.runner import locked_run
+from sync.engine.wiring import build
 from sync.errors import ConnectorError
-from sync.ledger import Ledger
-from sync.planner import Plan
-from sync.render import run_text
-from sync.runlog import OUTCOMES, RunLog
-from sync.runner import locked_run
-from sync.wiring import build
+from sync.ops.alerts import after_run
+from sync.ops.render import run_text
+from sync.state.ledger import Ledger
+from sync.state.runlog import OUTCOMES, RunLog
 from tests.fixtures.sandbox import Agency
 from tests.reliability_support import cli_on
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from connectors.emulators.google import Contract
-from connectors.emulators.scenario import chain
-from sync.config import UndoConfig
-from sync.engine import UndoAsk
+from connectors.emulators.scenarios.scenario import chain
+from connectors.emulators.sheets.server import Contract
+from sync.config.model import UndoConfig
+from sync.engine.run import UndoAsk
 from tests.fixtures.google import assert_contract_kept
 from tests.reliability_support import (
     TODAY,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from sync.domain import (
+from sync.core.domain import (
     UNDO_KINDS,
     Effect,
     EffectKind,
@@ -14,10 +14,10 @@ from sync.domain import (
     effect_key,
     generation_of,
 )
-from sync.generations import current_view, lift, waiting_for_new_approval
-from sync.ledger import EffectRow, UndoRecord
-from sync.planner import Plan, PlanRules, describe_kind
-from sync.undo import plan_undo, refusal
+from sync.core.generations import current_view, lift, waiting_for_new_approval
+from sync.core.planner import Plan, PlanRules, describe_kind
+from sync.core.undo import plan_undo, refusal
+from sync.state.ledger import EffectRow, UndoRecord
 from tests.test_planner import req
 
 TODAY = date(2026, 11, 25)

@@ -8,8 +8,8 @@ import copy
 from datetime import date, timedelta
 from typing import Any
 
-from connectors.emulators.scenario import request_id, takedown
-from sync.engine import RunResult, UndoAsk
+from connectors.emulators.scenarios.scenario import request_id, takedown
+from sync.engine.run import RunResult, UndoAsk
 from tests.fixtures.sandbox import Agency
 from tests.reliability_support import TODAY, run, world
 

@@ -1,0 +1,582 @@
+"""`python -m sync`: the command line people and cron use.
+
+Expected errors (bad config, missing credentials, a held lock, an unreachable service) end with
+one clear line on stderr and a documented exit code, never a traceback. Heavy imports (the client
+libraries, the emulators) happen only in the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sync.clock import SYSTEM as SYSTEM_CLOCK
+from sync.clock import Clock
+from sync.errors import ConfigError, LockHeldError, SyncError, UnknownRequestError
+from sync.exitcodes import EXIT_FATAL, EXIT_LOCKED, EXIT_PIPE, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from sync.config.model import Config
+
+DEFAULT_CONFIG = "config/config.toml"
+EXIT_CODES = """exit codes:
+  0    every effect of the run succeeded (or there was nothing to do)
+  1    an effect failed, needs a person, or is unconfirmed (see the summary and `log --failed`)
+  2    usage or configuration error, a missing credential included (nothing was done)
+  3    the run could not finish: a service failed it, or SIGTERM stopped it early, or the
+       safety valve stopped it before any write (a first run against an org, a backlog)
+  4    another run holds the lock (nothing was done)
+  141  the reader of the output went away (e.g. `| head`)"""
+RUN_ONLY = (
+    "as_of",
+    "dry_run",
+    "json",
+    "only",
+    "allow_backlog",
+    "include_adopted",
+)  # options of a run, meaningless elsewhere
+
+
+def _common(p: argparse.ArgumentParser, *, suppress: bool, sandbox_flag: bool = True) -> None:
+    """Options valid before or after a subcommand, for every command (`sandbox` works on the
+    sandbox already: it has no --sandbox)."""
+    d = argparse.SUPPRESS if suppress else None
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        default=d,
+        help=f"config file (default: $OFFBOARDING_SYNC_CONFIG or {DEFAULT_CONFIG}); with "
+        "--sandbox or `sandbox show`, the config the emulated agency runs with "
+        "(default: config/sandbox.toml)",
+    )
+    if sandbox_flag:
+        p.add_argument(
+            "--sandbox",
+            action="store_true",
+            default=d or False,
+            help="run against the built-in emulated agency (no account needed)",
+        )
+    p.add_argument(
+        "--sandbox-dir",
+        metavar="DIR",
+        default=d,
+        help="with --sandbox or `sandbox`: where the sandbox keeps its state (default: .sandbox)",
+    )
+    p.add_argument(
+        "--scenario",
+        metavar="FILE",
+        default=d,
+        help="with --sandbox or `sandbox show`: seed a new sandbox from this scenario file",
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=d or 0,
+        help="more detail on stderr (-vv for debug)",
+    )
+
+
+def _run_options(p: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Options of one run (the default command, or `run`)."""
+    d = argparse.SUPPRESS if suppress else None
+    p.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        type=_date,
+        default=d,
+        help="plan and run as if today were this date (previews and tests)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=d or False,
+        help="print the plan (every effect per request: due, waiting and from when, skipped and "
+        "why; what needs a person) and change nothing anywhere, the ledger included",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        default=d or False,
+        help="with --dry-run: the plan as a JSON list of effects",
+    )
+    p.add_argument(
+        "--only",
+        metavar="REQUEST",
+        default=d,
+        help="act on one request, named by its Salesforce record id or its name (TR-00042); "
+        "the poller's watermark stays put. An unknown one is a usage error (exit 2)",
+    )
+    p.add_argument(
+        "--allow-backlog",
+        action="store_true",
+        default=d or False,
+        help="act even when the safety valve would stop the run (a first run against an org, "
+        "more than golive.max_requests_per_run requests, effective dates long past)",
+    )
+    p.add_argument(
+        "--include-adopted",
+        action="store_true",
+        default=d or False,
+        help="with --only: act on a request adopted at the cut-over (handled by people)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sync",
+        description="Offboarding sync: acts on approved Takedown Requests exactly once across "
+        "Google Sheets, Trello, email and Salesforce. Without a command: one run.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common(parser, suppress=False)
+    _run_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        _common(p, suppress=True, sandbox_flag=name != "sandbox")
+        return p
+
+    run_p = add("run", "one run: poll, plan, apply what is due, log, alert (the default)")
+    _run_options(run_p, suppress=True)
+    add("serve", "stay up and run on the configured schedule ([schedule] in the config)")
+    log_p = add("log", "the last runs, or the effects of one run")
+    log_p.add_argument("run_id", nargs="?", help="a run id from `log` (or 'last')")
+    log_p.add_argument(
+        "--failed",
+        action="store_true",
+        help="the effects of a run (default: the last) that failed, need a person or are "
+        "unconfirmed",
+    )
+    log_p.add_argument(
+        "--limit", type=_positive, default=20, help="how many runs to list (default 20)"
+    )
+    add("status", "every open request: done, owed (from when), needs a person")
+    add("check", "validate config, credentials, sheets, tabs, headers, boards and the mail relay")
+    resolve_p = add(
+        "resolve",
+        "settle a message a crash left unconfirmed; every effect the message carried (a digest "
+        "covers several requests) is settled at once",
+    )
+    resolve_p.add_argument(
+        "key",
+        metavar="KEY_OR_MESSAGE_ID",
+        help="any effect key of the message, as the report names it, or the message's Message-ID",
+    )
+    how = resolve_p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--sent", action="store_true", help="it went out: record it as done")
+    how.add_argument("--resend", action="store_true", help="it did not: send it on the next run")
+    adopt_p = add("adopt", "record requests approved before the cut-over as handled by people")
+    adopt_p.add_argument(
+        "--approved-before",
+        metavar="YYYY-MM-DD",
+        type=_date,
+        help="the cut-over day (default: golive.approved_before)",
+    )
+    adopt_p.add_argument(
+        "--only", dest="adopt_only", metavar="REQUEST", help="adopt this one request"
+    )
+    adopt_p.add_argument(
+        "--dry-run", dest="adopt_dry_run", action="store_true", help="list what would be adopted"
+    )
+    init_p = add("init", "read the org and write a commented config.toml (TODOs for the rest)")
+    init_p.add_argument(
+        "--output", metavar="PATH", default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}"
+    )
+    init_p.add_argument(
+        "--sheet",
+        metavar="NAME=ID",
+        action="append",
+        default=[],
+        help="a spreadsheet to read (NAME: ds_tracker, ari_tracker, planner, monthly, "
+        "offboarding); repeat",
+    )
+    init_p.add_argument("--force", action="store_true", help="overwrite the output file")
+    undo_p = add(
+        "undo",
+        "reverse what the sync did for a request withdrawn after it acted, exactly once",
+    )
+    undo_p.add_argument("request", help="the request's Salesforce record id or name (TR-00042)")
+    undo_p.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        type=_date,
+        default=argparse.SUPPRESS,
+        help="plan and run as if today were this date (previews and tests)",
+    )
+    undo_p.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print the reversal's plan and change nothing anywhere, the ledger included",
+    )
+    undo_p.add_argument(
+        "--force",
+        action="store_true",
+        help="undo a request that is still approved (approved by mistake); needs --reason",
+    )
+    undo_p.add_argument("--reason", default="", help="why (recorded; required with --force)")
+    sandbox_p = add("sandbox", "show, reset or change the sandbox (see --sandbox)")
+    sandbox_p.add_argument(
+        "what",
+        choices=["show", "reset", "withdraw"],
+        help="show: its sheets, boards, outbox and requests as tables; reset: delete it, so the "
+        "next --sandbox run seeds it afresh; withdraw REQUEST: set the request's status to "
+        "'Withdrawn' in the emulated Salesforce, as a person would",
+    )
+    sandbox_p.add_argument("request", nargs="?", help="with withdraw: the request's name or id")
+    return parser
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {value!r}")
+    return n
+
+
+def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace, command: str) -> None:
+    """Every option given must mean something for the command it was given to."""
+    if command == "undo":  # a run too, of one request's reversal
+        given = [f"--{n}" for n in ("json", "only") if getattr(args, n, None)]
+        if given:
+            parser.error(f"{', '.join(given)} goes with a run, not with `undo`")
+        if args.force and not args.reason.strip():
+            parser.error("undo --force needs --reason TEXT (it is recorded)")
+    elif command != "run":
+        # `sandbox show|withdraw --as-of D`: a sandbox they create is seeded as of D.
+        allowed = {"as_of"} if command == "sandbox" and args.what != "reset" else set()
+        given = [
+            f"--{n.replace('_', '-')}"
+            for n in RUN_ONLY
+            if getattr(args, n, None) and n not in allowed
+        ]
+        if given:
+            parser.error(f"{', '.join(given)} goes with a run, not with `{command}`")
+    elif args.json and not args.dry_run:
+        parser.error("--json goes with --dry-run")
+    elif args.include_adopted and not args.only:
+        parser.error("--include-adopted goes with --only REQUEST")
+    sandbox_only = [
+        f"--{n.replace('_', '-')}" for n in ("sandbox_dir", "scenario") if getattr(args, n, None)
+    ]
+    if sandbox_only and not args.sandbox and command != "sandbox":
+        parser.error(f"{', '.join(sandbox_only)} goes with --sandbox")
+    if command == "sandbox" and args.what == "reset" and (args.config or args.scenario):
+        parser.error("`sandbox reset` only deletes the sandbox folder: --config and --scenario "
+                     "go with `sandbox show` or a --sandbox run")  # fmt: skip
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {value!r}") from None
+
+
+class _HideSecrets(logging.Formatter):
+    """No credential in a log line, whoever wrote it: at -vv urllib3 logs every request line
+    and oauthlib the Trello key and token it signs with, and a traceback (`exc_info`,
+    `stack_info`) can quote a URL or an exception holding one. So the whole formatted text is
+    cleaned, not only the message: every secret read from the environment and every token a
+    service issued during the run (`sync.config.model.remember_secret`), and credentials in URLs."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from connectors.http import sanitize_url  # only once something is logged: --help stays fast
+        from sync.config.model import secrets_read
+
+        text = sanitize_url(super().format(record))
+        # Longest first, so a secret that contains another is hidden whole.
+        for secret in sorted(secrets_read(), key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+
+def setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_HideSecrets("%(levelname)s %(name)s: %(message)s"))
+    handler.set_name("offboarding-sync")
+    root = logging.getLogger()
+    # Replace only our own handler (a second main() in one process, e.g. tests), keep others.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != "offboarding-sync"]
+    root.addHandler(handler)
+    root.setLevel(level)
+    if verbose < 2:
+        for noisy in ("urllib3", "google", "mail.log", "asyncio"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    # They log the credentials they sign with at debug level; the filter is the second line.
+    for signer in ("oauthlib", "requests_oauthlib"):
+        logging.getLogger(signer).setLevel(logging.INFO)
+
+
+@contextmanager
+def environment(args: argparse.Namespace) -> Iterator[tuple[Config, Mapping[str, str] | None]]:
+    """The config and (for the sandbox) the emulator routes a command runs with."""
+    if args.sandbox:
+        from sync.sandbox.agency import open_sandbox
+
+        # Only a real run (or serve) changes the emulated services; every other command opens
+        # the sandbox read-only, so it can never write back an older copy of their data.
+        changes = (args.command or "run") in ("run", "serve") and not getattr(
+            args, "dry_run", False
+        )
+        with open_sandbox(
+            Path(args.sandbox_dir or ".sandbox"),
+            scenario=Path(args.scenario) if args.scenario else None,
+            config_path=Path(args.config) if args.config else None,
+            writable=changes,
+            clock=clock_for(args),
+        ) as box:
+            yield box.config, box.routes
+        return
+    path = args.config or os.environ.get("OFFBOARDING_SYNC_CONFIG") or DEFAULT_CONFIG
+    if not Path(path).exists() and not args.config:
+        raise ConfigError(
+            f"no config file at {path}. Copy config/example.toml there and fill it in, pass "
+            "--config PATH, or try the sandbox: python -m sync --sandbox"
+        )
+    from sync.config.model import load
+
+    yield load(path), None
+
+
+def clock_for(args: argparse.Namespace) -> Clock:
+    """The command's clock: the caller's (tests), with "today" pinned by `--as-of`."""
+    base: Clock = getattr(args, "clock", None) or SYSTEM_CLOCK
+    return base.as_of(getattr(args, "as_of", None))
+
+
+def today_for(cfg: Config, clock: Clock) -> date:
+    """The day a run plans for: `--as-of`, or today in the agency's time zone."""
+    return clock.today(cfg.schedule.timezone)
+
+
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """The CLI. `clock` is for tests and embedders; a person's runs use the system clock."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.clock = clock
+    setup_logging(args.verbose)
+    command = args.command or "run"
+    _check_usage(parser, args, command)
+    try:
+        code = _dispatch(command, args)
+        sys.stdout.flush()  # a reader gone away surfaces here, not at interpreter exit
+        return code
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except UnknownRequestError as exc:
+        print(f"usage error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except LockHeldError as exc:
+        print(f"not started: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except SyncError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    except BrokenPipeError:
+        # `status | head -3`: the reader has all it wanted. Python's documented recipe: point
+        # stdout at devnull so the interpreter's last flush does not fail again, exit quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PIPE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug outside a run: one line, exit 3, no traceback
+        logging.getLogger("sync.cli").debug("internal error", exc_info=True)
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (-vv shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FATAL
+
+
+def _dispatch(command: str, args: argparse.Namespace) -> int:
+    if command == "run":
+        return cmd_run(args)
+    if command == "serve":
+        from sync.cli.serve import serve
+
+        with environment(args) as (cfg, routes):
+            return serve(cfg, routes, clock=clock_for(args))
+    if command == "check":
+        from sync.cli.check import run_check
+
+        with environment(args) as (cfg, routes):
+            return run_check(cfg, routes, out=sys.stdout)
+    if command == "adopt":
+        from sync.cli.adopt import adopt_command
+
+        with environment(args) as (cfg, routes):
+            return adopt_command(
+                cfg,
+                routes,
+                clock=clock_for(args),
+                before=args.approved_before,
+                only=args.adopt_only,
+                dry_run=args.adopt_dry_run,
+                out=sys.stdout,
+            )
+    if command == "init":
+        return cmd_init(args)
+    if command == "undo":
+        return cmd_undo(args)
+    if command == "sandbox":
+        from sync.sandbox.agency import sandbox_command
+
+        return sandbox_command(args, clock_for(args))
+    from sync.cli import reports
+
+    with environment(args) as (cfg, _routes):
+        if command == "log":
+            return reports.log_command(
+                cfg, args.run_id, failed=args.failed, limit=args.limit, out=sys.stdout
+            )
+        if command == "status":
+            return reports.status_command(cfg, out=sys.stdout)
+        return reports.resolve_command(cfg, args.key, sent=args.sent, out=sys.stdout)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Credentials as a run finds them; with --sandbox, the sandbox's (and its sheet ids)."""
+    from sync.cli.init import init_command, parse_sheet_args, sandbox_sheet_ids
+
+    sheets = parse_sheet_args(args.sheet)
+    if args.sandbox:
+        with environment(args) as (cfg, routes):
+            ids = {**sandbox_sheet_ids(cfg), **sheets}
+            return init_command(
+                cfg, routes, output=Path(args.output), sheets=ids, force=args.force, out=sys.stdout
+            )
+    import tomllib
+    from importlib import resources
+
+    from sync.config import defaults
+    from sync.config.model import from_dict, load
+
+    # How to log in (the env var names) comes from --config, else the shipped example.
+    if args.config:
+        template = load(args.config)
+    else:
+        # Only the login settings matter; the example names no state folder of its own.
+        with resources.as_file(defaults.packaged(defaults.EXAMPLE_CONFIG)) as example:
+            raw = tomllib.loads(example.read_text(encoding="utf-8"))
+            raw.setdefault("state_dir", "state")
+            template = from_dict(raw, path=str(example), base_dir=str(example.parent))
+    return init_command(
+        template,
+        None,
+        output=Path(args.output),
+        sheets=sheets,
+        force=args.force,
+        out=sys.stdout,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    with environment(args) as (cfg, routes):
+        clock = clock_for(args)
+        today = today_for(cfg, clock)
+        if args.dry_run:
+            return _dry_run(cfg, routes, today, args)
+        from sync.engine.runner import locked_run
+        from sync.ops.render import print_run
+
+        result = locked_run(
+            cfg,
+            routes,
+            today=today,
+            only=args.only,
+            allow_backlog=args.allow_backlog,
+            include_adopted=args.include_adopted,
+            clock=clock,
+        )
+        if result.shadow_report:
+            print(_shadow_text(result), end="")
+            return 0
+        print_run(result, sys.stdout, sys.stderr)
+        return result.exit_code
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from sync.engine.run import UndoAsk
+    from sync.engine.runner import locked_run, unlocked_run
+    from sync.ops.render import plan_text, print_run
+
+    ask = UndoAsk(reason=args.reason.strip(), forced=args.force)
+    with environment(args) as (cfg, routes):
+        clock = clock_for(args)
+        today = today_for(cfg, clock)
+        if args.dry_run:
+            result = unlocked_run(
+                cfg, routes, today=today, only=args.request, dry_run=True, undo=ask, clock=clock
+            )
+        else:
+            result = locked_run(cfg, routes, today=today, only=args.request, undo=ask, clock=clock)
+        if result.refused:
+            print(f"not undone: {result.refused}", file=sys.stderr)
+            return result.exit_code
+        if result.fatal:
+            print(f"error: {result.fatal}", file=sys.stderr)
+            return EXIT_FATAL
+        if args.dry_run:
+            print(plan_text(result.plan), end="")
+            return 0
+        print_run(result, sys.stdout, sys.stderr)
+        return result.exit_code
+
+
+def _dry_run(
+    cfg: Config, routes: Mapping[str, str] | None, today: date, args: argparse.Namespace
+) -> int:
+    from sync.engine.runner import unlocked_run
+    from sync.ops.render import plan_json, plan_text
+
+    result = unlocked_run(
+        cfg,
+        routes,
+        today=today,
+        only=args.only,
+        dry_run=True,
+        allow_backlog=args.allow_backlog,
+        include_adopted=args.include_adopted,
+        clock=clock_for(args),
+    )
+    if result.fatal:
+        print(f"error: {result.fatal}", file=sys.stderr)
+        return EXIT_FATAL
+    # Each thing said once: the plan on stdout; with --json, what needs a person on stderr.
+    if args.json:
+        print(json.dumps(plan_json(result.plan, result.checks), indent=2))
+        for f in result.plan.needs_person:
+            print(f"needs a person: {f.label or f.request_id}: {f.message}", file=sys.stderr)
+    else:
+        print(plan_text(result.plan, result.checks, result.stop_reason), end="")
+    return 0
+
+
+def _shadow_text(result: object) -> str:
+    from sync.engine.run import RunResult
+
+    assert isinstance(result, RunResult)
+    return (
+        f'Shadow run {result.run_id} as of {result.today:%Y-%m-%d} (golive.mode = "shadow": '
+        "nothing was written; the day's report goes to the operations lead once)\n\n"
+        + result.shadow_report
+    )

@@ -1,0 +1,646 @@
+"""The pure planner: which effects each request owes, and which of them are due today.
+
+No I/O and no clock: the inputs are the requests Salesforce returned, what the ledger says of
+each effect key, today's date and the rules from config. Every row of the effects table at the
+top of README.md is one branch of `_effects_for`. Idempotency against the targets themselves (a
+row already in the sheet after a crash) is checked by the connectors at write time, when it is
+still true.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Literal
+
+from sync.config.model import Config
+from sync.core import withdrawal
+from sync.core.domain import (
+    FINAL_STATES,
+    UNDO_KINDS,
+    Effect,
+    EffectKind,
+    EffectState,
+    Finding,
+    Platform,
+    RequestType,
+    TakedownRequest,
+    effect_key,
+)
+from sync.core.names import name_key
+from sync.core.undo import describe_undo, describe_undo_kind
+
+log = logging.getLogger("sync.plan")
+
+TRACKER_OF: Mapping[Platform, str] = {Platform.DS: "ds_tracker", Platform.ARI: "ari_tracker"}
+
+
+# The finding for a message a crash left "sending": it keeps the run's exit code at 1.
+UNCONFIRMED_SEND = "unconfirmed_send"
+
+
+@dataclass(frozen=True)
+class PlanRules:
+    """The parts of config the planner needs, so its tests need no config file."""
+
+    reminder_offsets: tuple[int, ...] = (7, 1)
+    trello_boards: tuple[str, ...] = ("tda", "design")
+    trello_archive_on: Literal["effective_date", "approval"] = "effective_date"
+    seo_service: str = "SEO"
+    # A message left "sending" by a crash: resend it (True) or report it for a person (False).
+    resend_unconfirmed: bool = False
+    account_status: Mapping[RequestType, str] = field(
+        default_factory=lambda: {
+            RequestType.CANCELLATION: "Cancelled",
+            RequestType.PAUSE: "Paused",
+            RequestType.CHANGE: "Contract Changed",
+        }
+    )
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> PlanRules:
+        acc = cfg.salesforce.account
+        return cls(
+            reminder_offsets=tuple(sorted(set(cfg.reminders.offsets_days), reverse=True)),
+            trello_boards=tuple(cfg.trello.boards),
+            trello_archive_on=cfg.trello.archive_on,
+            seo_service=cfg.reminders.seo_service,
+            resend_unconfirmed=cfg.email.unconfirmed_policy == "resend",
+            account_status={
+                RequestType.CANCELLATION: acc.cancellation,
+                RequestType.PAUSE: acc.pause,
+                RequestType.CHANGE: acc.change,
+            },
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    today: date
+    due: list[Effect] = field(default_factory=list)
+    waiting: list[Effect] = field(default_factory=list)
+    # Owed no more and recorded as skipped without any action, with the reason.
+    skips: list[tuple[Effect, str]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    # Owed, but their request was withdrawn: put on hold (not final), with the reason.
+    holds: list[tuple[Effect, str]] = field(default_factory=list)
+    # Keys on hold whose request was approved again with a new round: owed again.
+    resumes: list[str] = field(default_factory=list)
+
+    @property
+    def needs_person(self) -> list[Finding]:
+        return [f for f in self.findings if f.needs_person]
+
+
+def plan(
+    requests: Sequence[TakedownRequest],
+    ledger: Mapping[str, EffectState],
+    today: date,
+    rules: PlanRules,
+) -> Plan:
+    """Everything still owed for `requests`, split into due now, waiting, and skipped."""
+    result = Plan(today=today)
+    by_request: dict[str, dict[str, EffectState]] = {}
+    for key, state in ledger.items():
+        by_request.setdefault(key.split("/", 1)[0], {})[key] = state
+    superseded = _superseded_pauses(requests)
+
+    for req in sorted(requests, key=_order):
+        seen = by_request.get(req.id, {})
+        partial = Plan(today=today)
+        try:
+            _plan_one(req, seen, today, rules, partial, superseded.get(req.id))
+        except Exception as exc:  # a bug must cost one request, not the run
+            # One line for the run's reader; the traceback for a maintainer at -vv.
+            log.error("planning %s failed: %s: %s", req.label, type(exc).__name__, exc)
+            log.debug("planning %s failed", req.label, exc_info=True)
+            partial = Plan(today=today)
+            partial.findings.append(
+                Finding(
+                    req.id,
+                    "internal_error",
+                    f"the sync could not plan this request (internal error: "
+                    f"{type(exc).__name__}: {exc}). Nothing was done for it; the other "
+                    "requests went on. Report this to whoever maintains the sync.",
+                    label=req.label,
+                )
+            )
+        result.due.extend(partial.due)
+        result.waiting.extend(partial.waiting)
+        result.skips.extend(partial.skips)
+        result.findings.extend(partial.findings)
+        result.holds.extend(partial.holds)
+        result.resumes.extend(partial.resumes)
+    return result
+
+
+def _plan_one(
+    req: TakedownRequest,
+    seen: Mapping[str, EffectState],
+    today: date,
+    rules: PlanRules,
+    result: Plan,
+    superseded_by: TakedownRequest | None,
+) -> None:
+    """One request's share of the plan, written into `result` (a fresh plan per request, so a
+    failure half-way leaves nothing of it behind)."""
+    if not req.approved:
+        account = rules.account_status.get(req.type, "") if req.type else ""
+        effects = effects_for(req, rules, today) if _plannable(req) else None
+        _add(result, withdrawal.withdrawn(req, seen, effects, today, account, describe))
+        return
+    problem = _input_problem(req)
+    if problem is not None:
+        result.findings.append(problem)
+        return
+    assert req.type is not None
+    again = withdrawal.reapproved(
+        req, seen, effects_for(req, rules, today), today, rules.account_status[req.type], describe
+    )
+    if again is not None:
+        _add(result, again)
+        if again.blocked:
+            return
+        result.resumes.extend(again.resume)
+        seen = {k: EffectState.PLANNED if v is EffectState.ON_HOLD else v for k, v in seen.items()}
+    if not seen and req.effective_date is not None and req.effective_date < today:
+        result.findings.append(
+            Finding(
+                req.id,
+                "effective_date_past",
+                f"effective date {req.effective_date:%Y-%m-%d} had already passed when the "
+                f"request was first seen; {_LATE_WORDS[req.type]}",
+                needs_person=False,
+                label=req.label,
+            )
+        )
+    _plan_request(req, seen, today, rules, result, superseded_by)
+
+
+# What runs at once for a request approved after its effective date: only a cancellation
+# has offboarding steps.
+_LATE_WORDS: Mapping[RequestType, str] = {
+    RequestType.CANCELLATION: "its offboarding steps run now",
+    RequestType.PAUSE: "the pause is recorded now (Planner Sheet, tracker status); a pause "
+    "never offboards",
+    RequestType.CHANGE: "the contract change is recorded now (Monthly Sheet)",
+}
+
+
+def _superseded_pauses(requests: Sequence[TakedownRequest]) -> dict[str, TakedownRequest]:
+    """A pause followed by a cancellation of the same client, effective no later than the pause:
+    pause id -> that cancellation. The pause's reminders would announce a pause that never
+    comes; everything else of both requests still happens, in approval order."""
+    ordered = [r for r in sorted(requests, key=_order) if r.approved and r.account_id]
+    out: dict[str, TakedownRequest] = {}
+    for i, pause in enumerate(ordered):
+        if pause.type is not RequestType.PAUSE or pause.effective_date is None:
+            continue
+        for later in ordered[i + 1 :]:
+            if (
+                later.type is RequestType.CANCELLATION
+                and later.account_id == pause.account_id
+                and _input_problem(later) is None
+                and later.effective_date is not None
+                and later.effective_date <= pause.effective_date
+            ):
+                out[pause.id] = later
+                break
+    return out
+
+
+def _order(req: TakedownRequest) -> tuple[datetime, str]:
+    """Older approvals first, so a pause then a cancellation of one client land in that order."""
+    when = req.approved_at or req.modified_at
+    return (when.replace(tzinfo=None) if when else datetime(1, 1, 1), req.id)  # noqa: DTZ001
+
+
+def _input_problem(req: TakedownRequest) -> Finding | None:
+    """Bad input that stops every effect of one request (and only that request)."""
+
+    def finding(code: str, message: str) -> Finding:
+        return Finding(req.id, code, message, label=req.label)
+
+    if req.credit_problem:
+        return finding(
+            "credit_amount",
+            f"{req.credit_problem}, so the sync cannot tell whether Finance had to approve. "
+            "Nothing was done.",
+        )
+    if req.approval_problem:
+        return finding(
+            "approval_chain",
+            f"status is '{req.status}' but the approval chain is not complete: "
+            f"{req.approval_problem}. Nothing was done.",
+        )
+    if req.type is None:
+        return finding(
+            "unknown_type",
+            f"unknown request type '{req.raw_type}' (expected a cancellation, contract pause or "
+            "contract change). Nothing was done.",
+        )
+    if not req.client_name.strip():
+        if req.account_id.strip():
+            return finding(
+                "no_client",
+                f"the account {req.account_id} has no name (the request's account is set, but "
+                "its Account Name is empty), so no sheet row, card or message could name the "
+                "client. Nothing was done.",
+            )
+        return finding("no_account", "the request has no account. Nothing was done.")
+    if req.effective_date is None:
+        what = (
+            f"effective date '{req.raw_effective_date}' is not a date"
+            if req.raw_effective_date
+            else "the request has no effective date"
+        )
+        return finding("effective_date", f"{what}. Nothing was done.")
+    if req.type is not RequestType.CHANGE:
+        if req.platform is None:
+            return finding(
+                "unknown_platform",
+                f"unknown platform '{req.raw_platform}' (expected DS or ARI), so the tracker is "
+                "unknown. Nothing was done.",
+            )
+        if not req.account_id:
+            return finding(
+                "no_account", "the request has no Salesforce account id. Nothing was done."
+            )
+    return None
+
+
+def effects_for(
+    req: TakedownRequest,
+    rules: PlanRules,
+    today: date,
+    skipped: frozenset[str] = frozenset(),
+) -> list[Effect]:
+    """Every effect the request causes over its life (the README's effects table). `skipped`: keys
+    that ended skipped, which the write-back messages then do not list as done."""
+    assert req.type is not None
+    assert req.effective_date is not None
+    approval_day = req.approved_at.date() if req.approved_at else today
+    eff_day = req.effective_date
+
+    def make(
+        kind: EffectKind,
+        target: str,
+        not_before: date,
+        params: Mapping[str, str] | None = None,
+        after: tuple[str, ...] = (),
+    ) -> Effect:
+        return Effect(req.id, kind, target, not_before, req, dict(params or {}), after)
+
+    out: list[Effect] = []
+    t = req.type
+    if t in (RequestType.CANCELLATION, RequestType.PAUSE):
+        assert req.platform is not None
+        tracker = TRACKER_OF[req.platform]
+        out.append(make(EffectKind.PLANNER_ADD, "planner", approval_day))
+        out.append(make(EffectKind.TRACKER_STATUS, tracker, approval_day))
+    if t is RequestType.CANCELLATION:
+        assert req.platform is not None
+        tracker = TRACKER_OF[req.platform]
+        status_key = effect_key(req.id, EffectKind.TRACKER_STATUS, tracker)
+        out.append(make(EffectKind.TRACKER_REMOVE, tracker, eff_day, after=(status_key,)))
+        offboarding = make(EffectKind.OFFBOARDING_ADD, "offboarding", approval_day)
+        out.append(offboarding)
+        if req.leaving_platform:
+            out.append(
+                make(
+                    EffectKind.NINJACAT_FLAG, "offboarding", approval_day, after=(offboarding.key,)
+                )
+            )
+        archive_day = eff_day if rules.trello_archive_on == "effective_date" else approval_day
+        for board in rules.trello_boards:
+            out.append(make(EffectKind.TRELLO_ARCHIVE, board, archive_day))
+        out.append(make(EffectKind.SIMPLIFI_NOTICE, "simplifi", approval_day))
+    if t is RequestType.CHANGE:
+        out.append(make(EffectKind.MONTHLY_RECORD, "monthly", approval_day))
+    out.append(make(EffectKind.MANAGER_DIGEST, "tda_manager", approval_day))
+    if t in (RequestType.CANCELLATION, RequestType.PAUSE):
+        teams = ["tda_team"]
+        if any(name_key(s) == name_key(rules.seo_service) for s in req.services):
+            teams.append("seo_team")
+        for offset in rules.reminder_offsets:
+            due_on = date.fromordinal(eff_day.toordinal() - offset)
+            for team in teams:
+                out.append(
+                    make(
+                        EffectKind.REMINDER,
+                        f"{team}:{offset}d",
+                        due_on,
+                        {"offset_days": str(offset), "team": team, "due_on": due_on.isoformat()},
+                    )
+                )
+    out.extend(_writebacks(req, out, rules, approval_day, make, skipped))
+    return out
+
+
+def settle_writeback(e: Effect, rules: PlanRules, today: date, skipped: frozenset[str]) -> Effect:
+    """A write-back as it goes out, once the effects it reports on are final: its message lists
+    as done only what was done (a board with no card is not 'archived')."""
+    if (
+        e.kind is not EffectKind.SALESFORCE_WRITEBACK
+        or "sync_message" not in e.params
+        or not skipped & set(e.after)
+    ):
+        return e
+    again = next((x for x in effects_for(e.request, rules, today, skipped) if x.key == e.key), None)
+    if again is None:
+        return e
+    return replace(e, params={**e.params, "sync_message": again.params["sync_message"]})
+
+
+def _writebacks(
+    req: TakedownRequest,
+    effects: list[Effect],
+    rules: PlanRules,
+    approval_day: date,
+    make: Callable[..., Effect],
+    skipped: frozenset[str] = frozenset(),
+) -> list[Effect]:
+    """Salesforce learns what was done: once after the approval-time effects, and for a
+    cancellation once more after the effective-date ones. Which effects are "late" depends only
+    on the kind and config, never on today's date, so the set of write-backs is stable."""
+    assert req.type is not None
+    late = [
+        e
+        for e in effects
+        if e.kind is EffectKind.TRACKER_REMOVE
+        or (e.kind is EffectKind.TRELLO_ARCHIVE and rules.trello_archive_on == "effective_date")
+    ]
+    early = [e for e in effects if e.kind is not EffectKind.REMINDER and e not in late]
+    done_now = ", ".join(_describe(e) for e in early if e.key not in skipped) or "nothing"
+    message = f"Done on approval: {done_now}." + _skipped_words(early, skipped)
+    if late:
+        message += (
+            f" Due on {req.effective_date:%Y-%m-%d}: " + ", ".join(_describe(e) for e in late) + "."
+        )
+    out = [
+        make(
+            EffectKind.SALESFORCE_WRITEBACK,
+            "approval",
+            approval_day,
+            {
+                "sync_status": "Synced" if not late else "Synced - offboarding scheduled",
+                "sync_message": message,
+                "account_status": rules.account_status[req.type],
+            },
+            tuple(e.key for e in early),
+        )
+    ]
+    if late:
+        out.append(
+            make(
+                EffectKind.SALESFORCE_WRITEBACK,
+                "offboarded",
+                max(e.not_before for e in late),
+                {
+                    "sync_status": "Offboarded",
+                    "sync_message": "Offboarded: "
+                    + (", ".join(_describe(e) for e in late if e.key not in skipped) or "nothing")
+                    + "."
+                    + _skipped_words(late, skipped),
+                    "account_status": "",
+                },
+                tuple(e.key for e in late),
+            )
+        )
+    return out
+
+
+def _skipped_words(effects: Sequence[Effect], skipped: frozenset[str]) -> str:
+    shown = [
+        _SKIP_WORDS.get(e.kind, "{kind} ({target})").format(
+            kind=e.kind, target=_TARGET_WORDS.get(e.target, e.target)
+        )
+        for e in effects
+        if e.key in skipped
+    ]
+    return f" Skipped (nothing to do): {', '.join(shown)}." if shown else ""
+
+
+# How a skipped effect is named (it did not happen, so not in the past tense of _DESCRIPTIONS).
+_SKIP_WORDS: Mapping[EffectKind, str] = {
+    EffectKind.TRELLO_ARCHIVE: "Trello archive on the {target} board (no card)",
+}
+
+_DESCRIPTIONS: Mapping[EffectKind, str] = {
+    EffectKind.PLANNER_ADD: "added to the Planner Sheet",
+    EffectKind.TRACKER_STATUS: "{target} status set",
+    EffectKind.TRACKER_REMOVE: "removed from the {target} (copy kept)",
+    EffectKind.MONTHLY_RECORD: "recorded in the Monthly Sheet",
+    EffectKind.OFFBOARDING_ADD: "added to the DigMS Offboarding Sheet",
+    EffectKind.NINJACAT_FLAG: "flagged for removal from Ninja Cat",
+    EffectKind.TRELLO_ARCHIVE: "Trello cards archived on the {target} board",
+    EffectKind.SIMPLIFI_NOTICE: "Simpli.fi notified",
+    EffectKind.MANAGER_DIGEST: "TDA Department Manager informed",
+    EffectKind.REMINDER: "{target} reminded",  # worded in _describe, with the offset
+    EffectKind.SALESFORCE_WRITEBACK: "Salesforce updated ({target})",
+}
+
+
+_TARGET_WORDS: Mapping[str, str] = {
+    "ds_tracker": "DS tracker",
+    "ari_tracker": "ARI tracker",
+    "tda": "Targeted Digital Advertising",
+    "design": "Digital Marketing Graphic Design",
+    "tda_team": "TDA team",
+    "seo_team": "SEO team",
+}
+
+
+def _describe(e: Effect) -> str:
+    if e.kind in UNDO_KINDS:
+        return describe_undo(e)
+    if e.kind is EffectKind.SALESFORCE_WRITEBACK and withdrawal.is_status_writeback(e.key):
+        if e.target.startswith(withdrawal.WITHDRAWN):
+            return "Salesforce told it was withdrawn after the sync acted"
+        return "Salesforce told it was approved again"
+    if e.kind is EffectKind.REMINDER:
+        team = e.params.get("team", "")
+        days = e.params.get("offset_days", "?")
+        unit = "day" if days == "1" else "days"
+        return f"{_TARGET_WORDS.get(team, team)} reminded ({days} {unit} before)"
+    return _DESCRIPTIONS[e.kind].format(target=_TARGET_WORDS.get(e.target, e.target))
+
+
+def describe(e: Effect) -> str:
+    """A short phrase a person reads: what the effect does."""
+    return _describe(e)
+
+
+def describe_kind(kind: str, target: str) -> str:
+    """The same words for an effect known only by kind and target (the run log, the ledger)."""
+    try:
+        k = EffectKind(kind)
+    except ValueError:
+        return f"{kind} ({target})"
+    if k in UNDO_KINDS:
+        return describe_undo_kind(k, target)
+    if k is EffectKind.REMINDER:
+        team, _, offset = target.partition(":")
+        days = offset.removesuffix("d")
+        unit = "day" if days == "1" else "days"
+        return f"{_TARGET_WORDS.get(team, team)} reminded ({days} {unit} before)"
+    return _DESCRIPTIONS[k].format(target=_TARGET_WORDS.get(target, target))
+
+
+def _plan_request(
+    req: TakedownRequest,
+    seen: Mapping[str, EffectState],
+    today: date,
+    rules: PlanRules,
+    result: Plan,
+    superseded_by: TakedownRequest | None = None,
+) -> None:
+    effects = effects_for(req, rules, today)
+    open_effects = [e for e in effects if seen.get(e.key) not in FINAL_STATES]
+    due_keys: set[str] = set()
+    reminders: list[Effect] = []
+    for e in open_effects:
+        state = seen.get(e.key)
+        if state is EffectState.SENDING and not rules.resend_unconfirmed:
+            shared = (
+                " The digest covers several requests: one `resolve` settles the whole message."
+                if e.kind is EffectKind.MANAGER_DIGEST
+                else ""
+            )
+            result.findings.append(
+                Finding(
+                    req.id,
+                    UNCONFIRMED_SEND,
+                    f"{describe(e)}: a message was being sent when a run stopped, and may or may "
+                    f"not have gone out. Check the mailbox, then run "
+                    f"`python -m sync resolve {e.key} --sent` (or `--resend`).{shared}",
+                    label=req.label,
+                )
+            )
+            continue
+        if e.kind is EffectKind.REMINDER and superseded_by is not None:
+            result.skips.append((e, f"superseded by the cancellation {superseded_by.label}"))
+            continue
+        if e.kind is EffectKind.REMINDER:
+            reminders.append(e)
+            continue
+        if e.kind is EffectKind.SALESFORCE_WRITEBACK:
+            continue
+        if e.not_before > today:
+            result.waiting.append(e)
+        else:
+            result.due.append(e)
+            due_keys.add(e.key)
+    _plan_reminders(req, reminders, today, result)
+    _note_missing_reason(req, due_keys, result)
+    dropped = [e for e in open_effects if e.kind is EffectKind.REMINDER and superseded_by]
+    if superseded_by is not None and dropped:
+        eff = superseded_by.effective_date
+        result.findings.append(
+            Finding(
+                req.id,
+                "pause_superseded",
+                f"a cancellation of the same client ({superseded_by.label}, effective "
+                f"{eff:%Y-%m-%d}) was approved after this pause: both are carried out in that "
+                "order (the tracker ends 'cancelled'), and the pause's reminders are not sent",
+                needs_person=False,
+                label=req.label,
+            )
+        )
+    for e in open_effects:
+        if e.kind is not EffectKind.SALESFORCE_WRITEBACK:
+            continue
+        deps_ready = all(seen.get(k) in FINAL_STATES or k in due_keys for k in e.after)
+        if e.not_before <= today and deps_ready:
+            result.due.append(_no_status_regression(e, seen))
+        else:
+            result.waiting.append(e)
+
+
+def _note_missing_reason(req: TakedownRequest, due_keys: set[str], result: Plan) -> None:
+    """Decided once (README, Decisions): a request without a reason is not held back; its
+    messages say "(none given)", and the run that sends them says so once."""
+    if req.reason.strip():
+        return
+    kinds = {EffectKind.SIMPLIFI_NOTICE: "the Simpli.fi notice", EffectKind.MANAGER_DIGEST: "the "
+             "TDA Department Manager's digest"}  # fmt: skip
+    going = [
+        words for kind, words in kinds.items() if any(k.split("/")[1] == kind for k in due_keys)
+    ]
+    if not going:
+        return
+    what = "no cancellation reason" if req.type is RequestType.CANCELLATION else "no reason"
+    result.findings.append(
+        Finding(
+            req.id,
+            "no_reason",
+            f'the request gives {what}: {" and ".join(going)} say "(none given)". Add the '
+            "reason in Salesforce if Simpli.fi or the manager should know it (messages already "
+            "sent are not sent again).",
+            needs_person=False,
+            label=req.label,
+        )
+    )
+
+
+def _no_status_regression(e: Effect, seen: Mapping[str, EffectState]) -> Effect:
+    """The approval write-back may go out after the offboarding one (its email waited for a
+    person): then it sets only the account status, never the request's sync status back."""
+    later = effect_key(e.request_id, EffectKind.SALESFORCE_WRITEBACK, "offboarded")
+    if e.target != "approval" or seen.get(later) is not EffectState.APPLIED:
+        return e
+    return replace(e, params={"account_status": e.params.get("account_status", "")})
+
+
+def _plan_reminders(
+    req: TakedownRequest, reminders: list[Effect], today: date, result: Plan
+) -> None:
+    """One reminder per offset and team, exactly once; a missed one goes out late, but never two
+    for the same team on the same day: the nearest offset wins and the others are superseded."""
+    assert req.effective_date is not None
+    by_team: dict[str, list[Effect]] = {}
+    for e in reminders:
+        by_team.setdefault(e.params["team"], []).append(e)
+    for items in by_team.values():
+        due: list[Effect] = []
+        for e in items:
+            if today < e.not_before:
+                result.waiting.append(e)
+            elif today > req.effective_date:
+                result.skips.append(
+                    (
+                        e,
+                        f"the effective date {req.effective_date:%Y-%m-%d} passed before the "
+                        f"{e.params['offset_days']}-day reminder could be sent",
+                    )
+                )
+            else:
+                due.append(e)
+        if not due:
+            continue
+        nearest = min(due, key=lambda e: int(e.params["offset_days"]))
+        result.due.append(nearest)
+        for e in due:
+            if e is not nearest:
+                result.skips.append(
+                    (
+                        e,
+                        f"superseded by the {nearest.params['offset_days']}-day reminder sent "
+                        "the same day",
+                    )
+                )
+
+
+def _plannable(req: TakedownRequest) -> bool:
+    """Enough data to know the request's effects (a withdrawn one is not checked otherwise)."""
+    if req.type is None or req.effective_date is None:
+        return False
+    return req.type is RequestType.CHANGE or (req.platform is not None and bool(req.account_id))
+
+
+def _add(result: Plan, decision: withdrawal.Decision) -> None:
+    result.findings.extend(decision.findings)
+    result.holds.extend(decision.holds)
+    result.due.extend(decision.due)
