@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from connectors.sheets.plan import (
-    Plan,
-    Tab,
-    TabWrites,
-    batch_requests,
-    find_tab,
-    rows_not_as_written,
-)
+from connectors.sheets.book import BookPlan, Tab, TabWrites, find_tab
+from connectors.sheets.writes import batch_requests, rows_not_as_written
 
 
 def nfd(text: str) -> str:
@@ -50,7 +44,7 @@ def test_a_copied_formula_goes_in_as_a_formula_and_its_result_is_not_a_shifted_r
     w = TabWrites(removed, removed.title, headers=list(removed.headers), header_from=3)
     w.appends.append({0: "Acme", 1: link, 2: "=typed by the sync"})
     w.formula_cells.add((0, 1))
-    plan = Plan(writes={removed.title: w})
+    plan = BookPlan(writes={removed.title: w})
     [append] = batch_requests(plan)
     cells = append["appendCells"]["rows"][0]["values"]
     assert cells[1] == {"userEnteredValue": {"formulaValue": link}}

@@ -58,16 +58,9 @@ from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 from connectors.base import Journal
 from connectors.http import build_session, cache_environment, mount_routes
 from connectors.retry import RetryPolicy, retry_after_seconds
-from connectors.sheets.plan import (
-    ORDER,
-    Plan,
-    Tab,
-    batch_requests,
-    find_tab,
-    parse_book,
-    plan_book,
-    rows_not_as_written,
-)
+from connectors.sheets.book import BookPlan, Tab, find_tab, parse_book
+from connectors.sheets.plan import ORDER, plan_book
+from connectors.sheets.writes import batch_requests, rows_not_as_written
 from sync.config.model import Config, SheetConfig, remember_secret, secret_file, secret_from_env
 from sync.core.domain import Check, CheckState, Effect, EffectKind, Outcome, OutcomeStatus, System
 from sync.errors import (
@@ -269,7 +262,7 @@ class SheetsConnector:
         retries_before = self._retry.retries
         attempts = 0
         attempted: set[str] = set()
-        last: Plan | None = None
+        last: BookPlan | None = None
         moved: dict[str, list[int]] = {}
         try:
             base = self._retry.call(lambda: self._read(sid, None), what=f"read {sid}")
@@ -280,7 +273,7 @@ class SheetsConnector:
                 tabs = sorted({t for _e, _n, s in group for t in (s.tab, s.removed_tab) if t})
                 known = [t.title for name in tabs if (t := find_tab(base, name)) is not None]
 
-                def cycle() -> Plan:
+                def cycle() -> BookPlan:
                     nonlocal attempts, last, moved
                     attempts += 1
                     # After a failed write, read everything: it may have added a tab.
@@ -364,7 +357,7 @@ class SheetsConnector:
         body = self._guard(sid, lambda: self._http.spreadsheets_get(sid, params=params))
         return parse_book(body)
 
-    def _write(self, sid: str, plan: Plan) -> dict[str, Tab]:
+    def _write(self, sid: str, plan: BookPlan) -> dict[str, Tab]:
         """One atomic batchUpdate; its answer carries the written tabs as they are after it."""
         body = {
             "requests": batch_requests(plan),

@@ -1,6 +1,6 @@
 """Pure deciding for the Sheets side of an undo: the tracker row back, the added rows marked.
 
-Built on `connectors.sheets.plan` (the same read, the same re-check by key just before the one
+Built on `connectors.sheets.rows` (the same read, the same re-check by key just before the one
 atomic batchUpdate). What to put back comes from the before-images the forward effects recorded
 (`Effect.params`, set by `sync.core.undo`): the tracker cells the sync overwrote with their previous
 values, and the removed row's former place (the key of the row above and below it). The row's
@@ -22,7 +22,8 @@ import json
 from datetime import date
 from typing import Any
 
-from connectors.sheets.plan import Plan, Tab, _Ctx, _norm_header, _Verdict, find_tab
+from connectors.sheets.book import BookPlan, Tab, Verdict, find_tab, norm_header
+from connectors.sheets.rows import EffectRows
 from sync.core.domain import OutcomeStatus
 
 MARK = "WITHDRAWN {date}: {key}"
@@ -34,7 +35,7 @@ def is_marked(value: str, key: str) -> bool:
     return text.startswith("WITHDRAWN ") and text.endswith(f": {key}")
 
 
-def mark(ctx: _Ctx, plan: Plan, today: date) -> tuple[bool, str]:
+def mark(ctx: EffectRows, plan: BookPlan, today: date) -> tuple[bool, str]:
     """Mark the row this request added as withdrawn; a row never added is nothing to mark."""
     key_col = ctx.col(ctx.sheet.key)
     key = ctx.key().strip()
@@ -43,7 +44,7 @@ def mark(ctx: _Ctx, plan: Plan, today: date) -> tuple[bool, str]:
         for r in range(1, len(ctx.tab.rows)):
             if is_marked(ctx.tab.value(r, key_col), key):
                 return True, f"row {r + 1} is already marked withdrawn"
-        raise _Verdict(
+        raise Verdict(
             OutcomeStatus.SKIPPED,
             f"{ctx.where}: no row for '{key}' (none was added): nothing to mark",
         )
@@ -52,7 +53,7 @@ def mark(ctx: _Ctx, plan: Plan, today: date) -> tuple[bool, str]:
     return False, f"row {row + 1} marked '{text}'"
 
 
-def restore(ctx: _Ctx, plan: Plan, book: dict[str, Tab]) -> tuple[bool, str]:
+def restore(ctx: EffectRows, plan: BookPlan, book: dict[str, Tab]) -> tuple[bool, str]:
     """Put the tracker row back (from its copy, at its place or appended) with the cells the
     sync overwrote set back to their previous values."""
     params = ctx.effect.params
@@ -70,19 +71,19 @@ def restore(ctx: _Ctx, plan: Plan, book: dict[str, Tab]) -> tuple[bool, str]:
     if row is None:
         if copy is None or removed is None:
             if status or removal:
-                raise _Verdict(
+                raise Verdict(
                     OutcomeStatus.NEEDS_PERSON,
                     f"{ctx.where}: no row for '{key}' and no copy of it in "
                     f"'{ctx.sheet.removed_tab}'; put the row back by hand",
                 )
-            raise _Verdict(OutcomeStatus.SKIPPED, f"{ctx.where}: nothing of '{key}' to restore")
+            raise Verdict(OutcomeStatus.SKIPPED, f"{ctx.where}: nothing of '{key}' to restore")
         copied = {
-            _norm_header(h): removed.value(copy, c) for c, h in enumerate(removed.headers) if h
+            norm_header(h): removed.value(copy, c) for c, h in enumerate(removed.headers) if h
         }
         cells: dict[int, str] = {}
         for c, header in enumerate(ctx.tab.headers):
             if header.strip():
-                cells[c] = copied.get(_norm_header(header), "")
+                cells[c] = copied.get(norm_header(header), "")
         _set_back(ctx.tab, cells, previous, written, left)
         place = _former_place(ctx.tab, key_col, removal)
         out = plan.writes_for(ctx.tab)
@@ -113,7 +114,7 @@ def restore(ctx: _Ctx, plan: Plan, book: dict[str, Tab]) -> tuple[bool, str]:
     )
     if not done:
         if left and not params.get("reported"):
-            raise _Verdict(OutcomeStatus.NEEDS_PERSON, why)
+            raise Verdict(OutcomeStatus.NEEDS_PERSON, why)
         if left:  # reported by an earlier run: the person's value stands
             return True, f"left as a person set it (reported before): {'; '.join(left)}"
         return True, f"row {row + 1 if row is not None else '?'} already as before the sync"
