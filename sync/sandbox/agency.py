@@ -92,7 +92,7 @@ def _credentials() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def seed_data(scenario: Path | None, today: date) -> dict[str, Any]:
-    from connectors.emulators.scenarios.scenario import load_scenario
+    from connectors.emulators.scenarios.loading import load_scenario
 
     bundled = resources.files("connectors.emulators.scenarios").joinpath("agency.json")
     with resources.as_file(bundled) as path:  # package data, wherever the package is installed

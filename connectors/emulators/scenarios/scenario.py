@@ -13,7 +13,8 @@ Dates may be written relative to the day the sandbox is first seeded: `{today}`,
 realistic whenever it is used. Credentials are not part of a scenario: the sandbox adds its own
 fake ones when it seeds.
 
-`build_agency()` makes the bundled scenario (and, with bigger numbers, the benchmark's).
+`build_agency()` makes the bundled scenario (and, with bigger numbers, the benchmark's);
+`connectors.emulators.scenarios.loading` reads a scenario file, generated ones included.
 """
 
 from __future__ import annotations
@@ -441,21 +442,6 @@ def resolve_dates(value: Any, today: date) -> Any:
     if isinstance(value, dict):
         return {k: resolve_dates(v, today) for k, v in value.items()}
     return value
-
-
-def load_scenario(path: Path, today: date) -> dict[str, Any]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if isinstance(data, dict) and data.get("generate") == "production":
-        # Too big to bundle as data: generated at seed time, the same for the same seed.
-        from connectors.emulators.scenarios.production import build_production  # noqa: PLC0415 - a cycle
-
-        return build_production(today, seed=int(data.get("seed", 14)))
-    if not isinstance(data, dict) or not {"salesforce", "google", "trello"} <= set(data):
-        raise ValueError(
-            f"{path}: a scenario is a JSON object with 'salesforce', 'google' and 'trello'"
-        )
-    resolved: dict[str, Any] = resolve_dates(data, today)
-    return resolved
 
 
 if __name__ == "__main__":  # regenerate the bundled scenario
