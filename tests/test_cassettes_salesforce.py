@@ -19,7 +19,8 @@ from vcr.cassette import Cassette
 
 from connectors.emulators.salesforce.server import SalesforceEmulator
 from connectors.salesforce.connector import SalesforceConnector
-from sync.config.model import Config
+from sync.config.model import ApprovalChain, Config
+from sync.core import approval
 from sync.core.domain import Effect, EffectKind, OutcomeStatus, TakedownRequest
 from tests.cassette_support import CassetteRun, Mode
 from tests.fixtures.common import RecordingJournal
@@ -39,6 +40,7 @@ INCOMPLETE = "Half Approved Outfitters"  # approved by Jeremy Bliesner only
 class SalesforceWorld:
     connector: SalesforceConnector
     emulator: SalesforceEmulator | None  # only while recording from the emulator
+    chain: ApprovalChain  # who must have approved, for the core's judgement
 
     def poll(self) -> dict[str, TakedownRequest]:
         """A full poll (the daily reconcile): every approved request, by client name."""
@@ -65,7 +67,7 @@ def salesforce(
         retry=cassette_run.retry(),
     )
     try:
-        yield SalesforceWorld(connector, emulator)
+        yield SalesforceWorld(connector, emulator, config.salesforce.approval)
     finally:
         connector.close()
         if emulator is not None:
@@ -116,7 +118,7 @@ class TestPoll:
     ) -> None:
         req = salesforce.poll()[COMPLETE]
         assert req.approved
-        assert req.approval_problem is None
+        assert approval.judge(req, salesforce.chain) is None
         assert req.approved_at is not None
         assert req.type is not None
         assert req.type.value == "cancellation"
@@ -132,7 +134,10 @@ class TestApprovalCheck:
     ) -> None:
         req = salesforce.poll()[INCOMPLETE]
         assert req.approved  # the status says so ...
-        assert req.approval_problem == "Dustin Hunter (second approver) has not approved"
+        # ... the history, parsed by the connector and judged by the core, does not
+        assert approval.judge(req, salesforce.chain) == (
+            "Dustin Hunter (second approver) has not approved"
+        )
 
 
 class TestWriteBack:

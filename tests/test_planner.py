@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from sync.config.model import ApprovalChain
 from sync.core.domain import (
+    ApprovalStep,
     EffectKind,
     EffectState,
     Platform,
@@ -260,7 +262,7 @@ class TestBadInput:
             ({"platform": None, "raw_platform": "XYZ"}, "unknown_platform"),
             ({"client_name": " "}, "no_client"),
             ({"account_id": ""}, "no_account"),
-            ({"approval_problem": "Finance has not approved"}, "approval_chain"),
+            ({"approval_steps": ()}, "approval_chain"),  # approved, with no history
         ],
     )
     def test_bad_request_is_reported_and_others_go_through(
@@ -291,10 +293,33 @@ class TestBadInput:
         assert statuses == [pause.id, cancel.id]
 
     def test_credit_amount_is_data_not_a_rule_here(self) -> None:
-        # The approval check (with Finance) happens in the Salesforce connector; the planner
-        # acts on its verdict only.
+        # A request with no history to judge (an in-memory source): the credit alone changes
+        # nothing; Finance is judged from the history (next test, tests/test_approval.py).
         p = plan([req(credit_amount=Decimal("250.00"))], {}, TODAY, RULES)
         assert p.due
+
+    def test_the_planner_judges_the_history_the_connector_parsed(self) -> None:
+        # Issue 23: the Salesforce connector only parses the history into the request; the
+        # core judges it against the configured chain, here with a credit and no Finance.
+        at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+        steps = tuple(
+            ApprovalStep(status, name, uid, at.replace(minute=i), i)
+            for i, (status, name, uid) in enumerate(
+                [("Started", "Amy", "005A"), ("Approved", "Jeremy", "005J"),
+                 ("Approved", "Dustin", "005D")]
+            )
+        )  # fmt: skip
+        chain = ApprovalChain(first=("005J",), second=("005D",), finance=("005F",))
+        rules = replace(RULES, approval=chain)
+        ok = req(approval_steps=steps)
+        credited = req(id="a0R000000000002", approval_steps=steps, credit_amount=Decimal(250))
+        p = plan([ok, credited], {}, TODAY, rules)
+        assert [f.code for f in p.needs_person] == ["approval_chain"]
+        assert p.needs_person[0].request_id == credited.id
+        assert "Finance has not approved, but a credit of 250.00 is issued" in (
+            p.needs_person[0].message
+        )
+        assert {e.request_id for e in p.due} == {ok.id}
 
 
 def test_a_withdrawal_before_the_approval_write_back_does_not_claim_an_account_status() -> None:

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from connectors.emulators.salesforce.server import SalesforceEmulator
 from connectors.salesforce.connector import SalesforceConnector
 from sync.config.model import Config
+from sync.core import approval
 from sync.core.domain import (
     Effect,
     EffectKind,
@@ -164,7 +165,7 @@ def test_session_expiry_mid_run_is_renewed(
 
 # ----- fetch --------------------------------------------------------------------------------
 def test_mapping_of_a_request(
-    sf_connector: SalesforceConnector, sf_emulator: SalesforceEmulator
+    sf_connector: SalesforceConnector, sf_emulator: SalesforceEmulator, config: Config
 ) -> None:
     rid = add_takedown(
         sf_emulator,
@@ -190,7 +191,7 @@ def test_mapping_of_a_request(
     assert req.services == ("TDA", "SEO")
     assert req.leaving_platform is True
     assert req.product_change_notes == "Pause all campaigns"
-    assert req.approval_problem is None
+    assert approval.judge(req, config.salesforce.approval) is None
     assert req.approved_at is not None
     assert req.modified_at is not None
     assert (
@@ -212,7 +213,7 @@ def test_unknown_values_keep_their_raw_text(
 
 
 def test_one_query_returns_approved_and_open_requests(
-    sf_connector: SalesforceConnector, sf_emulator: SalesforceEmulator
+    sf_connector: SalesforceConnector, sf_emulator: SalesforceEmulator, config: Config
 ) -> None:
     approved = add_takedown(sf_emulator, client="Acme")
     withdrawn = add_takedown(sf_emulator, client="Zed Motors", status="Withdrawn")
@@ -224,7 +225,7 @@ def test_one_query_returns_approved_and_open_requests(
     assert set(by_id) == {approved, withdrawn}
     assert by_id[withdrawn].approved is False
     assert by_id[withdrawn].status == "Withdrawn"
-    assert by_id[withdrawn].approval_problem is None
+    assert approval.judge(by_id[withdrawn], config.salesforce.approval) is None
     assert result.api_calls == DESCRIBES + 1
     assert sf_emulator.count("GET", "/query") == 1
     assert sf_emulator.count("GET", "/describe$") == DESCRIBES
@@ -304,7 +305,7 @@ def test_high_water_is_capped_at_run_start(
 
 
 def test_approval_chain_checked_through_fetch(
-    sf_connector: SalesforceConnector, sf_emulator: SalesforceEmulator
+    sf_connector: SalesforceConnector, sf_emulator: SalesforceEmulator, config: Config
 ) -> None:
     add_takedown(sf_emulator, client="Complete")
     add_takedown(sf_emulator, client="Credit No Finance", credit=250)
@@ -315,7 +316,10 @@ def test_approval_chain_checked_through_fetch(
         client="Rejected Late",
         approvals=("Jeremy Bliesner", "Dustin Hunter", ("Rejected", "Finance Team")),
     )
-    problems = {r.client_name: r.approval_problem for r in fetch_all(sf_connector).values()}
+    problems = {
+        r.client_name: approval.judge(r, config.salesforce.approval)
+        for r in fetch_all(sf_connector).values()
+    }
     assert problems == {
         "Complete": None,
         "Credit No Finance": "Finance has not approved, but a credit of 250.00 is issued",
@@ -350,7 +354,7 @@ def test_approval_from_fields(
         First_Approver__c="Jeremy Bliesner",
         Second_Approver__c=None,
     )
-    problems = {r.client_name: r.approval_problem for r in fetch_all(conn).values()}
+    problems = {r.client_name: approval.judge(r, chain) for r in fetch_all(conn).values()}
     assert problems == {"Ok": None, "Half": "Dustin Hunter (second approver) has not approved"}
     assert sf_emulator.count("GET", "/query") == 1
 

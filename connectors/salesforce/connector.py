@@ -34,12 +34,11 @@ from simple_salesforce.exceptions import (
 from connectors.base import FetchResult, Journal
 from connectors.http import build_session
 from connectors.retry import RetryPolicy, retry_after_seconds
+from connectors.salesforce import history, soql
 from connectors.salesforce import mapping as salesforce_mapping
-from connectors.salesforce import soql
 from connectors.salesforce.errors import SERVICE, error_text, translate
 from connectors.salesforce.records import RecordMapper, account_status_path, request_fields
 from sync.config.model import Config, remember_secret, secret_file, secret_from_env
-from sync.core import approval
 from sync.core.domain import (
     NOT_IN_SALESFORCE,
     Check,
@@ -356,7 +355,7 @@ class SalesforceConnector:
             # What a write-back will replace, read by the poll at no extra call (undo).
             fields += [x for x in (account_status_path(sf), f.sync_status, f.sync_message) if x]
             if sf.approval.source == "fields":
-                fields += approval.fields_needed(sf.approval)
+                fields += history.fields_needed(sf.approval)
             else:
                 subqueries.append(
                     soql.subquery(

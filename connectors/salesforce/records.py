@@ -13,8 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from connectors.salesforce import history
 from sync.config.model import SalesforceConfig, SalesforceFields
-from sync.core import approval
 from sync.core.domain import Platform, RequestType, TakedownRequest
 from sync.core.names import name_key
 
@@ -74,13 +74,11 @@ class RecordMapper:
         approved = status == sf.approved_status
         credit, credit_problem = _decimal(_get(rec, f.credit_amount) if f.credit_amount else None)
         if sf.approval.source == "fields":
-            steps = approval.steps_from_fields(lambda p: _get(rec, p), sf.approval)
+            rows = history.steps_from_fields(lambda p: _get(rec, p), sf.approval)
         else:
-            history = rec.get("ProcessSteps")
-            steps = list(history.get("records") or []) if isinstance(history, Mapping) else []
-        problem = None
-        if approved and credit_problem is None:
-            problem = approval.check_chain(steps, sf.approval, credit)
+            found = rec.get("ProcessSteps")
+            rows = list(found.get("records") or []) if isinstance(found, Mapping) else []
+        steps = history.parse_steps(rows)
         leaving = _get(rec, f.leaving_platform) if f.leaving_platform else None
         status_path = account_status_path(sf)
         account_status = _get(rec, status_path) if status_path else None
@@ -104,9 +102,9 @@ class RecordMapper:
             new_package=text(f.new_package),
             services=tuple(s.strip() for s in text(f.services).split(";") if s.strip()),
             link=self._link(instance, rid),
-            modified_at=approval.parse_datetime(_get(rec, f.modified)),
-            approved_at=approval.approved_at(steps),
-            approval_problem=problem,
+            modified_at=history.parse_datetime(_get(rec, f.modified)),
+            approved_at=history.approved_at(steps),
+            approval_steps=steps,
             account_status=None if account_status is None else str(account_status),
             sync_status=text(f.sync_status),
             sync_message=text(f.sync_message),

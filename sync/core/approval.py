@@ -1,20 +1,11 @@
-"""Did a request really go through the approval chain? A pure check, no I/O.
+"""Did a request really go through the approval chain? A pure judgement, no I/O.
 
 A status of "Approved" on the record is not enough: the process page fixes an order (first
 approver, then second, then Finance when a credit is issued), and a person who flips the status
-by hand skips it. The check reads the record's approval history and answers None (verified) or
-one plain-English sentence a person understands.
-
-Two sources of history, chosen by `ApprovalChain.source`:
-
-- `"process_instance"`: Salesforce's own approval history, the record's `ProcessSteps`
-  (ProcessInstanceHistory rows: StepStatus, ActorId, Actor.Name, CreatedDate).
-- `"fields"`: for orgs that record approvals on the request itself. `ApprovalChain.fields` maps
-  a role to a field of the request: `first`, `second`, `finance` name the field holding who
-  approved in that role (a name or a user id; empty = not approved); the optional `first_at`,
-  `second_at`, `finance_at` name date/time fields of those approvals. With them the order is
-  checked; without them only who approved is. `steps_from_fields()` turns such a record into
-  history rows, so both sources share one check.
+by hand skips it. The Salesforce connector parses the record's approval history into the
+request (`TakedownRequest.approval_steps`, see `connectors.salesforce.history` for the two
+sources); here it is judged: None (verified) or one plain-English sentence a person understands.
+The planner asks before it plans anything for an approved request.
 
 Rules: only the last submission counts (history from the last "Started" row on); a "Rejected" or
 "Removed" row in it means not approved; among its "Approved" rows there must be one by a first
@@ -29,85 +20,42 @@ to deleting rows and emailing a partner. Only the sandbox may match by name
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
 from sync.config.model import ApprovalChain
+from sync.core.domain import (
+    APPROVED,
+    REJECTED,
+    REMOVED,
+    ApprovalStep,
+    TakedownRequest,
+    latest_round,
+)
 from sync.core.names import name_key
 
-APPROVED = "Approved"
-STARTED = "Started"
-REJECTED = "Rejected"
-REMOVED = "Removed"
 # The process page's name for the role; config holds who fills it.
 FINANCE_LABEL = "Finance"
-ROLES = ("first", "second", "finance")
 
 _ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class Step:
-    status: str
-    actor_name: str
-    actor_id: str
-    at: datetime | None
-    order: int  # position in the history as given, for rows without a time
-
-
-def parse_datetime(value: object) -> datetime | None:
-    """A Salesforce dateTime (`2026-11-25T16:00:00.000+0000`) as an aware datetime, or None."""
-    if not isinstance(value, str) or "T" not in value:
+def judge(req: TakedownRequest, chain: ApprovalChain) -> str | None:
+    """Why an approved request's history does not show the chain, or None when it does (or
+    when there is nothing to judge: not approved, an unreadable credit amount, which is a
+    problem of its own, or a source that carries no history)."""
+    if not req.approved or req.credit_problem is not None or req.approval_steps is None:
         return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def parse_steps(rows: Sequence[Mapping[str, Any]]) -> list[Step]:
-    """ProcessInstanceHistory-shaped rows, in time order (rows without a time keep theirs)."""
-    steps = []
-    for i, row in enumerate(rows):
-        actor = row.get("Actor")
-        name = actor.get("Name") if isinstance(actor, Mapping) else None
-        steps.append(
-            Step(
-                status=str(row.get("StepStatus") or ""),
-                actor_name=str(name or ""),
-                actor_id=str(row.get("ActorId") or ""),
-                at=parse_datetime(row.get("CreatedDate")),
-                order=i,
-            )
-        )
-    return sorted(steps, key=lambda s: (s.at or _EARLIEST, s.order))
-
-
-def current_round(steps: Sequence[Step]) -> list[Step]:
-    """The last submission's rows: from the last "Started" row on (all rows if none)."""
-    starts = [i for i, s in enumerate(steps) if s.status == STARTED]
-    return list(steps[starts[-1] :]) if starts else list(steps)
-
-
-def approved_at(rows: Sequence[Mapping[str, Any]]) -> datetime | None:
-    """When the last approval of the last submission happened."""
-    times = [s.at for s in current_round(parse_steps(rows)) if s.status == APPROVED and s.at]
-    return max(times) if times else None
+    return check_chain(req.approval_steps, chain, req.credit_amount)
 
 
 def check_chain(
-    steps: Sequence[Mapping[str, Any]], chain: ApprovalChain, credit_amount: Decimal
+    history: Sequence[ApprovalStep], chain: ApprovalChain, credit_amount: Decimal
 ) -> str | None:
-    """None when the history shows the whole chain in order; otherwise why not."""
-    history = parse_steps(steps)
+    """None when the history (in time order) shows the whole chain in order; otherwise why not."""
     if not history:
         return "no approval history"
-    rnd = current_round(history)
+    rnd = latest_round(history)
     stops = [s for s in rnd if s.status in (REJECTED, REMOVED)]
     if stops:
         last = stops[-1]
@@ -143,38 +91,6 @@ def check_chain(
     return None
 
 
-def steps_from_fields(get: Callable[[str], Any], chain: ApprovalChain) -> list[dict[str, Any]]:
-    """History rows made from approver fields on the record (`chain.source == "fields"`).
-
-    `get` reads a (possibly dotted) field of the record. A role with an empty field has not
-    approved; a role whose `<role>_at` field is mapped and filled gets that time.
-    """
-    rows: list[dict[str, Any]] = []
-    for role in ROLES:
-        field = chain.fields.get(role)
-        if not field:
-            continue
-        who = get(field)
-        if who in (None, ""):
-            continue
-        at_field = chain.fields.get(f"{role}_at")
-        at = get(at_field) if at_field else None
-        rows.append(
-            {
-                "StepStatus": APPROVED,
-                "ActorId": str(who),
-                "Actor": {"Name": str(who)},
-                "CreatedDate": at if isinstance(at, str) else None,
-            }
-        )
-    return rows
-
-
-def fields_needed(chain: ApprovalChain) -> list[str]:
-    """Fields the query must select for the `"fields"` source."""
-    return [f for key, f in chain.fields.items() if f and key.removesuffix("_at") in ROLES]
-
-
 def _ambiguous(chain: ApprovalChain, credit_amount: Decimal) -> str | None:
     """In the sandbox's name mode: a configured name that several users share cannot identify
     an approver (a namesake would pass the gate), so no request is verified by it."""
@@ -192,7 +108,7 @@ def _ambiguous(chain: ApprovalChain, credit_amount: Decimal) -> str | None:
 
 
 def _find(
-    approvals: Sequence[Step], who: Sequence[str], *, after: int, chain: ApprovalChain
+    approvals: Sequence[ApprovalStep], who: Sequence[str], *, after: int, chain: ApprovalChain
 ) -> int | None:
     for i, step in enumerate(approvals):
         if i > after and _matches(step, who, chain):
@@ -200,7 +116,7 @@ def _find(
     return None
 
 
-def _matches(step: Step, who: Sequence[str], chain: ApprovalChain) -> bool:
+def _matches(step: ApprovalStep, who: Sequence[str], chain: ApprovalChain) -> bool:
     if chain.match_by != "name":
         return any(same_user_id(candidate, step.actor_id) for candidate in who)
     name = name_key(step.actor_name)
@@ -229,7 +145,7 @@ def is_record_id(text: str) -> bool:
     return bool(_ID.match(text.strip()))
 
 
-def _label(who: Sequence[str], steps: Sequence[Step], *, by_name: bool) -> str:
+def _label(who: Sequence[str], steps: Sequence[ApprovalStep], *, by_name: bool) -> str:
     """How a person recognises a role's approver in a message: the name the history gives
     for the configured id (ids alone mean little to a reader), else what config says."""
     if not who:
@@ -242,5 +158,5 @@ def _label(who: Sequence[str], steps: Sequence[Step], *, by_name: bool) -> str:
     return who[0]
 
 
-def _who(step: Step) -> str:
+def _who(step: ApprovalStep) -> str:
     return step.actor_name or step.actor_id or "an approver"

@@ -6,7 +6,7 @@ one thing the sync owes the world for it, with a stable key so it happens exactl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,6 +22,35 @@ class RequestType(StrEnum):
 class Platform(StrEnum):
     DS = "DS"
     ARI = "ARI"
+
+
+# Salesforce's StepStatus values of an approval history row.
+APPROVED = "Approved"
+STARTED = "Started"
+REJECTED = "Rejected"
+REMOVED = "Removed"
+
+
+@dataclass(frozen=True)
+class ApprovalStep:
+    """One row of a request's approval history, as the Salesforce connector parsed it.
+
+    The connector only reads the history (`connectors.salesforce.history`); whether it shows the
+    whole chain is judged in the core (`sync.core.approval`).
+    """
+
+    status: str
+    actor_name: str
+    actor_id: str
+    at: datetime | None
+    order: int  # position in the history as given, for rows without a time
+
+
+def latest_round(steps: Sequence[ApprovalStep]) -> list[ApprovalStep]:
+    """The last submission's rows (steps in time order): from the last "Started" row on, or all
+    rows if none. Only the last submission counts, for the check and for when it was approved."""
+    starts = [i for i, s in enumerate(steps) if s.status == STARTED]
+    return list(steps[starts[-1] :]) if starts else list(steps)
 
 
 @dataclass(frozen=True)
@@ -53,8 +82,10 @@ class TakedownRequest:
     link: str = ""
     modified_at: datetime | None = None
     approved_at: datetime | None = None
-    # None when the approval chain was verified; otherwise why it was not.
-    approval_problem: str | None = None
+    # The approval history in time order, as read; the planner judges it (sync.core.approval).
+    # None: the source carries no history (in-memory sources in tests); the Salesforce
+    # connector always gives one, empty when the record has none.
+    approval_steps: tuple[ApprovalStep, ...] | None = None
     # What the write-back replaces, as the poll read it (None: not read), kept for `undo`.
     account_status: str | None = None
     sync_status: str = ""

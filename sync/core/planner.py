@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Literal
 
-from sync.config.model import Config
-from sync.core import withdrawal
+from sync.config.model import ApprovalChain, Config
+from sync.core import approval, withdrawal
 from sync.core.domain import (
     FINAL_STATES,
     UNDO_KINDS,
@@ -58,6 +58,8 @@ class PlanRules:
             RequestType.CHANGE: "Contract Changed",
         }
     )
+    # Who must have approved, in order: an approved request's history is judged against it.
+    approval: ApprovalChain = field(default_factory=ApprovalChain)
 
     @classmethod
     def from_config(cls, cfg: Config) -> PlanRules:
@@ -73,6 +75,7 @@ class PlanRules:
                 RequestType.PAUSE: acc.pause,
                 RequestType.CHANGE: acc.change,
             },
+            approval=cfg.salesforce.approval,
         )
 
 
@@ -105,7 +108,7 @@ def plan(
     by_request: dict[str, dict[str, EffectState]] = {}
     for key, state in ledger.items():
         by_request.setdefault(key.split("/", 1)[0], {})[key] = state
-    superseded = _superseded_pauses(requests)
+    superseded = _superseded_pauses(requests, rules)
 
     for req in sorted(requests, key=_order):
         seen = by_request.get(req.id, {})
@@ -151,7 +154,7 @@ def _plan_one(
         effects = effects_for(req, rules, today) if _plannable(req) else None
         _add(result, withdrawal.withdrawn(req, seen, effects, today, account, describe))
         return
-    problem = _input_problem(req)
+    problem = _input_problem(req, rules)
     if problem is not None:
         result.findings.append(problem)
         return
@@ -189,7 +192,9 @@ _LATE_WORDS: Mapping[RequestType, str] = {
 }
 
 
-def _superseded_pauses(requests: Sequence[TakedownRequest]) -> dict[str, TakedownRequest]:
+def _superseded_pauses(
+    requests: Sequence[TakedownRequest], rules: PlanRules
+) -> dict[str, TakedownRequest]:
     """A pause followed by a cancellation of the same client, effective no later than the pause:
     pause id -> that cancellation. The pause's reminders would announce a pause that never
     comes; everything else of both requests still happens, in approval order."""
@@ -202,7 +207,7 @@ def _superseded_pauses(requests: Sequence[TakedownRequest]) -> dict[str, Takedow
             if (
                 later.type is RequestType.CANCELLATION
                 and later.account_id == pause.account_id
-                and _input_problem(later) is None
+                and _input_problem(later, rules) is None
                 and later.effective_date is not None
                 and later.effective_date <= pause.effective_date
             ):
@@ -217,7 +222,7 @@ def _order(req: TakedownRequest) -> tuple[datetime, str]:
     return (when.replace(tzinfo=None) if when else datetime(1, 1, 1), req.id)  # noqa: DTZ001
 
 
-def _input_problem(req: TakedownRequest) -> Finding | None:
+def _input_problem(req: TakedownRequest, rules: PlanRules) -> Finding | None:
     """Bad input that stops every effect of one request (and only that request)."""
 
     def finding(code: str, message: str) -> Finding:
@@ -229,11 +234,12 @@ def _input_problem(req: TakedownRequest) -> Finding | None:
             f"{req.credit_problem}, so the sync cannot tell whether Finance had to approve. "
             "Nothing was done.",
         )
-    if req.approval_problem:
+    approval_problem = approval.judge(req, rules.approval)
+    if approval_problem:
         return finding(
             "approval_chain",
             f"status is '{req.status}' but the approval chain is not complete: "
-            f"{req.approval_problem}. Nothing was done.",
+            f"{approval_problem}. Nothing was done.",
         )
     if req.type is None:
         return finding(
