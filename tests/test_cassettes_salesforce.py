@@ -22,6 +22,7 @@ from connectors.salesforce.connector import SalesforceConnector
 from sync.config.model import ApprovalChain, Config
 from sync.core import approval
 from sync.core.domain import Effect, EffectKind, OutcomeStatus, TakedownRequest
+from sync.core.writeback_texts import writeback_texts
 from tests.cassette_support import CassetteRun, Mode
 from tests.fixtures.common import RecordingJournal
 from tests.fixtures.salesforce import ROUTES_HOST, add_takedown, sf_seed
@@ -61,8 +62,10 @@ def salesforce(
         add_takedown(emulator, client=COMPLETE)
         add_takedown(emulator, client=INCOMPLETE, approvals=("Jeremy Bliesner",))
     routes = {ROUTES_HOST: emulator.base_url} if emulator else None
+    configured = cassette_run.configure(config)
     connector = SalesforceConnector(
-        cassette_run.configure(config),
+        configured,
+        writeback_texts=writeback_texts(configured),
         routes=cassette_run.routes(routes),
         retry=cassette_run.retry(),
     )

@@ -50,6 +50,7 @@ from sync.core.domain import (
     OutcomeStatus,
     System,
     TakedownRequest,
+    WritebackTexts,
 )
 from sync.errors import BudgetExceededError, ConfigError, FatalError, MappingError, SyncError
 
@@ -73,10 +74,13 @@ class SalesforceConnector:
         self,
         cfg: Config,
         *,
+        writeback_texts: WritebackTexts,
         routes: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
         self._cfg = cfg
+        # What the write-backs may write, for the mapping check (from the core, by the wiring).
+        self._writeback_texts = writeback_texts
         self._sf_cfg = cfg.salesforce
         self._retry = retry or RetryPolicy.from_config(cfg.retry)
         self._session = build_session(routes)
@@ -227,7 +231,9 @@ class SalesforceConnector:
 
     def mapping_problems(self) -> list[str]:
         """The [salesforce] mapping against the org's describe: one call per object, cached."""
-        return salesforce_mapping.problems(self._cfg, self._describe, self._object_names)
+        return salesforce_mapping.problems(
+            self._cfg, self._writeback_texts, self._describe, self._object_names
+        )
 
     def preflight(self) -> None:
         """Once per run, before anything is read or written: a mapping that does not match the

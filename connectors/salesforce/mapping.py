@@ -12,19 +12,13 @@ reported with the object and the closest existing names.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sync.config.model import Config
-from sync.core import withdrawal
-from sync.core.domain import EffectKind, EffectState, Platform, RequestType, TakedownRequest
-from sync.core.planner import PlanRules, describe, effects_for
-from sync.core.undo import UNDONE_STATUS
+from sync.core.domain import WritebackTexts
 
 # A describe result, or None when the org has no such object.
 Describe = Callable[[str], Mapping[str, Any] | None]
@@ -47,12 +41,13 @@ class Need:
     writes: tuple[str, ...] = ()  # values the sync writes (checked against length, picklist)
 
 
-def needs(cfg: Config) -> dict[str, list[Need]]:
-    """Every mapped field, by the object it is read from or written to."""
+def needs(cfg: Config, texts: WritebackTexts) -> dict[str, list[Need]]:
+    """Every mapped field, by the object it is read from or written to; `texts` are what the
+    write-backs write (worked out by the core from the same config, handed in by the wiring)."""
     sf = cfg.salesforce
     f = sf.fields
     k = "salesforce.fields."
-    statuses, messages = _writeback_texts(cfg)
+    statuses, messages = texts.statuses, (texts.longest_message,)
     request = [
         Need(k + "name", f.name, TEXT),
         Need(k + "account", f.account, frozenset({"reference", "id", "string"})),
@@ -102,10 +97,15 @@ def needs(cfg: Config) -> dict[str, list[Need]]:
     return out
 
 
-def problems(cfg: Config, describe: Describe, object_names: Callable[[], list[str]]) -> list[str]:
+def problems(
+    cfg: Config,
+    texts: WritebackTexts,
+    describe: Describe,
+    object_names: Callable[[], list[str]],
+) -> list[str]:
     """What is wrong with the mapping, one line each; empty when it matches the org."""
     out: list[str] = []
-    for obj, items in needs(cfg).items():
+    for obj, items in needs(cfg, texts).items():
         desc = describe(obj)
         if desc is None:
             key = (
@@ -182,62 +182,3 @@ def _closest(name: str, names: list[str]) -> str:
     by_low = {n.lower(): n for n in names}
     close = difflib.get_close_matches(name.lower(), list(by_low), n=3, cutoff=0.6)
     return f" (closest: {', '.join(by_low[c] for c in close)})" if close else ""
-
-
-def _writeback_texts(cfg: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Every sync status the write-backs set, and the longest message they write: planned for
-    the requests that produce the most effects, so the check follows the planner's wording."""
-    rules = PlanRules.from_config(cfg)
-    day = date(2026, 12, 31)
-    statuses: list[str] = []
-    messages: list[str] = []
-    for kind in RequestType:
-        for platform in Platform:
-            req = TakedownRequest(
-                id="a0T000000000000AAA",
-                name="TR-00000",
-                account_id="001000000000000AAA",
-                client_name="Longest Client Name",
-                type=kind,
-                raw_type=kind.value,
-                status=cfg.salesforce.approved_status,
-                approved=True,
-                effective_date=day,
-                raw_effective_date=day.isoformat(),
-                reason="",
-                platform=platform,
-                raw_platform=platform.value,
-                leaving_platform=True,
-                credit_amount=Decimal(0),
-                services=(cfg.reminders.seo_service, "TDA"),
-            )
-            effects = effects_for(req, rules, day)
-            for e in effects:
-                if e.kind is EffectKind.SALESFORCE_WRITEBACK:
-                    statuses.append(str(e.params.get("sync_status", "")))
-                    messages.append(str(e.params.get("sync_message", "")))
-            # Withdrawn after everything was done but the late steps (sync.core.withdrawal): its
-            # write-back lists them all, and then approved again with a new round.
-            late = {EffectKind.TRACKER_REMOVE, EffectKind.TRELLO_ARCHIVE, EffectKind.REMINDER}
-            seen = {
-                e.key: EffectState.PLANNED
-                if e.kind in late or e.target == "offboarded"
-                else EffectState.APPLIED
-                for e in effects
-            }
-            withdrawn = dataclasses.replace(req, status="Withdrawn", approved=False)
-            account = rules.account_status[kind]
-            gone = withdrawal.withdrawn(withdrawn, seen, effects, day, account, describe)
-            back = withdrawal.reapproved(
-                req,
-                {**seen, **{e.key: EffectState.ON_HOLD for e, _ in gone.holds}},
-                effects,
-                day,
-                account,
-                describe,
-            )
-            for e in [*gone.due, *(back.due if back else [])]:
-                statuses.append(str(e.params.get("sync_status", "")))
-                messages.append(str(e.params.get("sync_message", "")))
-    statuses.append(UNDONE_STATUS)  # `python -m sync undo` (sync/core/undo.py)
-    return tuple(dict.fromkeys(s for s in statuses if s)), (max(messages, key=len, default=""),)

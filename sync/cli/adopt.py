@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from datetime import date
 from typing import TextIO
 
-from connectors.salesforce.connector import SalesforceConnector
 from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.clock import Clock
 from sync.config.model import Config
 from sync.core import adoption as adopt
 from sync.core.domain import TakedownRequest
+from sync.engine import wiring
 from sync.engine.runner import take_lock
 from sync.errors import ConfigError
 from sync.exitcodes import EXIT_OK
@@ -47,7 +47,7 @@ def adopt_command(
         )
     path = cfg.state_path / "ledger.sqlite3"
     lock = None if dry_run else take_lock(cfg)
-    source = SalesforceConnector(cfg, routes=routes)
+    source = wiring.salesforce(cfg, routes)
     try:
         ledger = Ledger.open_readonly(path, clock=clock) if dry_run else Ledger(path, clock=clock)
         try:

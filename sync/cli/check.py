@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from connectors.email.connector import EmailConnector
-from connectors.salesforce.connector import SalesforceConnector
 from connectors.sheets.connector import SHEET_NAMES, SheetsConnector
 from connectors.trello.connector import TrelloConnector
 from sync.config.model import Config, SheetConfig
+from sync.engine import wiring
 from sync.engine.wiring import retry_policy
 from sync.errors import SyncError
 
@@ -28,7 +28,7 @@ def _factories(
     cfg: Config, routes: Mapping[str, str] | None
 ) -> list[tuple[str, Callable[[], Any]]]:
     return [
-        ("salesforce", lambda: SalesforceConnector(cfg, routes=routes, retry=retry_policy(cfg))),
+        ("salesforce", lambda: wiring.salesforce(cfg, routes, retry_policy(cfg))),
         ("sheets", lambda: SheetsConnector(cfg, routes=routes, retry=retry_policy(cfg))),
         ("trello", lambda: TrelloConnector(cfg, routes=routes, retry=retry_policy(cfg))),
         ("email", lambda: EmailConnector(cfg)),

@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from connectors.salesforce.connector import SalesforceConnector
 from connectors.sheets.connector import SheetsConnector
 from connectors.trello.connector import TrelloConnector
 from sync.config import from_org as ic
 from sync.config.model import REQUIRED_COLUMNS, Config
+from sync.engine import wiring
 from sync.errors import ConfigError, SyncError
 
 SHEET_TITLES = {
@@ -68,7 +68,7 @@ def discover(
     cfg: Config, routes: Mapping[str, str] | None, sheet_ids: Mapping[str, str]
 ) -> dict[str, ic.Found]:
     found: dict[str, ic.Found] = {}
-    sf = SalesforceConnector(cfg, routes=routes)
+    sf = wiring.salesforce(cfg, routes)
     try:
         found["object"] = ic.pick_object(sf.describe_global())
         name = found["object"].values.get("object")

@@ -54,6 +54,16 @@ def latest_round(steps: Sequence[ApprovalStep]) -> list[ApprovalStep]:
 
 
 @dataclass(frozen=True)
+class WritebackTexts:
+    """What the Salesforce write-backs may write, for the connector's preflight (field lengths,
+    picklist values): worked out by the core from the config (`sync.core.writeback_texts`) and
+    handed to the connector by the wiring, so no connector imports the planner."""
+
+    statuses: tuple[str, ...] = ()
+    longest_message: str = ""
+
+
+@dataclass(frozen=True)
 class TakedownRequest:
     """A Salesforce Takedown Request, already mapped from the org's field names.
 

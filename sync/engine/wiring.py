@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from connectors.base import Connector, RequestSource
 from connectors.retry import RetryPolicy
@@ -16,6 +17,10 @@ from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.clock import Clock
 from sync.config.model import Config
 from sync.core.domain import System
+from sync.core.writeback_texts import writeback_texts
+
+if TYPE_CHECKING:
+    from connectors.salesforce.connector import SalesforceConnector
 
 
 @dataclass
@@ -41,6 +46,19 @@ def retry_policy(cfg: Config, sleep: Callable[[float], None] | None = None) -> R
     return policy
 
 
+def salesforce(
+    cfg: Config, routes: Mapping[str, str] | None = None, retry: RetryPolicy | None = None
+) -> SalesforceConnector:
+    """The Salesforce connector, told what the write-backs may write (worked out by the core
+    from the same config), so its preflight checks the org's fields against the planner's
+    wording without the connector importing the planner."""
+    from connectors.salesforce.connector import SalesforceConnector
+
+    return SalesforceConnector(
+        cfg, writeback_texts=writeback_texts(cfg), routes=routes, retry=retry
+    )
+
+
 def build(
     cfg: Config,
     routes: Mapping[str, str] | None = None,
@@ -52,15 +70,14 @@ def build(
     what they stamp (an email's Date) comes from `clock`."""
     sleep = sleep or clock.sleep
     from connectors.email.connector import EmailConnector
-    from connectors.salesforce.connector import SalesforceConnector
     from connectors.sheets.connector import SheetsConnector
     from connectors.trello.connector import TrelloConnector
 
-    salesforce = SalesforceConnector(cfg, routes=routes, retry=retry_policy(cfg, sleep))
+    source = salesforce(cfg, routes, retry_policy(cfg, sleep))
     return Wiring(
-        source=salesforce,
+        source=source,
         connectors={
-            System.SALESFORCE: salesforce,
+            System.SALESFORCE: source,
             System.SHEETS: SheetsConnector(cfg, routes=routes, retry=retry_policy(cfg, sleep)),
             System.TRELLO: TrelloConnector(cfg, routes=routes, retry=retry_policy(cfg, sleep)),
             System.EMAIL: EmailConnector(cfg, retry=retry_policy(cfg, sleep), clock=clock.now),
