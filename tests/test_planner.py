@@ -19,6 +19,7 @@ from sync.core.domain import (
     effect_key,
 )
 from sync.core.planner import PlanRules, effects_for, plan
+from sync.core.wording import settle_writeback
 
 TODAY = date(2026, 11, 25)
 RULES = PlanRules()
@@ -332,3 +333,37 @@ def test_a_withdrawal_before_the_approval_write_back_does_not_claim_an_account_s
     seen = {done: EffectState.APPLIED, wb: EffectState.APPLIED}
     [told] = plan([r], seen, TODAY, RULES).due
     assert "left as the sync set it ('Cancelled')" in told.params["sync_message"]
+
+
+def test_a_writeback_is_settled_by_the_core_from_the_keys_it_reports_on() -> None:
+    """Issue 23: the message is composed by one core function, planned with nothing skipped and
+    settled once when it goes out; nothing is planned again, so a request's second life (keys
+    ending in @g2) is settled like its first."""
+    effects = effects_for(req(), RULES, TODAY)
+    off = next(e for e in effects if e.target == "offboarded")
+    assert off.params["sync_message"] == (
+        "Offboarded: removed from the DS tracker (copy kept), Trello cards archived on the "
+        "Targeted Digital Advertising board, Trello cards archived on the Digital Marketing "
+        "Graphic Design board."
+    )
+    no_card = next(k for k in off.after if k.endswith("/trello_archive/tda"))
+    want = (
+        "Offboarded: removed from the DS tracker (copy kept), Trello cards archived on the "
+        "Digital Marketing Graphic Design board. Skipped (nothing to do): Trello archive on the "
+        "Targeted Digital Advertising board (no card)."
+    )
+    assert settle_writeback(off, frozenset({no_card})).params["sync_message"] == want
+    second = replace(off, generation=2, after=tuple(f"{k}@g2" for k in off.after))
+    settled = settle_writeback(second, frozenset({f"{no_card}@g2"}))
+    assert settled.params["sync_message"] == want
+    assert settle_writeback(off, frozenset()) is off  # nothing skipped: as planned
+
+    approval = next(e for e in effects if e.target == "approval")
+    digest = next(k for k in approval.after if "/manager_digest/" in k)
+    message = settle_writeback(approval, frozenset({digest})).params["sync_message"]
+    assert "TDA Department Manager informed" not in message.split(" Skipped")[0]
+    assert message.endswith(
+        " Due on 2026-12-15: removed from the DS tracker (copy kept), Trello cards archived on "
+        "the Targeted Digital Advertising board, Trello cards archived on the Digital Marketing "
+        "Graphic Design board."
+    )

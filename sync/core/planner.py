@@ -9,6 +9,7 @@ still true.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,10 +17,9 @@ from datetime import date, datetime
 from typing import Literal
 
 from sync.config.model import ApprovalChain, Config
-from sync.core import approval, withdrawal
+from sync.core import approval, withdrawal, wording
 from sync.core.domain import (
     FINAL_STATES,
-    UNDO_KINDS,
     Effect,
     EffectKind,
     EffectState,
@@ -30,7 +30,7 @@ from sync.core.domain import (
     effect_key,
 )
 from sync.core.names import name_key
-from sync.core.undo import describe_undo, describe_undo_kind
+from sync.core.wording import describe
 
 log = logging.getLogger("sync.plan")
 
@@ -277,14 +277,8 @@ def _input_problem(req: TakedownRequest, rules: PlanRules) -> Finding | None:
     return None
 
 
-def effects_for(
-    req: TakedownRequest,
-    rules: PlanRules,
-    today: date,
-    skipped: frozenset[str] = frozenset(),
-) -> list[Effect]:
-    """Every effect the request causes over its life (the README's effects table). `skipped`: keys
-    that ended skipped, which the write-back messages then do not list as done."""
+def effects_for(req: TakedownRequest, rules: PlanRules, today: date) -> list[Effect]:
+    """Every effect the request causes over its life (the README's effects table)."""
     assert req.type is not None
     assert req.effective_date is not None
     approval_day = req.approved_at.date() if req.approved_at else today
@@ -341,23 +335,8 @@ def effects_for(
                         {"offset_days": str(offset), "team": team, "due_on": due_on.isoformat()},
                     )
                 )
-    out.extend(_writebacks(req, out, rules, approval_day, make, skipped))
+    out.extend(_writebacks(req, out, rules, approval_day, make))
     return out
-
-
-def settle_writeback(e: Effect, rules: PlanRules, today: date, skipped: frozenset[str]) -> Effect:
-    """A write-back as it goes out, once the effects it reports on are final: its message lists
-    as done only what was done (a board with no card is not 'archived')."""
-    if (
-        e.kind is not EffectKind.SALESFORCE_WRITEBACK
-        or "sync_message" not in e.params
-        or not skipped & set(e.after)
-    ):
-        return e
-    again = next((x for x in effects_for(e.request, rules, today, skipped) if x.key == e.key), None)
-    if again is None:
-        return e
-    return replace(e, params={**e.params, "sync_message": again.params["sync_message"]})
 
 
 def _writebacks(
@@ -366,11 +345,12 @@ def _writebacks(
     rules: PlanRules,
     approval_day: date,
     make: Callable[..., Effect],
-    skipped: frozenset[str] = frozenset(),
 ) -> list[Effect]:
     """Salesforce learns what was done: once after the approval-time effects, and for a
     cancellation once more after the effective-date ones. Which effects are "late" depends only
-    on the kind and config, never on today's date, so the set of write-backs is stable."""
+    on the kind and config, never on today's date, so the set of write-backs is stable. Their
+    messages are composed by `sync.core.wording`, here with nothing skipped; the engine has them
+    settled there once more when they go out (`wording.settle_writeback`)."""
     assert req.type is not None
     late = [
         e
@@ -379,24 +359,16 @@ def _writebacks(
         or (e.kind is EffectKind.TRELLO_ARCHIVE and rules.trello_archive_on == "effective_date")
     ]
     early = [e for e in effects if e.kind is not EffectKind.REMINDER and e not in late]
-    done_now = ", ".join(_describe(e) for e in early if e.key not in skipped) or "nothing"
-    message = f"Done on approval: {done_now}." + _skipped_words(early, skipped)
+    early_keys, late_keys = [e.key for e in early], [e.key for e in late]
+    params = {
+        "sync_status": "Synced" if not late else "Synced - offboarding scheduled",
+        "sync_message": wording.approval_message(req.id, early_keys, late_keys, req.effective_date),
+        "account_status": rules.account_status[req.type],
+    }
     if late:
-        message += (
-            f" Due on {req.effective_date:%Y-%m-%d}: " + ", ".join(_describe(e) for e in late) + "."
-        )
+        params[wording.LATER] = json.dumps(late_keys)
     out = [
-        make(
-            EffectKind.SALESFORCE_WRITEBACK,
-            "approval",
-            approval_day,
-            {
-                "sync_status": "Synced" if not late else "Synced - offboarding scheduled",
-                "sync_message": message,
-                "account_status": rules.account_status[req.type],
-            },
-            tuple(e.key for e in early),
-        )
+        make(EffectKind.SALESFORCE_WRITEBACK, "approval", approval_day, params, tuple(early_keys))
     ]
     if late:
         out.append(
@@ -406,93 +378,13 @@ def _writebacks(
                 max(e.not_before for e in late),
                 {
                     "sync_status": "Offboarded",
-                    "sync_message": "Offboarded: "
-                    + (", ".join(_describe(e) for e in late if e.key not in skipped) or "nothing")
-                    + "."
-                    + _skipped_words(late, skipped),
+                    "sync_message": wording.offboarded_message(req.id, late_keys),
                     "account_status": "",
                 },
                 tuple(e.key for e in late),
             )
         )
     return out
-
-
-def _skipped_words(effects: Sequence[Effect], skipped: frozenset[str]) -> str:
-    shown = [
-        _SKIP_WORDS.get(e.kind, "{kind} ({target})").format(
-            kind=e.kind, target=_TARGET_WORDS.get(e.target, e.target)
-        )
-        for e in effects
-        if e.key in skipped
-    ]
-    return f" Skipped (nothing to do): {', '.join(shown)}." if shown else ""
-
-
-# How a skipped effect is named (it did not happen, so not in the past tense of _DESCRIPTIONS).
-_SKIP_WORDS: Mapping[EffectKind, str] = {
-    EffectKind.TRELLO_ARCHIVE: "Trello archive on the {target} board (no card)",
-}
-
-_DESCRIPTIONS: Mapping[EffectKind, str] = {
-    EffectKind.PLANNER_ADD: "added to the Planner Sheet",
-    EffectKind.TRACKER_STATUS: "{target} status set",
-    EffectKind.TRACKER_REMOVE: "removed from the {target} (copy kept)",
-    EffectKind.MONTHLY_RECORD: "recorded in the Monthly Sheet",
-    EffectKind.OFFBOARDING_ADD: "added to the DigMS Offboarding Sheet",
-    EffectKind.NINJACAT_FLAG: "flagged for removal from Ninja Cat",
-    EffectKind.TRELLO_ARCHIVE: "Trello cards archived on the {target} board",
-    EffectKind.SIMPLIFI_NOTICE: "Simpli.fi notified",
-    EffectKind.MANAGER_DIGEST: "TDA Department Manager informed",
-    EffectKind.REMINDER: "{target} reminded",  # worded in _describe, with the offset
-    EffectKind.SALESFORCE_WRITEBACK: "Salesforce updated ({target})",
-}
-
-
-_TARGET_WORDS: Mapping[str, str] = {
-    "ds_tracker": "DS tracker",
-    "ari_tracker": "ARI tracker",
-    "tda": "Targeted Digital Advertising",
-    "design": "Digital Marketing Graphic Design",
-    "tda_team": "TDA team",
-    "seo_team": "SEO team",
-}
-
-
-def _describe(e: Effect) -> str:
-    if e.kind in UNDO_KINDS:
-        return describe_undo(e)
-    if e.kind is EffectKind.SALESFORCE_WRITEBACK and withdrawal.is_status_writeback(e.key):
-        if e.target.startswith(withdrawal.WITHDRAWN):
-            return "Salesforce told it was withdrawn after the sync acted"
-        return "Salesforce told it was approved again"
-    if e.kind is EffectKind.REMINDER:
-        team = e.params.get("team", "")
-        days = e.params.get("offset_days", "?")
-        unit = "day" if days == "1" else "days"
-        return f"{_TARGET_WORDS.get(team, team)} reminded ({days} {unit} before)"
-    return _DESCRIPTIONS[e.kind].format(target=_TARGET_WORDS.get(e.target, e.target))
-
-
-def describe(e: Effect) -> str:
-    """A short phrase a person reads: what the effect does."""
-    return _describe(e)
-
-
-def describe_kind(kind: str, target: str) -> str:
-    """The same words for an effect known only by kind and target (the run log, the ledger)."""
-    try:
-        k = EffectKind(kind)
-    except ValueError:
-        return f"{kind} ({target})"
-    if k in UNDO_KINDS:
-        return describe_undo_kind(k, target)
-    if k is EffectKind.REMINDER:
-        team, _, offset = target.partition(":")
-        days = offset.removesuffix("d")
-        unit = "day" if days == "1" else "days"
-        return f"{_TARGET_WORDS.get(team, team)} reminded ({days} {unit} before)"
-    return _DESCRIPTIONS[k].format(target=_TARGET_WORDS.get(target, target))
 
 
 def _plan_request(

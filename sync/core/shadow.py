@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sync.core.domain import Check, CheckState, Effect, Finding, System
-from sync.core.planner import describe
+from sync.core.wording import describe
 
 
 @dataclass

@@ -39,6 +39,7 @@ from sync.core.domain import (
     effect_key,
     generation_of,
 )
+from sync.core.wording import describe_undo
 from sync.state.ledger import EffectRow, UndoRecord
 
 ACTED = frozenset({EffectState.APPLIED, EffectState.SENDING})
@@ -221,31 +222,3 @@ def _writeback(
         tuple(e.key for e in reversals),
         gen,
     )
-
-
-_WORDS: Mapping[EffectKind, str] = {
-    EffectKind.UNDO_TRACKER: "{target} row and status restored",
-    EffectKind.UNDO_MARK: "{target} row marked withdrawn",
-    EffectKind.UNDO_TRELLO: "Trello cards reopened on the {target} board",
-    EffectKind.UNDO_RETRACTION: "Simpli.fi told to disregard the notice",
-    EffectKind.UNDO_NOTICE: "TDA Department Manager told of the undo",
-    EffectKind.UNDO_WRITEBACK: "Salesforce updated (undone)",
-}
-_TARGETS: Mapping[str, str] = {
-    "ds_tracker": "DS tracker",
-    "ari_tracker": "ARI tracker",
-    "planner": "Planner Sheet",
-    "offboarding": "DigMS Offboarding Sheet",
-    "monthly": "Monthly Sheet",
-    "tda": "Targeted Digital Advertising",
-    "design": "Digital Marketing Graphic Design",
-}
-
-
-def describe_undo(e: Effect) -> str:
-    return describe_undo_kind(e.kind, e.target)
-
-
-def describe_undo_kind(kind: EffectKind, target: str) -> str:
-    """A reversal in a person's words, known by kind and target (the ledger, the run log)."""
-    return _WORDS[kind].format(target=_TARGETS.get(target, target))

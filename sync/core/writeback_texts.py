@@ -23,8 +23,9 @@ from sync.core.domain import (
     TakedownRequest,
     WritebackTexts,
 )
-from sync.core.planner import PlanRules, describe, effects_for
+from sync.core.planner import PlanRules, effects_for
 from sync.core.undo import UNDONE_STATUS
+from sync.core.wording import describe
 
 
 def writeback_texts(cfg: Config) -> WritebackTexts:

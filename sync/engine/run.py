@@ -34,7 +34,8 @@ from sync.core.domain import (
     System,
     TakedownRequest,
 )
-from sync.core.planner import UNCONFIRMED_SEND, Plan, PlanRules, settle_writeback
+from sync.core.planner import UNCONFIRMED_SEND, Plan, PlanRules
+from sync.core.wording import settle_writeback
 from sync.engine import golive
 from sync.engine.undo_runs import Undos as _Undos
 from sync.engine.undo_runs import snapshot_writeback_fields as _snapshot_writeback_fields
@@ -508,7 +509,7 @@ def _ready_writebacks(
         blocking = [k for k in e.after if states.get(k) not in FINAL_STATES]
         if not blocking:
             skipped = frozenset(k for k in e.after if states.get(k) is EffectState.SKIPPED)
-            ready.append(settle_writeback(e, rules, result.today, skipped))
+            ready.append(settle_writeback(e, skipped))
             continue
         why = "waits for: " + ", ".join(
             f"{k.split('/', 1)[1]} ({states.get(k, EffectState.PLANNED)})" for k in blocking

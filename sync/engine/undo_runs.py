@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from sync.core import undo as undo_plan
+from sync.core import wording
 from sync.core.domain import (
     FINAL_STATES,
     UNDO_KINDS,
@@ -157,7 +158,7 @@ class Undos:
                         Finding(
                             req.id,
                             "unconfirmed_send",
-                            f"{undo_plan.describe_undo(e)}: a message was being sent when a run "
+                            f"{wording.describe_undo(e)}: a message was being sent when a run "
                             "stopped, and may or may not have gone out. Check the mailbox, then "
                             f"run `python -m sync resolve {e.key} --sent` (or `--resend`).",
                             label=req.label,

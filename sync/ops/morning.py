@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sync.clock import Clock
 from sync.config.model import Config
 from sync.core.domain import EffectState
-from sync.core.planner import describe_kind
+from sync.core.wording import describe_kind
 from sync.ops.render import wrap
 from sync.state.ledger import Ledger
 from sync.state.runlog import RunLog

@@ -11,8 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
 from sync.core.domain import Check, Effect, Finding, OutcomeStatus, System, TakedownRequest
-from sync.core.planner import Plan, describe
+from sync.core.planner import Plan
 from sync.core.shadow import check_word
+from sync.core.wording import describe
 from sync.engine.run import RunResult
 
 WIDTH = 100
