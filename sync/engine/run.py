@@ -37,6 +37,7 @@ from sync.core.domain import (
 from sync.core.planner import UNCONFIRMED_SEND, Plan, PlanRules
 from sync.core.wording import settle_writeback
 from sync.engine import golive
+from sync.engine.journal import RunJournal
 from sync.engine.undo_runs import Undos as _Undos
 from sync.engine.undo_runs import snapshot_writeback_fields as _snapshot_writeback_fields
 from sync.errors import SyncError, UnknownRequestError
@@ -120,31 +121,6 @@ class RunResult:
         if any(f.code == UNCONFIRMED_SEND for f in self.plan.findings):
             return EXIT_EFFECTS_FAILED
         return EXIT_OK
-
-
-@dataclass
-class _Journal:
-    """What a connector sees of the run; `sending` writes through to the ledger at once, and
-    remembers which effects travel in one message so their outcomes are recorded together."""
-
-    run_id: str
-    today: date
-    ledger: Ledger | None
-    messages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> its message's
-
-    def sending(self, effects: Sequence[Effect], message_id: str) -> None:
-        if self.ledger is not None:
-            self.ledger.mark_sending(effects, message_id, self.run_id)
-        keys = tuple(e.key for e in effects)
-        for key in keys:
-            self.messages[key] = keys
-
-    def before_image(self, effect: Effect, image: Mapping[str, object]) -> None:
-        self.before_images([(effect, image)])
-
-    def before_images(self, images: Sequence[tuple[Effect, Mapping[str, object]]]) -> None:
-        if self.ledger is not None and images:
-            self.ledger.save_befores_durably([(e.key, e.request_id, i) for e, i in images])
 
 
 @dataclass(frozen=True)
@@ -381,7 +357,7 @@ def _apply(
     stop: Callable[[], bool],
     rules: PlanRules,
 ) -> None:
-    journal = _Journal(result.run_id, result.today, ledger)
+    journal = RunJournal(result.run_id, result.today, ledger)
     by_system: dict[System, list[Effect]] = {}
     for e in result.plan.due:
         by_system.setdefault(e.system, []).append(e)
@@ -420,7 +396,7 @@ def _apply_batch(
     connector: Connector | None,
     system: System,
     pending: dict[str, Effect],
-    journal: _Journal,
+    journal: RunJournal,
     now: Callable[[], datetime],
     on_effect: Callable[[Effect, Outcome], None] | None,
     stop: Callable[[], bool],

@@ -410,18 +410,19 @@ class Ledger:
             (key, request_id, json.dumps(merged, sort_keys=True), self._now()),
         )
 
-    def save_before_durably(self, key: str, request_id: str, image: Mapping[str, object]) -> None:
-        """`save_before`, committed now even inside a batch transaction: it must be on disk
-        before the write it describes (what the batch recorded so far is true, so it may go
-        with it)."""
-        self.save_befores_durably([(key, request_id, image)])
-
-    def save_befores_durably(self, images: Sequence[tuple[str, str, Mapping[str, object]]]) -> None:
-        """Several effects' before-images (key, request id, image) in one commit: one write
-        (a spreadsheet's batchUpdate) replaces them all, so one step puts them on disk first."""
+    def save_befores(self, images: Sequence[tuple[str, str, Mapping[str, object]]]) -> None:
+        """Several effects' before-images (key, request id, image) in one step: one write (a
+        spreadsheet's batchUpdate) replaces them all. Durable once the step commits; inside a
+        batch, the engine asks for a `checkpoint` before the write they describe."""
         with self.transaction():
             for key, request_id, image in images:
                 self.save_before(key, request_id, image)
+
+    def checkpoint(self) -> None:
+        """Commit what the open transaction recorded so far, and go on in a new one. The
+        engine calls it when something must be on disk before an outside write (a
+        before-image) while it holds a batch open; outside a transaction there is nothing to
+        do (every step commits on its own)."""
         if self._db.in_transaction:
             self._db.execute("COMMIT")
             self._db.execute("BEGIN IMMEDIATE")
