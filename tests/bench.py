@@ -81,7 +81,9 @@ from trello import TrelloClient
 from connectors.emulators.scenarios.scenario import account_id, build_agency, request_id
 from connectors.http import build_session, mount_routes
 from connectors.salesforce.records import request_fields
-from sync.config.model import Config, load, secret_from_env
+from sync.config.loading import load
+from sync.config.model import Config
+from sync.config.secrets import secret_from_env
 from sync.core.domain import (
     Effect,
     EffectKind,

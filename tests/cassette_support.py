@@ -33,7 +33,8 @@ import pytest
 from vcr.cassette import Cassette
 
 from connectors.retry import RetryPolicy
-from sync.config.model import Config, load
+from sync.config.loading import load
+from sync.config.model import Config
 from sync.sandbox.agency import SANDBOX_SECRETS
 from tests.fixtures.cassettes import EMULATOR, REAL_SERVICE, Scrubber, make_vcr
 from tests.fixtures.common import REPO, SANDBOX_CONFIG

@@ -313,7 +313,7 @@ def child_cli_script(spec_file: Path) -> list[str]:
         "from contextlib import contextmanager\n"
         "from pathlib import Path\n"
         "from sync.cli import app as cli\n"
-        "from sync.config.model import load\n"
+        "from sync.config.loading import load\n"
         "from sync.sandbox.agency import packaged_config, sandbox_config\n"
         "spec = json.loads(Path(sys.argv[1]).read_text())\n"
         "@contextmanager\n"

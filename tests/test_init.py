@@ -15,7 +15,7 @@ from sync.cli.app import main
 from sync.cli.check import run_check
 from sync.cli.init import init_command, sandbox_sheet_ids
 from sync.config import from_org as ic
-from sync.config.model import load
+from sync.config.loading import load
 from sync.errors import ConfigError
 from sync.sandbox.agency import KEY_FILE
 from tests.fixtures.sandbox import Agency

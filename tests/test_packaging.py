@@ -22,7 +22,7 @@ import pytest
 from connectors.email.connector import EmailConnector
 from connectors.email.templates import PLACEHOLDERS, Template
 from sync.config import defaults
-from sync.config.model import load
+from sync.config.loading import load
 from sync.errors import ConfigError
 from tests.fixtures.common import REPO
 

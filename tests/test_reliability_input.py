@@ -25,7 +25,7 @@ import pytest
 
 from connectors.emulators.scenarios.scenario import account_id, chain, request_id
 from connectors.emulators.sheets.server import write_service_account_file
-from sync.config.model import load
+from sync.config.loading import load
 from sync.errors import ConfigError
 from sync.sandbox.agency import SANDBOX_SECRETS
 from sync.state.ledger import Ledger

@@ -28,7 +28,7 @@ import pytest
 from connectors.emulators.base import Request as EmuRequest
 from connectors.emulators.scenarios.scenario import request_id
 from sync.cli import app as cli
-from sync.config.model import secret_from_env
+from sync.config.secrets import secret_from_env
 from sync.errors import UnknownRequestError
 from sync.sandbox.agency import KEY_FILE, SANDBOX_SECRETS
 from tests.fixtures.sandbox import Agency

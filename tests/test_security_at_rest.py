@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from connectors.email.connector import EmailConnector
-from sync.config.model import Config, load
+from sync.config.loading import load
+from sync.config.model import Config
 from sync.errors import ConfigError
 from tests.fixtures.common import REPO
 

@@ -40,7 +40,8 @@ from connectors.email.templates import (
 )
 from connectors.retry import RetryPolicy
 from sync.clock import SYSTEM as SYSTEM_CLOCK
-from sync.config.model import Config, cleartext_login, secret_from_env
+from sync.config.model import Config, cleartext_login
+from sync.config.secrets import secret_from_env
 from sync.core.domain import (
     Check,
     CheckState,

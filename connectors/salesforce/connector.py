@@ -38,7 +38,8 @@ from connectors.salesforce import history, soql
 from connectors.salesforce import mapping as salesforce_mapping
 from connectors.salesforce.errors import SERVICE, error_text, translate
 from connectors.salesforce.records import RecordMapper, account_status_path, request_fields
-from sync.config.model import Config, remember_secret, secret_file, secret_from_env
+from sync.config.model import Config
+from sync.config.secrets import remember_secret, secret_file, secret_from_env
 from sync.core.domain import (
     NOT_IN_SALESFORCE,
     Check,

@@ -61,7 +61,8 @@ from connectors.retry import RetryPolicy, retry_after_seconds
 from connectors.sheets.book import BookPlan, Tab, find_tab, parse_book
 from connectors.sheets.plan import ORDER, plan_book
 from connectors.sheets.writes import batch_requests, rows_not_as_written
-from sync.config.model import Config, SheetConfig, remember_secret, secret_file, secret_from_env
+from sync.config.model import Config, SheetConfig
+from sync.config.secrets import remember_secret, secret_file, secret_from_env
 from sync.core.domain import Check, CheckState, Effect, EffectKind, Outcome, OutcomeStatus, System
 from sync.errors import (
     ConnectorError,

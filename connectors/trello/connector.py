@@ -35,7 +35,8 @@ from connectors.base import Journal
 from connectors.http import cache_environment, mount_routes, sanitize_url
 from connectors.retry import RetryPolicy, retry_after_seconds
 from connectors.trello.match import Card, CardSet, card_from_json
-from sync.config.model import Config, secret_from_env
+from sync.config.model import Config
+from sync.config.secrets import secret_from_env
 from sync.core.domain import (
     Check,
     CheckState,

@@ -292,11 +292,12 @@ class _HideSecrets(logging.Formatter):
     and oauthlib the Trello key and token it signs with, and a traceback (`exc_info`,
     `stack_info`) can quote a URL or an exception holding one. So the whole formatted text is
     cleaned, not only the message: every secret read from the environment and every token a
-    service issued during the run (`sync.config.model.remember_secret`), and credentials in URLs."""
+    service issued during the run (`sync.config.secrets.remember_secret`), and credentials in
+    URLs."""
 
     def format(self, record: logging.LogRecord) -> str:
         from connectors.http import sanitize_url  # only once something is logged: --help stays fast
-        from sync.config.model import secrets_read
+        from sync.config.secrets import secrets_read
 
         text = sanitize_url(super().format(record))
         # Longest first, so a secret that contains another is hidden whole.
@@ -349,7 +350,7 @@ def environment(args: argparse.Namespace) -> Iterator[tuple[Config, Mapping[str,
             f"no config file at {path}. Copy config/example.toml there and fill it in, pass "
             "--config PATH, or try the sandbox: python -m sync --sandbox"
         )
-    from sync.config.model import load
+    from sync.config.loading import load
 
     yield load(path), None
 
@@ -468,7 +469,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from importlib import resources
 
     from sync.config import defaults
-    from sync.config.model import from_dict, load
+    from sync.config.loading import from_dict, load
 
     # How to log in (the env var names) comes from --config, else the shipped example.
     if args.config:

@@ -23,7 +23,8 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sync.config.model import Config, remember_secret
+from sync.config.model import Config
+from sync.config.secrets import remember_secret
 from sync.engine.run import RunResult
 
 log = logging.getLogger("sync.heartbeat")

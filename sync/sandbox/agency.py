@@ -41,7 +41,8 @@ from typing import Any
 from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.clock import Clock
 from sync.config import defaults
-from sync.config.model import Config, load
+from sync.config.loading import load
+from sync.config.model import Config
 from sync.core.names import name_key
 from sync.state.private_files import open_private, private_dir
 
