@@ -158,7 +158,7 @@ def world(agency: Agency) -> dict[str, Any]:
         for title, tab in list(book["sheets"].items()):
             if isinstance(tab, dict):
                 book["sheets"][title] = tab["rows"]
-        # One row per finished CLI run (sync/engine/runner.py): it counts runs, not effects.
+        # One row per finished CLI run (sync/cli/runner.py): it counts runs, not effects.
         book["sheets"].pop(SYNC_LOG_TAB, None)
     for board in state["trello"]:
         for card in board["cards"]:

@@ -16,13 +16,13 @@ from connectors.emulators.scenarios.production import DONE_BY_PEOPLE_TODAY, OPEN
 from connectors.emulators.scenarios.scenario import account_id, takedown
 from sync.cli import reports
 from sync.cli.adopt import adopt_command
+from sync.cli.runner import unlocked_run
 from sync.config.model import Config
 from sync.core.adoption import approved_on, partition
 from sync.core.domain import CheckState, Platform, RequestType, TakedownRequest
 from sync.core.planner import PlanRules, plan
 from sync.core.valve import Limits, long_past, stop_reason
 from sync.engine.run import RunResult
-from sync.engine.runner import unlocked_run
 from sync.exitcodes import EXIT_FATAL
 from sync.sandbox.agency import seed_data
 from sync.state.ledger import AdoptedRow

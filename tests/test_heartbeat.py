@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
+from sync.cli.runner import unlocked_run
 from sync.cli.serve import cron_trigger
 from sync.config.model import Config, HeartbeatConfig
 from sync.config.secrets import secrets_read
-from sync.engine.runner import unlocked_run
 from sync.errors import ConfigError, CredentialError
 from sync.ops.heartbeat import Heartbeat, redact
 from tests.fixtures.sandbox import SEEDED_ON, Agency

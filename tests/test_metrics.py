@@ -12,9 +12,9 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from sync.cli.runner import unlocked_run
 from sync.config.model import Config, MetricsConfig
 from sync.engine.run import RunResult
-from sync.engine.runner import unlocked_run
 from sync.state.ledger import Ledger
 from sync.state.runlog import RunLog
 from tests.fixtures.sandbox import SEEDED_ON, Agency

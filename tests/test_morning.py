@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from connectors.email.connector import EmailConnector
+from sync.cli.runner import unlocked_run
 from sync.config.model import Config, MorningSummaryConfig, ScheduleConfig
-from sync.engine.runner import unlocked_run
 from sync.errors import RetriableError
 from sync.ops import morning
 from sync.state.ledger import Ledger

@@ -8,9 +8,9 @@ from datetime import date
 
 from sync.cli import reports
 from sync.cli.check import run_check
+from sync.cli.runner import unlocked_run
 from sync.core.domain import System
 from sync.engine.run import RunResult
-from sync.engine.runner import unlocked_run
 from sync.engine.wiring import build
 from sync.ops.alerts import after_run
 from sync.state.ledger import Ledger

@@ -22,6 +22,7 @@ import pytest
 from connectors.email.connector import EmailConnector
 from sync.cli import reports
 from sync.cli.check import run_check
+from sync.cli.runner import locked_run
 from sync.core.domain import (
     Effect,
     EffectKind,
@@ -34,7 +35,6 @@ from sync.core.domain import (
 from sync.core.planner import Plan
 from sync.engine import run as engine
 from sync.engine.run import RunResult
-from sync.engine.runner import locked_run
 from sync.engine.wiring import build
 from sync.errors import ConnectorError
 from sync.ops.alerts import after_run

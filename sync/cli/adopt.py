@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from datetime import date
 from typing import TextIO
 
+from sync.cli.runner import take_lock
 from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.clock import Clock
 from sync.config.model import Config
 from sync.core import adoption as adopt
 from sync.core.domain import TakedownRequest
 from sync.engine import wiring
-from sync.engine.runner import take_lock
 from sync.errors import ConfigError
 from sync.exitcodes import EXIT_OK
 from sync.ops.render import table

@@ -496,7 +496,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         today = today_for(cfg, clock)
         if args.dry_run:
             return _dry_run(cfg, routes, today, args)
-        from sync.engine.runner import locked_run
+        from sync.cli.runner import locked_run
         from sync.ops.render import print_run
 
         result = locked_run(
@@ -516,8 +516,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
+    from sync.cli.runner import locked_run, unlocked_run
     from sync.engine.run import UndoAsk
-    from sync.engine.runner import locked_run, unlocked_run
     from sync.ops.render import plan_text, print_run
 
     ask = UndoAsk(reason=args.reason.strip(), forced=args.force)
@@ -546,7 +546,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
 def _dry_run(
     cfg: Config, routes: Mapping[str, str] | None, today: date, args: argparse.Namespace
 ) -> int:
-    from sync.engine.runner import unlocked_run
+    from sync.cli.runner import unlocked_run
     from sync.ops.render import plan_json, plan_text
 
     result = unlocked_run(

@@ -57,8 +57,8 @@ def serve(cfg: Config, routes: Mapping[str, str] | None, clock: Clock = SYSTEM_C
     day; each run's day and instants come from `clock`."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
+    from sync.cli.runner import take_lock, unlocked_run
     from sync.engine import wiring
-    from sync.engine.runner import take_lock, unlocked_run
     from sync.ops.render import print_run
 
     # Credentials are read now, before the lock and the first run: a missing one is a

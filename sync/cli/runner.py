@@ -1,6 +1,8 @@
 """One real run as cron and `serve` do it: lock, connectors, run, alerts, close.
 
-Shared by the CLI and the scheduler so both behave the same way.
+Shared by the run and undo commands and by `serve`, so they behave the same way. It lives with
+the commands because it sits above both the engine (the run) and `sync.ops` (what people and
+monitors are told afterwards), which the engine never imports.
 """
 
 from __future__ import annotations
