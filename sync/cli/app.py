@@ -439,7 +439,7 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
     if command == "undo":
         return cmd_undo(args)
     if command == "sandbox":
-        from sync.sandbox.agency import sandbox_command
+        from sync.cli.sandbox import sandbox_command
 
         return sandbox_command(args, clock_for(args))
     from sync.cli import reports

@@ -21,14 +21,12 @@ the sandbox creates it), its folders and its files are 0700/0600.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import fcntl
 import functools
 import json
 import os
 import re
-import shutil
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -320,29 +318,7 @@ def _setup_lock(directory: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def sandbox_command(args: argparse.Namespace, clock: Clock = SYSTEM_CLOCK) -> int:
-    directory = Path(args.sandbox_dir or ".sandbox")
-    if args.what == "reset":
-        if directory.exists():
-            shutil.rmtree(directory)
-        print(f"removed {directory}; the next --sandbox run seeds it afresh")
-        return 0
-    if args.what == "withdraw":
-        return _withdraw(directory, args.request or "", clock)
-    from sync.sandbox.show import show
-
-    with open_sandbox(
-        directory,
-        scenario=Path(args.scenario) if args.scenario else None,
-        config_path=Path(args.config) if args.config else None,
-        writable=False,
-        clock=clock,
-    ) as box:
-        show(box, sys.stdout)
-    return 0
-
-
-def _withdraw(directory: Path, request: str, clock: Clock) -> int:
+def withdraw(directory: Path, request: str, clock: Clock) -> int:
     """What a person does in Salesforce when a client is saved late: the request leaves
     'Approved'. Only the emulated org changes (saved as its own changes are); the sync notices
     on its next run."""
