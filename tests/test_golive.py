@@ -21,11 +21,11 @@ from sync.config.model import Config
 from sync.core.adoption import approved_on, partition
 from sync.core.domain import CheckState, Platform, RequestType, TakedownRequest
 from sync.core.planner import PlanRules, plan
+from sync.core.records import AdoptedRow
 from sync.core.valve import Limits, long_past, stop_reason
 from sync.engine.run import RunResult
 from sync.exitcodes import EXIT_FATAL
 from sync.sandbox.agency import seed_data
-from sync.state.ledger import AdoptedRow
 from tests.fixtures.sandbox import Agency, start_agency
 
 T = date(2026, 11, 25)

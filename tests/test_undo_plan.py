@@ -16,9 +16,9 @@ from sync.core.domain import (
 )
 from sync.core.generations import current_view, lift, waiting_for_new_approval
 from sync.core.planner import Plan, PlanRules
+from sync.core.records import EffectRow, UndoRecord
 from sync.core.undo import plan_undo, refusal
 from sync.core.wording import describe_kind
-from sync.state.ledger import EffectRow, UndoRecord
 from tests.test_planner import req
 
 TODAY = date(2026, 11, 25)

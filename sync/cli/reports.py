@@ -13,8 +13,9 @@ from typing import Any, TextIO
 
 from sync.config.model import Config
 from sync.core.domain import FINAL_STATES, NOT_IN_SALESFORCE, EffectState
+from sync.core.records import AdoptedRow
 from sync.ops.render import table, wrap
-from sync.state.ledger import AdoptedRow, AdoptionLedger, Ledger
+from sync.state.ledger import AdoptionLedger, Ledger
 from sync.state.runlog import RunLog
 
 EXIT_NOT_FOUND = 2

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sync.core.domain import NOT_IN_SALESFORCE, Finding, TakedownRequest
-from sync.state.ledger import AdoptedRow
+from sync.core.records import AdoptedRow
 
 
 def approved_on(req: TakedownRequest) -> date | None:

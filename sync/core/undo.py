@@ -39,8 +39,8 @@ from sync.core.domain import (
     effect_key,
     generation_of,
 )
+from sync.core.records import EffectRow, UndoRecord
 from sync.core.wording import describe_undo
-from sync.state.ledger import EffectRow, UndoRecord
 
 ACTED = frozenset({EffectState.APPLIED, EffectState.SENDING})
 _ADDS = (EffectKind.PLANNER_ADD, EffectKind.MONTHLY_RECORD, EffectKind.OFFBOARDING_ADD)

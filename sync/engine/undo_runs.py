@@ -29,7 +29,8 @@ from sync.core.domain import (
     effect_key,
 )
 from sync.core.planner import Plan, PlanRules
-from sync.state.ledger import EffectRow, Ledger, UndoRecord
+from sync.core.records import EffectRow, UndoRecord
+from sync.state.ledger import Ledger
 
 log = logging.getLogger("sync.undo")
 

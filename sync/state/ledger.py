@@ -20,7 +20,6 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from sync.core.domain import (
     OutcomeStatus,
     TakedownRequest,
 )
+from sync.core.records import AdoptedRow, EffectRow, UndoRecord
 from sync.state.private_files import ensure_private_file
 
 SCHEMA = """
@@ -123,33 +123,6 @@ _STATE_OF: Mapping[OutcomeStatus, EffectState] = {
     OutcomeStatus.NEEDS_PERSON: EffectState.NEEDS_PERSON,
     OutcomeStatus.UNCONFIRMED: EffectState.SENDING,
 }
-
-
-@dataclass(frozen=True)
-class UndoRecord:
-    """An undo asked for (by `python -m sync undo` or the automatic switch) of one generation
-    of a request's forward work; finished once every reversal effect is final."""
-
-    request_id: str
-    generation: int
-    reason: str
-    forced: bool
-    requested_at: str
-    finished_at: str | None
-
-
-@dataclass(frozen=True)
-class EffectRow:
-    key: str
-    request_id: str
-    kind: str
-    target: str
-    state: EffectState
-    attempts: int
-    last_error: str
-    not_before: str
-    updated_at: str
-    applied_at: str | None
 
 
 class Ledger:
@@ -586,26 +559,6 @@ class Ledger:
 
     def set_datetime(self, name: str, value: datetime) -> None:
         self.set_meta(name, value.isoformat())
-
-
-@dataclass(frozen=True)
-class AdoptedRow:
-    """A request people handled before the cut-over: the sync never acts on it by itself.
-
-    `status`/`approved_on` are as adopted; `seen_*` as last reported, so a later edit (a new
-    approval round, a withdrawal) is reported once. `state` is "released" once a person asked
-    the sync to act on it after all (`--only ID --include-adopted`)."""
-
-    request_id: str
-    label: str
-    status: str
-    approved_on: str
-    cutover: str
-    adopted_at: str
-    state: str
-    seen_status: str
-    seen_approved_on: str
-    note: str
 
 
 class AdoptionLedger:
