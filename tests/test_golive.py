@@ -24,7 +24,7 @@ from sync.core.planner import PlanRules, plan
 from sync.core.records import AdoptedRow
 from sync.core.valve import Limits, long_past, stop_reason
 from sync.engine.run import RunResult
-from sync.exitcodes import EXIT_FATAL
+from sync.exitcodes import ExitCode
 from sync.sandbox.agency import seed_data
 from tests.fixtures.sandbox import Agency, start_agency
 
@@ -73,7 +73,7 @@ def _adopt(agency: Agency, before: date = T, **kw: Any) -> str:
 
 def test_without_adopt_the_first_run_stops_before_any_write_and_says_why(prod: Agency) -> None:
     result = _run(prod)
-    assert result.exit_code == EXIT_FATAL
+    assert result.exit_code == ExitCode.FATAL
     assert result.fatal.startswith("stopped before any write: this is the first run against")
     assert "python -m sync adopt --approved-before" in result.fatal
     assert "--allow-backlog" in result.fatal

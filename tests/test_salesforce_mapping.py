@@ -20,7 +20,7 @@ import pytest
 from connectors.emulators.salesforce.server import SalesforceEmulator
 from connectors.salesforce.connector import SalesforceConnector
 from sync.config.model import Config
-from sync.exitcodes import EXIT_FATAL
+from sync.exitcodes import ExitCode
 from tests.fixtures.salesforce import make_sf_connector
 from tests.fixtures.sandbox import Agency
 from tests.reliability_support import cli_on
@@ -71,7 +71,7 @@ def test_a_misspelled_field_is_caught_by_check_and_stops_the_run(
     for name in ("salesforce", "google", "trello"):
         agency.emulators[name].reset_counts()
     code, out, err = cli(agency, cfg, "run")
-    assert code == EXIT_FATAL
+    assert code == ExitCode.FATAL
     flat = " ".join(err.split())  # the STOPPED paragraph is wrapped like the rest
     assert "the [salesforce] settings do not match the org, so nothing was done" in flat
     assert message in flat
@@ -91,7 +91,7 @@ def test_a_misspelled_field_is_caught_by_check_and_stops_the_run(
 def test_a_dry_run_with_a_wrong_mapping_stops_too(agency: Agency) -> None:
     cfg = remapped(agency.config, sync_status="Sync_Statsu__c")
     code, out, err = cli(agency, cfg, "--dry-run")
-    assert code == EXIT_FATAL
+    assert code == ExitCode.FATAL
     assert out == ""
     assert PROBES[2][2] in " ".join(err.split())
 

@@ -20,7 +20,7 @@ from sync.core import adoption as adopt
 from sync.core.domain import TakedownRequest
 from sync.engine import wiring
 from sync.errors import ConfigError
-from sync.exitcodes import EXIT_OK
+from sync.exitcodes import ExitCode
 from sync.ops.render import table
 from sync.state.ledger import AdoptionLedger, Ledger
 
@@ -72,7 +72,7 @@ def adopt_command(
                 raise ConfigError(f"no request {only!r} in Salesforce (by id or name)")
             if dry_run:
                 out.write(f"dry run: {len(new)} request(s) would be adopted; nothing was written\n")
-                return EXIT_OK
+                return ExitCode.OK
             assert ledger is not None
             cutover = before.isoformat() if before else ""
             with ledger.transaction():
@@ -90,7 +90,7 @@ def adopt_command(
         source.close()
         if lock is not None:
             lock.release()
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _choose(

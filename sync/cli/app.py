@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.clock import Clock
 from sync.errors import ConfigError, LockHeldError, SyncError, UnknownRequestError
-from sync.exitcodes import EXIT_FATAL, EXIT_LOCKED, EXIT_PIPE, EXIT_USAGE
+from sync.exitcodes import ExitCode
 
 if TYPE_CHECKING:
     from sync.config.model import Config
@@ -380,32 +380,32 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
         return code
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except UnknownRequestError as exc:
         print(f"usage error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except LockHeldError as exc:
         print(f"not started: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
+        return ExitCode.LOCKED
     except SyncError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FATAL
+        return ExitCode.FATAL
     except BrokenPipeError:
         # `status | head -3`: the reader has all it wanted. Python's documented recipe: point
         # stdout at devnull so the interpreter's last flush does not fail again, exit quietly.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_PIPE
+        return ExitCode.PIPE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
     except Exception as exc:  # a bug outside a run: one line, exit 3, no traceback
         logging.getLogger("sync.cli").debug("internal error", exc_info=True)
         print(
             f"internal error: {type(exc).__name__}: {exc} (-vv shows the traceback)",
             file=sys.stderr,
         )
-        return EXIT_FATAL
+        return ExitCode.FATAL
 
 
 def _dispatch(command: str, args: argparse.Namespace) -> int:
@@ -510,7 +510,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         if result.shadow_report:
             print(_shadow_text(result), end="")
-            return 0
+            return ExitCode.OK
         print_run(result, sys.stdout, sys.stderr)
         return result.exit_code
 
@@ -535,10 +535,10 @@ def cmd_undo(args: argparse.Namespace) -> int:
             return result.exit_code
         if result.fatal:
             print(f"error: {result.fatal}", file=sys.stderr)
-            return EXIT_FATAL
+            return ExitCode.FATAL
         if args.dry_run:
             print(plan_text(result.plan), end="")
-            return 0
+            return ExitCode.OK
         print_run(result, sys.stdout, sys.stderr)
         return result.exit_code
 
@@ -561,7 +561,7 @@ def _dry_run(
     )
     if result.fatal:
         print(f"error: {result.fatal}", file=sys.stderr)
-        return EXIT_FATAL
+        return ExitCode.FATAL
     # Each thing said once: the plan on stdout; with --json, what needs a person on stderr.
     if args.json:
         print(json.dumps(plan_json(result.plan, result.checks), indent=2))
@@ -569,7 +569,7 @@ def _dry_run(
             print(f"needs a person: {f.label or f.request_id}: {f.message}", file=sys.stderr)
     else:
         print(plan_text(result.plan, result.checks, result.stop_reason), end="")
-    return 0
+    return ExitCode.OK
 
 
 def _shadow_text(result: object) -> str:

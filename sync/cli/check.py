@@ -20,8 +20,7 @@ from sync.config.model import Config, SheetConfig
 from sync.engine import wiring
 from sync.engine.wiring import retry_policy
 from sync.errors import SyncError
-
-EXIT_PROBLEMS = 1
+from sync.exitcodes import ExitCode
 
 
 def _factories(
@@ -93,4 +92,4 @@ def run_check(cfg: Config, routes: Mapping[str, str] | None, *, out: TextIO) -> 
             out.write(f"  - {p}\n")
         failing += bool(errors)
     out.write("all good\n" if not failing else f"{failing} system(s) need attention\n")
-    return 0 if not failing else EXIT_PROBLEMS
+    return ExitCode.OK if not failing else ExitCode.PROBLEMS_FOUND

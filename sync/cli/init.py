@@ -20,6 +20,7 @@ from sync.config import from_org as ic
 from sync.config.model import REQUIRED_COLUMNS, Config
 from sync.engine import wiring
 from sync.errors import ConfigError, SyncError
+from sync.exitcodes import ExitCode
 
 SHEET_TITLES = {
     "ds_tracker": "DS TDA Client Tracker",
@@ -55,7 +56,7 @@ def init_command(
     out.write(f"wrote {output}: {len(todos)} TODO(s) to fill in, then `python -m sync check`\n")
     for t in todos:
         out.write(f"TODO: {t}\n")
-    return 0
+    return ExitCode.OK
 
 
 EMAIL_TODO = (

@@ -14,11 +14,10 @@ from typing import Any, TextIO
 from sync.config.model import Config
 from sync.core.domain import FINAL_STATES, NOT_IN_SALESFORCE, EffectState
 from sync.core.records import AdoptedRow
+from sync.exitcodes import ExitCode
 from sync.ops.render import table, wrap
 from sync.state.ledger import AdoptionLedger, Ledger
 from sync.state.runlog import RunLog
-
-EXIT_NOT_FOUND = 2
 
 _WORDS = {
     "applied": "done",
@@ -70,7 +69,7 @@ def log_command(cfg: Config, run_id: str | None, *, failed: bool, limit: int, ou
     runs = runlog.runs()
     if not runs:
         out.write(f"No runs yet (run log: {runlog.path}).\n")
-        return 0
+        return ExitCode.OK
     if run_id is None and not failed:
         rows = []
         shown = runs[-limit:][::-1]
@@ -104,13 +103,13 @@ def log_command(cfg: Config, run_id: str | None, *, failed: bool, limit: int, ou
             "result",
         ]
         out.write(table(rows, header) + "\n")
-        return 0
+        return ExitCode.OK
     if run_id in (None, "last"):
         run_id = runs[-1]["run_id"]
     run = next((r for r in runs if r["run_id"] == run_id), None)
     if run is None:
         out.write(f"No run {run_id} in {runlog.path}. `python -m sync log` lists the runs.\n")
-        return EXIT_NOT_FOUND
+        return ExitCode.NOT_FOUND
     effects = runlog.effects_of(run_id)
     findings = [r for r in runlog.read() if r.get("type") == "finding" and r["run_id"] == run_id]
     if failed:
@@ -157,14 +156,14 @@ def log_command(cfg: Config, run_id: str | None, *, failed: bool, limit: int, ou
         out.write("\nNeeds a person / notes:\n")
         for f in findings:
             out.write(wrap(f"{f.get('request') or f['request_id']}: {f['message']}") + "\n")
-    return 0
+    return ExitCode.OK
 
 
 def status_command(cfg: Config, *, out: TextIO) -> int:
     ledger = _ledger(cfg)
     if ledger is None:
         out.write("Nothing yet: the sync has not run with this state directory.\n")
-        return 0
+        return ExitCode.OK
     try:
         labels = ledger.request_labels()
         rows_by_request = defaultdict(list)
@@ -189,7 +188,7 @@ def status_command(cfg: Config, *, out: TextIO) -> int:
             out.write("No open requests: everything owed has been done.\n")
             _adopted_text(adopted, out)
             _undone(ledger, labels, out)
-            return 0
+            return ExitCode.OK
         out.write(f"{len(open_ids)} open request(s)\n")
         for rid in open_ids:
             info = labels.get(rid, {})
@@ -222,7 +221,7 @@ def status_command(cfg: Config, *, out: TextIO) -> int:
                 out.write(wrap(f"needs a person: {f.message}") + "\n")
         _adopted_text(adopted, out)
         _undone(ledger, labels, out)
-        return 0
+        return ExitCode.OK
     finally:
         ledger.close()
 
@@ -271,7 +270,7 @@ def resolve_command(cfg: Config, key: str, *, sent: bool, out: TextIO) -> int:
     path = cfg.state_path / "ledger.sqlite3"
     if not path.exists():
         out.write("No ledger in this state directory.\n")
-        return EXIT_NOT_FOUND
+        return ExitCode.NOT_FOUND
     ledger = Ledger(path)
     try:
         settled = ledger.resolve_sending(key, sent=sent)
@@ -279,13 +278,13 @@ def resolve_command(cfg: Config, key: str, *, sent: bool, out: TextIO) -> int:
             row = ledger.get(key)
             what = f"its state is {row.state}" if row else "no effect key or Message-ID matches"
             out.write(f"{key} is not an unconfirmed send ({what}); nothing changed.\n")
-            return EXIT_NOT_FOUND
+            return ExitCode.NOT_FOUND
         how = "recorded as sent" if sent else "will be sent on the next run"
         if len(settled) == 1:
             out.write(f"{settled[0]}: {how}.\n")
         else:
             out.write(f"One message carrying {len(settled)} effects: {how}.\n")
             out.writelines(f"  {k}\n" for k in settled)
-        return 0
+        return ExitCode.OK
     finally:
         ledger.close()

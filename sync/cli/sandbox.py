@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.clock import Clock
+from sync.exitcodes import ExitCode
 from sync.sandbox.agency import open_sandbox, withdraw
 from sync.sandbox.show import show
 
@@ -25,7 +26,7 @@ def sandbox_command(args: argparse.Namespace, clock: Clock = SYSTEM_CLOCK) -> in
         if directory.exists():
             shutil.rmtree(directory)
         print(f"removed {directory}; the next --sandbox run seeds it afresh")
-        return 0
+        return ExitCode.OK
     if args.what == "withdraw":
         return withdraw(directory, args.request or "", clock)
     with open_sandbox(
@@ -36,4 +37,4 @@ def sandbox_command(args: argparse.Namespace, clock: Clock = SYSTEM_CLOCK) -> in
         clock=clock,
     ) as box:
         show(box, sys.stdout)
-    return 0
+    return ExitCode.OK

@@ -25,6 +25,7 @@ from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.clock import Clock
 from sync.config.model import Config
 from sync.errors import ConfigError, SyncError
+from sync.exitcodes import ExitCode
 
 log = logging.getLogger("sync.scheduler")
 
@@ -118,4 +119,4 @@ def serve(cfg: Config, routes: Mapping[str, str] | None, clock: Clock = SYSTEM_C
         with running:
             lock.release()
             log.warning("stopped")
-    return 0
+    return ExitCode.OK

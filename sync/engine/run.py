@@ -41,7 +41,7 @@ from sync.engine.journal import RunJournal
 from sync.engine.undo_runs import Undos as _Undos
 from sync.engine.undo_runs import snapshot_writeback_fields as _snapshot_writeback_fields
 from sync.errors import SyncError, UnknownRequestError
-from sync.exitcodes import EXIT_EFFECTS_FAILED, EXIT_FATAL, EXIT_OK, EXIT_USAGE
+from sync.exitcodes import ExitCode
 from sync.state.ledger import Ledger
 from sync.state.runlog import RunLog
 
@@ -108,19 +108,19 @@ class RunResult:
         return self.retries_made
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         if self.refused:
-            return EXIT_USAGE
+            return ExitCode.USAGE
         if self.fatal or self.stopped:
-            return EXIT_FATAL
+            return ExitCode.FATAL
         bad = {OutcomeStatus.FAILED, OutcomeStatus.NEEDS_PERSON, OutcomeStatus.UNCONFIRMED}
         if any(o.status in bad for o in self.outcomes.values()):
-            return EXIT_EFFECTS_FAILED
+            return ExitCode.EFFECTS_FAILED
         # A message an earlier run left unconfirmed is still an effect nobody can vouch for:
         # every run says so until a person settles it with `resolve`.
         if any(f.code == UNCONFIRMED_SEND for f in self.plan.findings):
-            return EXIT_EFFECTS_FAILED
-        return EXIT_OK
+            return ExitCode.EFFECTS_FAILED
+        return ExitCode.OK
 
 
 @dataclass(frozen=True)
@@ -524,7 +524,7 @@ def _run_record(result: RunResult) -> dict[str, object]:
             for k in ("applied", "failed", "waiting", "needs_person", "skipped", "left")
         },
         "retries": result.retries,
-        "exit_code": result.exit_code,
+        "exit_code": int(result.exit_code),
         "error": result.fatal,
         "stopped_early": result.stopped,
         "adopted": result.adopted,

@@ -42,6 +42,7 @@ from sync.config import defaults
 from sync.config.loading import load
 from sync.config.model import Config
 from sync.core.names import name_key
+from sync.exitcodes import ExitCode
 from sync.state.private_files import open_private, private_dir
 
 STATE_DIR = "emulators"  # one <service>.json (and .lock) per emulator
@@ -338,9 +339,9 @@ def withdraw(directory: Path, request: str, clock: Clock) -> int:
         sf.persistence.update(sf, change)
         if found:
             print(f"{found[0]}: {field} set to 'Withdrawn'")
-            return 0
+            return ExitCode.OK
     print(f"no request named {request!r} in the sandbox", file=sys.stderr)
-    return 2
+    return ExitCode.NOT_FOUND
 
 
 def _stamp(clock: Clock) -> str:
