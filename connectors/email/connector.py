@@ -15,6 +15,11 @@ Messages come from the ops lead's template files (see config/templates/*.txt for
 placeholders). Every value is checked before anything is sent, and values are made single-line
 before they reach the Subject, so no request field can add a header; that part lives in
 `connectors.email.templates`.
+
+Why one module of about 530 lines: one SMTP connection per run (opened lazily, re-opened after a
+421, closed at the end) is shared by the notices, the digests grouped per manager, the
+reminders, the undo messages and the ops alerts, and each kind is a short method on it; the
+templates and their checks, the pure part, are `connectors.email.templates`.
 """
 
 from __future__ import annotations

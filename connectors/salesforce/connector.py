@@ -12,6 +12,14 @@ org's daily API allocation.
 
 Mapping a record to a request lives in `connectors.salesforce.records`, translating errors in
 `connectors.salesforce.errors`; both are pure.
+The approval history is parsed in `connectors.salesforce.history` (and judged in the core),
+SOQL text is built in `connectors.salesforce.soql`, the mapping check is
+`connectors.salesforce.mapping`.
+
+Why one module of about 650 lines: the poll, `find`, the write-backs, `verify`, `check`, `init`'s
+describes and the preflight all go through one logged-in session and one guard (retries, the
+session renewed once, the API allocation watched, calls counted for the run log); that shared
+state is the connector, and every pure part is already a module of its own.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ id in the custom field named `trello.account_id_field` or in the description; el
 client name as the whole title; a card carrying another account's id, wherever, is never a
 title match). Several title matches with nothing to tell them apart, cards shared with another
 account, or only titles that merely mention the client, go to a person: the sync does not
-guess. This module reads each board once and does the writes.
+guess. This module reads each board once and does the writes; `connectors.trello.errors` says what
+py-trello's exceptions mean (retried, or fatal).
 
 Order of writes per card: archive first, then comment. The archive is the effect; the comment
 only explains it. If a run stops between the two, the card is closed and the next run sees it
@@ -18,6 +19,13 @@ in the (one) read of closed cards: it reports ALREADY_DONE and adds the comment 
 `sync-ref` marker is missing (checked only for cards whose last activity is on or after the
 request's approval). Comment-first would instead leave an open card saying it was archived, and
 a re-run would comment twice.
+
+Why one module of about 700 lines: a run's board cache (`_Board`: the one read of open and
+closed cards, what this run archived, which effect claimed which card), the session's
+Retry-After and the retry count are shared by every step of `apply` (decide all archives before
+the first write, archive then comment, repair a missing comment, reopen for an undo) and by
+`verify`. The pure parts are apart already (`match`, `errors`); splitting the I/O further would
+pass that state between modules instead of keeping it in one object.
 """
 
 from __future__ import annotations
@@ -29,11 +37,12 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from trello import ResourceUnavailable, TrelloClient, Unauthorized
+from trello import TrelloClient
 
 from connectors.base import Journal
-from connectors.http import cache_environment, mount_routes, sanitize_url
+from connectors.http import cache_environment, mount_routes
 from connectors.retry import RetryPolicy, retry_after_seconds
+from connectors.trello.errors import SERVICE, TRANSLATED, again, error_text, translate
 from connectors.trello.match import Card, CardSet, card_from_json
 from sync.config.model import Config
 from sync.config.secrets import secret_from_env
@@ -48,11 +57,10 @@ from sync.core.domain import (
     System,
 )
 from sync.core.names import display_name, name_key
-from sync.errors import ConnectorError, FatalError, RetriableError
+from sync.errors import ConnectorError, FatalError
 
 log = logging.getLogger("connectors.trello")
 
-SERVICE = "trello"
 API_PATH = {
     "cards": "/boards/{board}/cards/{filter}",
     "custom_fields": "/boards/{board}/customFields",
@@ -171,7 +179,7 @@ class TrelloConnector:
                     what=f"read custom fields of board {name}",
                 )
             except ConnectorError as exc:
-                problems.append(f"trello.boards.{name} ({board_id}): {_text(exc)}")
+                problems.append(f"trello.boards.{name} ({board_id}): {error_text(exc)}")
                 continue
             if board.get("closed"):
                 problems.append(f"trello.boards.{name}: board '{board.get('name')}' is closed")
@@ -348,7 +356,7 @@ class TrelloConnector:
                     continue
                 archived = self._closed_cards(board)
             except ConnectorError as exc:
-                out[e.key] = Check(e.key, CheckState.UNKNOWN, f"not checked: {_text(exc)}")
+                out[e.key] = Check(e.key, CheckState.UNKNOWN, f"not checked: {error_text(exc)}")
                 continue
             gone = archived.match(req.account_id, req.client_name)
             closed = gone.by_id or gone.exact
@@ -392,7 +400,7 @@ class TrelloConnector:
             if exc.status == 401:
                 raise
             # Remembered: the other effects on this board fail alike without reading it again.
-            board.error = f"could not read board '{board.name}': {_text(exc)}"
+            board.error = f"could not read board '{board.name}': {error_text(exc)}"
             return OutcomeStatus.FAILED, board.error
 
         client = display_name(req.client_name) or req.account_id
@@ -443,16 +451,18 @@ class TrelloConnector:
                 self._write_archive(card)
             except ConnectorError as exc:
                 prefix = f"archived {', '.join(c.show() for c in done)}; " if done else ""
-                raise _again(exc, f"{prefix}could not archive {card.show()}: {_text(exc)}") from exc
+                raise again(
+                    exc, f"{prefix}could not archive {card.show()}: {error_text(exc)}"
+                ) from exc
             done.append(card)
             log.info("archived card %s on board %s", card.id, board.name)
             try:
                 self._comment_on(card.id, text)
             except ConnectorError as exc:
-                raise _again(
+                raise again(
                     exc,
                     f"archived {', '.join(c.show() for c in done)} but could not add the comment "
-                    f"to {card.show()} ({_text(exc)}); the next run adds it",
+                    f"to {card.show()} ({error_text(exc)}); the next run adds it",
                 ) from exc
         return OutcomeStatus.APPLIED, (
             f"archived {len(done)} card(s) on board {board.name}: "
@@ -623,7 +633,7 @@ class TrelloConnector:
                     raise
                 # Retried to the bound already: these boards' effects fail alike, unread again.
                 for b in chunk:
-                    b.error = f"could not read board '{b.name}': {_text(exc)}"
+                    b.error = f"could not read board '{b.name}': {error_text(exc)}"
                 continue
             items = answer if isinstance(answer, list) else []
             for k, b in enumerate(chunk):
@@ -689,24 +699,8 @@ class TrelloConnector:
                     query_params=dict(query or {}),
                     post_args=dict(body) if body is not None else None,
                 )
-            except Unauthorized as exc:
-                raise FatalError(SERVICE, f"{what}: {_reason(exc)}", status=401) from None
-            except ResourceUnavailable as exc:
-                status = int(getattr(exc, "_status", 0) or 0)
-                if status == 429 or status >= 500:
-                    raise RetriableError(
-                        SERVICE,
-                        f"{what}: {_reason(exc)}",
-                        status=status,
-                        retry_after=self._retry_after,
-                    ) from None
-                raise FatalError(SERVICE, f"{what}: {_reason(exc)}", status=status) from None
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise RetriableError(
-                    SERVICE, f"{what}: {type(exc).__name__} (connection failed)"
-                ) from None
-            except ValueError as exc:  # a body that is not JSON: a proxy's error page
-                raise RetriableError(SERVICE, f"{what}: unreadable answer ({exc})") from None
+            except TRANSLATED as exc:
+                raise translate(exc, what, retry_after=self._retry_after) from None
 
         return self._retry.call(once, what=what)
 
@@ -739,17 +733,3 @@ def _undo_comment(effect: Effect) -> str:
             UNDO_MARKER.format(request_id=req.id),
         ]
     )
-
-
-def _again(exc: ConnectorError, message: str) -> ConnectorError:
-    """The same kind of error (a 401 must still stop the run) with a fuller message."""
-    return type(exc)(SERVICE, message, status=exc.status)
-
-
-def _text(exc: ConnectorError) -> str:
-    return str(exc).removeprefix(f"{SERVICE}: ")
-
-
-def _reason(exc: Exception) -> str:
-    """py-trello's message is 'BODY at URL (HTTP status: N)'; keep it, minus any secret."""
-    return sanitize_url(str(exc))
