@@ -92,7 +92,8 @@ from sync.core.domain import (
     RequestType,
     TakedownRequest,
 )
-from sync.core.planner import PlanRules, plan
+from sync.core.planner import plan
+from sync.core.rules import PlanRules
 from sync.engine.run import run_once
 from sync.engine.wiring import build
 from sync.sandbox.agency import SANDBOX_SECRETS, sandbox_config, seed_data, start_emulators

@@ -20,8 +20,9 @@ from sync.cli.runner import unlocked_run
 from sync.config.model import Config
 from sync.core.adoption import approved_on, partition
 from sync.core.domain import CheckState, Platform, RequestType, TakedownRequest
-from sync.core.planner import PlanRules, plan
+from sync.core.planner import plan
 from sync.core.records import AdoptedRow
+from sync.core.rules import PlanRules
 from sync.core.valve import Limits, long_past, stop_reason
 from sync.engine.run import RunResult
 from sync.exitcodes import ExitCode

@@ -18,7 +18,9 @@ from sync.core.domain import (
     TakedownRequest,
     effect_key,
 )
-from sync.core.planner import PlanRules, effects_for, plan
+from sync.core.effects import effects_for
+from sync.core.planner import plan
+from sync.core.rules import PlanRules
 from sync.core.wording import settle_writeback
 
 TODAY = date(2026, 11, 25)

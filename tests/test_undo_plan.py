@@ -15,8 +15,9 @@ from sync.core.domain import (
     generation_of,
 )
 from sync.core.generations import current_view, lift, waiting_for_new_approval
-from sync.core.planner import Plan, PlanRules
+from sync.core.planner import Plan
 from sync.core.records import EffectRow, UndoRecord
+from sync.core.rules import PlanRules
 from sync.core.undo import plan_undo, refusal
 from sync.core.wording import describe_kind
 from tests.test_planner import req

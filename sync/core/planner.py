@@ -1,82 +1,39 @@
 """The pure planner: which effects each request owes, and which of them are due today.
 
 No I/O and no clock: the inputs are the requests Salesforce returned, what the ledger says of
-each effect key, today's date and the rules from config. Every row of the effects table at the
-top of README.md is one branch of `_effects_for`. Idempotency against the targets themselves (a
-row already in the sheet after a crash) is checked by the connectors at write time, when it is
-still true.
+each effect key, today's date and the rules from config (`sync.core.rules.PlanRules`). Every row
+of the effects table at the top of README.md is one branch of `sync.core.effects.effects_for`.
+Idempotency against the targets themselves (a row already in the sheet after a crash) is
+checked by the connectors at write time, when it is still true.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Literal
 
-from sync.config.model import ApprovalChain, Config
-from sync.core import approval, withdrawal, wording
+from sync.core import approval, withdrawal
 from sync.core.domain import (
     FINAL_STATES,
     Effect,
     EffectKind,
     EffectState,
     Finding,
-    Platform,
     RequestType,
     TakedownRequest,
     effect_key,
 )
-from sync.core.names import name_key
+from sync.core.effects import effects_for
+from sync.core.rules import PlanRules
 from sync.core.wording import describe
 
 log = logging.getLogger("sync.plan")
 
-TRACKER_OF: Mapping[Platform, str] = {Platform.DS: "ds_tracker", Platform.ARI: "ari_tracker"}
-
 
 # The finding for a message a crash left "sending": it keeps the run's exit code at 1.
 UNCONFIRMED_SEND = "unconfirmed_send"
-
-
-@dataclass(frozen=True)
-class PlanRules:
-    """The parts of config the planner needs, so its tests need no config file."""
-
-    reminder_offsets: tuple[int, ...] = (7, 1)
-    trello_boards: tuple[str, ...] = ("tda", "design")
-    trello_archive_on: Literal["effective_date", "approval"] = "effective_date"
-    seo_service: str = "SEO"
-    # A message left "sending" by a crash: resend it (True) or report it for a person (False).
-    resend_unconfirmed: bool = False
-    account_status: Mapping[RequestType, str] = field(
-        default_factory=lambda: {
-            RequestType.CANCELLATION: "Cancelled",
-            RequestType.PAUSE: "Paused",
-            RequestType.CHANGE: "Contract Changed",
-        }
-    )
-    # Who must have approved, in order: an approved request's history is judged against it.
-    approval: ApprovalChain = field(default_factory=ApprovalChain)
-
-    @classmethod
-    def from_config(cls, cfg: Config) -> PlanRules:
-        acc = cfg.salesforce.account
-        return cls(
-            reminder_offsets=tuple(sorted(set(cfg.reminders.offsets_days), reverse=True)),
-            trello_boards=tuple(cfg.trello.boards),
-            trello_archive_on=cfg.trello.archive_on,
-            seo_service=cfg.reminders.seo_service,
-            resend_unconfirmed=cfg.email.unconfirmed_policy == "resend",
-            account_status={
-                RequestType.CANCELLATION: acc.cancellation,
-                RequestType.PAUSE: acc.pause,
-                RequestType.CHANGE: acc.change,
-            },
-            approval=cfg.salesforce.approval,
-        )
 
 
 @dataclass(frozen=True)
@@ -275,116 +232,6 @@ def _input_problem(req: TakedownRequest, rules: PlanRules) -> Finding | None:
                 "no_account", "the request has no Salesforce account id. Nothing was done."
             )
     return None
-
-
-def effects_for(req: TakedownRequest, rules: PlanRules, today: date) -> list[Effect]:
-    """Every effect the request causes over its life (the README's effects table)."""
-    assert req.type is not None
-    assert req.effective_date is not None
-    approval_day = req.approved_at.date() if req.approved_at else today
-    eff_day = req.effective_date
-
-    def make(
-        kind: EffectKind,
-        target: str,
-        not_before: date,
-        params: Mapping[str, str] | None = None,
-        after: tuple[str, ...] = (),
-    ) -> Effect:
-        return Effect(req.id, kind, target, not_before, req, dict(params or {}), after)
-
-    out: list[Effect] = []
-    t = req.type
-    if t in (RequestType.CANCELLATION, RequestType.PAUSE):
-        assert req.platform is not None
-        tracker = TRACKER_OF[req.platform]
-        out.append(make(EffectKind.PLANNER_ADD, "planner", approval_day))
-        out.append(make(EffectKind.TRACKER_STATUS, tracker, approval_day))
-    if t is RequestType.CANCELLATION:
-        assert req.platform is not None
-        tracker = TRACKER_OF[req.platform]
-        status_key = effect_key(req.id, EffectKind.TRACKER_STATUS, tracker)
-        out.append(make(EffectKind.TRACKER_REMOVE, tracker, eff_day, after=(status_key,)))
-        offboarding = make(EffectKind.OFFBOARDING_ADD, "offboarding", approval_day)
-        out.append(offboarding)
-        if req.leaving_platform:
-            out.append(
-                make(
-                    EffectKind.NINJACAT_FLAG, "offboarding", approval_day, after=(offboarding.key,)
-                )
-            )
-        archive_day = eff_day if rules.trello_archive_on == "effective_date" else approval_day
-        for board in rules.trello_boards:
-            out.append(make(EffectKind.TRELLO_ARCHIVE, board, archive_day))
-        out.append(make(EffectKind.SIMPLIFI_NOTICE, "simplifi", approval_day))
-    if t is RequestType.CHANGE:
-        out.append(make(EffectKind.MONTHLY_RECORD, "monthly", approval_day))
-    out.append(make(EffectKind.MANAGER_DIGEST, "tda_manager", approval_day))
-    if t in (RequestType.CANCELLATION, RequestType.PAUSE):
-        teams = ["tda_team"]
-        if any(name_key(s) == name_key(rules.seo_service) for s in req.services):
-            teams.append("seo_team")
-        for offset in rules.reminder_offsets:
-            due_on = date.fromordinal(eff_day.toordinal() - offset)
-            for team in teams:
-                out.append(
-                    make(
-                        EffectKind.REMINDER,
-                        f"{team}:{offset}d",
-                        due_on,
-                        {"offset_days": str(offset), "team": team, "due_on": due_on.isoformat()},
-                    )
-                )
-    out.extend(_writebacks(req, out, rules, approval_day, make))
-    return out
-
-
-def _writebacks(
-    req: TakedownRequest,
-    effects: list[Effect],
-    rules: PlanRules,
-    approval_day: date,
-    make: Callable[..., Effect],
-) -> list[Effect]:
-    """Salesforce learns what was done: once after the approval-time effects, and for a
-    cancellation once more after the effective-date ones. Which effects are "late" depends only
-    on the kind and config, never on today's date, so the set of write-backs is stable. Their
-    messages are composed by `sync.core.wording`, here with nothing skipped; the engine has them
-    settled there once more when they go out (`wording.settle_writeback`)."""
-    assert req.type is not None
-    late = [
-        e
-        for e in effects
-        if e.kind is EffectKind.TRACKER_REMOVE
-        or (e.kind is EffectKind.TRELLO_ARCHIVE and rules.trello_archive_on == "effective_date")
-    ]
-    early = [e for e in effects if e.kind is not EffectKind.REMINDER and e not in late]
-    early_keys, late_keys = [e.key for e in early], [e.key for e in late]
-    params = {
-        "sync_status": "Synced" if not late else "Synced - offboarding scheduled",
-        "sync_message": wording.approval_message(req.id, early_keys, late_keys, req.effective_date),
-        "account_status": rules.account_status[req.type],
-    }
-    if late:
-        params[wording.LATER] = json.dumps(late_keys)
-    out = [
-        make(EffectKind.SALESFORCE_WRITEBACK, "approval", approval_day, params, tuple(early_keys))
-    ]
-    if late:
-        out.append(
-            make(
-                EffectKind.SALESFORCE_WRITEBACK,
-                "offboarded",
-                max(e.not_before for e in late),
-                {
-                    "sync_status": "Offboarded",
-                    "sync_message": wording.offboarded_message(req.id, late_keys),
-                    "account_status": "",
-                },
-                tuple(e.key for e in late),
-            )
-        )
-    return out
 
 
 def _plan_request(

@@ -23,7 +23,8 @@ from sync.core.domain import (
     TakedownRequest,
     WritebackTexts,
 )
-from sync.core.planner import PlanRules, effects_for
+from sync.core.effects import effects_for
+from sync.core.rules import PlanRules
 from sync.core.undo import UNDONE_STATUS
 from sync.core.wording import describe
 

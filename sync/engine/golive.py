@@ -20,7 +20,8 @@ from sync.core import adoption as adopt
 from sync.core import generations as lives
 from sync.core import valve
 from sync.core.domain import Check, CheckState, Effect, Finding, System, TakedownRequest
-from sync.core.planner import Plan, PlanRules, plan
+from sync.core.planner import Plan, plan
+from sync.core.rules import PlanRules
 from sync.errors import SyncError
 from sync.state.ledger import AdoptionLedger, Ledger
 

@@ -34,7 +34,8 @@ from sync.core.domain import (
     System,
     TakedownRequest,
 )
-from sync.core.planner import UNCONFIRMED_SEND, Plan, PlanRules
+from sync.core.planner import UNCONFIRMED_SEND, Plan
+from sync.core.rules import PlanRules
 from sync.core.wording import settle_writeback
 from sync.engine import golive
 from sync.engine.journal import RunJournal

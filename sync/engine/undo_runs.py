@@ -28,8 +28,9 @@ from sync.core.domain import (
     TakedownRequest,
     effect_key,
 )
-from sync.core.planner import Plan, PlanRules
+from sync.core.planner import Plan
 from sync.core.records import EffectRow, UndoRecord
+from sync.core.rules import PlanRules
 from sync.state.ledger import Ledger
 
 log = logging.getLogger("sync.undo")
