@@ -13,6 +13,10 @@ is answered with a 501 that says it is not modelled by the emulator, never as ma
 
 Records are plain dicts; relationship paths are followed through a `FindRecord` callable, so the
 engine never sees how the emulator stores its org.
+
+Why one module of about 470 lines: the tokenizer, the parser and the evaluator share the
+grammar's node types and one error shape, and each is read against the others (what the parser
+accepts, the evaluator must answer); cut apart, each half would import the other's internals.
 """
 
 from __future__ import annotations
