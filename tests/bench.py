@@ -94,6 +94,7 @@ from sync.core.domain import (
 )
 from sync.core.planner import plan
 from sync.core.rules import PlanRules
+from sync.engine.request import RunRequest
 from sync.engine.run import run_once
 from sync.engine.wiring import build
 from sync.sandbox.agency import SANDBOX_SECRETS, sandbox_config, seed_data, start_emulators
@@ -443,11 +444,10 @@ def run_ours(cfg: Config, routes: Mapping[str, str], as_of: date) -> dict[str, A
     try:
         result = run_once(
             cfg,
+            RunRequest(today=as_of, allow_backlog=True),
             source=wired.source,
             connectors=wired.connectors,
-            today=as_of,
-            allow_backlog=True,  # the benchmark is a backlog on purpose
-        )
+        )  # the benchmark is a backlog on purpose
     finally:
         wired.close()
     kinds = collections.Counter(

@@ -31,7 +31,9 @@ from connectors.emulators.scenarios.scenario import build_agency, chain, takedow
 from connectors.http import EmulatorRoutingAdapter
 from sync.cli import app as cli
 from sync.engine import wiring
-from sync.engine.run import RunResult, run_once
+from sync.engine.request import RunRequest
+from sync.engine.result import RunResult
+from sync.engine.run import run_once
 from sync.engine.wiring import build
 from sync.sandbox.agency import seed_data
 from sync.state.ledger import Ledger
@@ -122,6 +124,7 @@ def run(
     """One real run through every real connector, on the agency's clock; retry waits are
     recorded, not slept."""
     clock = kw.pop("clock", None) or agency.clock.clock()
+    on_effect = kw.pop("on_effect", None)
     wired = build(
         agency.config,
         agency.routes,
@@ -131,11 +134,10 @@ def run(
     try:
         return run_once(
             agency.config,
+            RunRequest(today=today, clock=clock, **kw),
             source=wired.source,
             connectors=wired.connectors,
-            today=today,
-            clock=clock,
-            **kw,
+            on_effect=on_effect,
         )
     finally:
         wired.close()

@@ -30,6 +30,7 @@ from sync.core.domain import (
     System,
     TakedownRequest,
 )
+from sync.engine.request import RunRequest
 from sync.engine.run import run_once
 from sync.state.ledger import Ledger
 from sync.state.runlog import RunLog
@@ -142,11 +143,10 @@ def connectors(world: World) -> dict[System, FakeConnector]:
 def run(cfg: Config, world: World, source: FakeSource | None = None, **kw: object):  # type: ignore[no-untyped-def]
     return run_once(
         cfg,
+        RunRequest(today=TODAY, **kw),
         source=source or FakeSource(REQUESTS),
-        connectors=connectors(world),  # type: ignore[arg-type]
-        today=TODAY,
-        **kw,  # type: ignore[arg-type]
-    )
+        connectors=connectors(world),
+    )  # type: ignore[arg-type]
 
 
 def total_writes(cfg: Config) -> int:
@@ -212,11 +212,8 @@ def test_one_failing_system_does_not_stop_the_others(config: Config) -> None:
     conns = connectors(world)
     conns[System.TRELLO] = Broken(System.TRELLO, world)
     result = run_once(
-        config,
-        source=FakeSource(REQUESTS),
-        connectors=conns,  # type: ignore[arg-type]
-        today=TODAY,
-    )
+        config, RunRequest(today=TODAY), source=FakeSource(REQUESTS), connectors=conns
+    )  # type: ignore[arg-type]
     failed = [k for k, o in result.outcomes.items() if o.status is OutcomeStatus.FAILED]
     assert failed
     assert all("/trello_archive/" in k for k in failed)
@@ -277,7 +274,7 @@ def test_watermark_moves_only_after_a_complete_run(config: Config) -> None:
     conns = connectors(world)
     conns[System.SHEETS] = Failing(System.SHEETS, world)
     source = FakeSource(REQUESTS)
-    run_once(config, source=source, connectors=conns, today=TODAY)  # type: ignore[arg-type]
+    run_once(config, RunRequest(today=TODAY), source=source, connectors=conns)  # type: ignore[arg-type]
     ledger = Ledger(config.state_path / "ledger.sqlite3")
     assert ledger.get_datetime("watermark") is None
     # Failed effects keep their requests on the poll list.
@@ -331,20 +328,12 @@ def test_unconfirmed_send_stays_sending_and_is_never_resent(config: Config) -> N
 
     conns = connectors(world)
     conns[System.EMAIL] = Dropping(System.EMAIL, world)
-    first = run_once(
-        config,
-        source=FakeSource(REQUESTS),
-        connectors=conns,  # type: ignore[arg-type]
-        today=TODAY,
-    )
+    first = run_once(config, RunRequest(today=TODAY), source=FakeSource(REQUESTS), connectors=conns)  # type: ignore[arg-type]
     assert first.exit_code == 1
     notice = next(k for k in first.outcomes if "/simplifi_notice/" in k)
     second = run_once(
-        config,
-        source=FakeSource(REQUESTS),
-        connectors=conns,  # type: ignore[arg-type]
-        today=TODAY,
-    )
+        config, RunRequest(today=TODAY), source=FakeSource(REQUESTS), connectors=conns
+    )  # type: ignore[arg-type]
     assert notice not in {e.key for e in second.plan.due}
     assert [f.code for f in second.plan.needs_person] == ["unconfirmed_send"]
     assert world.done[notice] == 1

@@ -24,7 +24,8 @@ from sync.core.planner import plan
 from sync.core.records import AdoptedRow
 from sync.core.rules import PlanRules
 from sync.core.valve import Limits, long_past, stop_reason
-from sync.engine.run import RunResult
+from sync.engine.request import RunRequest
+from sync.engine.result import RunResult
 from sync.exitcodes import ExitCode
 from sync.sandbox.agency import seed_data
 from tests.fixtures.sandbox import Agency, start_agency
@@ -47,7 +48,9 @@ def _golive(cfg: Config, **kw: Any) -> Config:
 
 def _run(agency: Agency, **kw: Any) -> RunResult:
     return unlocked_run(
-        agency.config, agency.routes, clock=agency.clock.clock(), today=kw.pop("today", T), **kw
+        agency.config,
+        agency.routes,
+        RunRequest(clock=agency.clock.clock(), today=kw.pop("today", T), **kw),
     )
 
 
@@ -128,8 +131,8 @@ def test_going_live_adopt_shadow_live(prod: Agency) -> None:
 
     # A shadow day: nothing written, the report compares with what people did, sent once.
     shadow = _golive(prod.config, mode="shadow")
-    first = unlocked_run(shadow, prod.routes, clock=prod.clock.clock(), today=T)
-    again = unlocked_run(shadow, prod.routes, clock=prod.clock.clock(), today=T)
+    first = unlocked_run(shadow, prod.routes, RunRequest(clock=prod.clock.clock(), today=T))
+    again = unlocked_run(shadow, prod.routes, RunRequest(clock=prod.clock.clock(), today=T))
     assert prod.http_writes() == 0
     assert _simplifi(prod) == []
     sent = [m for m in prod.outbox() if "shadow report" in str(m.message["Subject"])]
@@ -143,7 +146,7 @@ def test_going_live_adopt_shadow_live(prod: Agency) -> None:
     assert "email(s)" not in first.shadow_report or "cannot be checked" in first.shadow_report
     assert again.shadow_report == first.shadow_report
     unlocked_run(
-        shadow, prod.routes, clock=prod.clock.clock(), today=T + timedelta(days=1)
+        shadow, prod.routes, RunRequest(clock=prod.clock.clock(), today=T + timedelta(days=1))
     )  # a new day, a new report
     assert sum("shadow report" in str(m.message["Subject"]) for m in prod.outbox()) == 2
     assert {e.request.name for e in first.plan.due} == set(OPEN)

@@ -10,7 +10,7 @@ from typing import Any
 
 from sync.config.model import Config
 from sync.core.domain import CheckState, EffectKind
-from sync.engine.run import RunResult
+from sync.engine.result import RunResult
 from sync.state.ledger import AdoptionLedger, Ledger
 from tests.fixtures.sandbox import SEEDED_ON, Agency
 

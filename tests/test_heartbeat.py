@@ -26,6 +26,7 @@ from sync.cli.runner import unlocked_run
 from sync.cli.serve import cron_trigger
 from sync.config.model import Config, HeartbeatConfig
 from sync.config.secrets import secrets_read
+from sync.engine.request import RunRequest
 from sync.errors import ConfigError, CredentialError
 from sync.ops.heartbeat import Heartbeat, redact
 from tests.fixtures.sandbox import SEEDED_ON, Agency
@@ -110,7 +111,9 @@ def test_a_good_run_pings_start_then_success_with_its_paragraph(
     agency: Agency, monitor: Monitor
 ) -> None:
     cfg = with_heartbeat(agency.config, monitor.url)
-    result = unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
+    result = unlocked_run(
+        cfg, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON)
+    )
     assert result.exit_code == 0
     assert monitor.paths() == ["/start", "(success)"]
     body = monitor.pings[1].body
@@ -125,7 +128,7 @@ def test_a_run_stopped_by_a_missing_credential_pings_fail_with_why(
     monkeypatch.delenv("SANDBOX_SF_PASSWORD")
     cfg = with_heartbeat(agency.config, monitor.url)
     with pytest.raises(CredentialError):  # exit 2 in the CLI: nothing was done
-        unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
+        unlocked_run(cfg, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON))
     assert monitor.paths() == ["/start", "/fail"]
     assert "could not run" in monitor.pings[1].body
     assert "SANDBOX_SF_PASSWORD" in monitor.pings[1].body
@@ -137,7 +140,7 @@ def test_a_run_that_cannot_even_set_up_pings_fail_and_raises_as_before(
     email = dataclasses.replace(agency.config.email, templates_dir=str(tmp_path / "nope"))
     cfg = dataclasses.replace(with_heartbeat(agency.config, monitor.url), email=email)
     with pytest.raises(ConfigError):
-        unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
+        unlocked_run(cfg, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON))
     assert monitor.paths() == ["/start", "/fail"]
     assert "templates folder not found" in monitor.pings[1].body
 
@@ -146,7 +149,9 @@ def test_a_run_with_a_failed_effect_pings_fail(agency: Agency, monitor: Monitor)
     email = dataclasses.replace(agency.config.email, port=1)  # nothing listens: sends fail
     cfg = dataclasses.replace(with_heartbeat(agency.config, monitor.url), email=email)
     cfg = dataclasses.replace(cfg, retry=dataclasses.replace(cfg.retry, max_attempts=1))
-    result = unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
+    result = unlocked_run(
+        cfg, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON)
+    )
     assert result.exit_code == 1
     assert monitor.paths() == ["/start", "/fail"]
     assert "(exit code 1)" in monitor.pings[1].body
@@ -188,10 +193,14 @@ def test_a_hanging_monitor_costs_at_most_the_timeout_per_ping(
 def test_a_hanging_monitor_never_fails_or_holds_a_run(agency: Agency, hanging: Hanging) -> None:
     cfg = with_heartbeat(agency.config, hanging.url, timeout=0.5)
     t0 = time.monotonic()
-    quiet = unlocked_run(agency.config, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
+    quiet = unlocked_run(
+        agency.config, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON)
+    )
     plain = time.monotonic() - t0
     t0 = time.monotonic()
-    result = unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
+    result = unlocked_run(
+        cfg, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON)
+    )
     took = time.monotonic() - t0
     assert quiet.exit_code == 0
     assert result.exit_code == 0
@@ -207,7 +216,10 @@ def test_a_refused_connection_is_not_an_error_for_the_run(agency: Agency) -> Non
         port = s.getsockname()[1]  # closed again: nothing listens there
     cfg = with_heartbeat(agency.config, f"http://127.0.0.1:{port}/{TOKEN}", timeout=0.5)
     assert (
-        unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON).exit_code == 0
+        unlocked_run(
+            cfg, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON)
+        ).exit_code
+        == 0
     )
 
 
@@ -276,7 +288,7 @@ def test_when_the_sync_stops_the_monitor_notices_on_a_simulated_clock(
     now = t0
     for _ in range(3):  # three runs on schedule, each pinging the real listener
         seen = len(monitor.pings)
-        unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
+        unlocked_run(cfg, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON))
         for ping in monitor.pings[seen:]:
             check.ping(ping.path, now)
         assert check.status(now) == "up"

@@ -14,7 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sync.cli.runner import unlocked_run
 from sync.config.model import Config, MetricsConfig
-from sync.engine.run import RunResult
+from sync.engine.request import RunRequest
+from sync.engine.result import RunResult
 from sync.state.ledger import Ledger
 from sync.state.runlog import RunLog
 from tests.fixtures.sandbox import SEEDED_ON, Agency
@@ -52,7 +53,9 @@ def run_line(cfg: Config, result: RunResult) -> dict[str, object]:
 
 def test_the_textfile_parses_and_matches_the_run_log(agency: Agency, tmp_path: Path) -> None:
     cfg, path = with_textfile(agency, tmp_path)
-    result = unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
+    result = unlocked_run(
+        cfg, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON)
+    )
     line = run_line(cfg, result)
     m = samples(path)
     started = datetime.fromisoformat(str(line["started_at"])).timestamp()
@@ -85,10 +88,10 @@ def test_the_textfile_parses_and_matches_the_run_log(agency: Agency, tmp_path: P
 
 def test_a_failing_run_moves_last_run_but_not_last_success(agency: Agency, tmp_path: Path) -> None:
     cfg, path = with_textfile(agency, tmp_path)
-    good = unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
+    good = unlocked_run(cfg, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON))
     gone = dict.fromkeys(cfg.trello.boards, "5f0000000000000000000999")  # no such board
     broken = dataclasses.replace(cfg, trello=dataclasses.replace(cfg.trello, boards=gone))
-    bad = unlocked_run(broken, agency.routes, clock=agency.clock.clock(), today=FAR)
+    bad = unlocked_run(broken, agency.routes, RunRequest(clock=agency.clock.clock(), today=FAR))
     assert bad.exit_code == 1
     m = samples(path)
     line, good_line = run_line(cfg, bad), run_line(cfg, good)
@@ -102,19 +105,23 @@ def test_a_failing_run_moves_last_run_but_not_last_success(agency: Agency, tmp_p
 
 def test_an_unconfirmed_email_is_counted_until_resolved(agency: Agency, tmp_path: Path) -> None:
     cfg, path = with_textfile(agency, tmp_path)
-    first = unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
+    first = unlocked_run(
+        cfg, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON)
+    )
     key = next(k for k in first.outcomes if "/simplifi_notice/" in k)
     db = sqlite3.connect(cfg.state_path / "ledger.sqlite3")
     with db:  # as a crash mid-send leaves it
         db.execute("UPDATE effects SET state = 'sending' WHERE key = ?", (key,))
     db.close()
-    unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
+    unlocked_run(cfg, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON))
     assert value(samples(path), "unconfirmed_emails") == 1
 
 
 def test_a_dry_run_writes_no_metrics(agency: Agency, tmp_path: Path) -> None:
     cfg, path = with_textfile(agency, tmp_path)
-    unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON, dry_run=True)
+    unlocked_run(
+        cfg, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON, dry_run=True)
+    )
     assert not path.exists()
 
 
@@ -128,7 +135,7 @@ def test_the_collector_can_read_the_file_under_the_services_umask(
     cfg, path = with_textfile(agency, tmp_path)
     old = os.umask(0o077)  # the systemd units' UMask=
     try:
-        unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
+        unlocked_run(cfg, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON))
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644

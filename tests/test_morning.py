@@ -18,6 +18,7 @@ import pytest
 from connectors.email.connector import EmailConnector
 from sync.cli.runner import unlocked_run
 from sync.config.model import Config, MorningSummaryConfig, ScheduleConfig
+from sync.engine.request import RunRequest
 from sync.errors import RetriableError
 from sync.ops import morning
 from sync.state.ledger import Ledger
@@ -91,7 +92,7 @@ def test_the_next_day_brings_the_next_summary_and_only_one(agency: Agency) -> No
     cfg = dataclasses.replace(
         cfg, morning_summary=dataclasses.replace(cfg.morning_summary, enabled=False)
     )
-    unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
+    unlocked_run(cfg, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON))
     on = dataclasses.replace(cfg, morning_summary=MorningSummaryConfig(enabled=True))
     email = EmailConnector(on)
     # The agency's clock, from just after the run.
@@ -121,10 +122,10 @@ def test_what_failed_is_in_the_summary_with_its_reason(agency: Agency) -> None:
     cfg = dataclasses.replace(
         cfg, morning_summary=dataclasses.replace(cfg.morning_summary, enabled=False)
     )
-    unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
+    unlocked_run(cfg, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON))
     gone = dict.fromkeys(cfg.trello.boards, "5f0000000000000000000999")
     broken = dataclasses.replace(cfg, trello=dataclasses.replace(cfg.trello, boards=gone))
-    unlocked_run(broken, agency.routes, clock=agency.clock.clock(), today=FAR)
+    unlocked_run(broken, agency.routes, RunRequest(clock=agency.clock.clock(), today=FAR))
     on = dataclasses.replace(
         cfg, morning_summary=MorningSummaryConfig(enabled=True, send_after="00:00")
     )
@@ -195,7 +196,9 @@ def test_a_summary_that_cannot_be_sent_never_fails_the_run(
     cfg = ops(agency, send_after="00:00", tz="UTC")
     cfg = dataclasses.replace(cfg, morning_summary=dataclasses.replace(cfg.morning_summary, to=()))
     cfg = dataclasses.replace(cfg, email=dataclasses.replace(cfg.email, ops_lead_to=()))
-    result = unlocked_run(cfg, agency.routes, clock=agency.clock.clock(), today=SEEDED_ON)
+    result = unlocked_run(
+        cfg, agency.routes, RunRequest(clock=agency.clock.clock(), today=SEEDED_ON)
+    )
     assert result.exit_code == 0
     assert "could not send the morning summary" in caplog.text
     assert not summaries(agency.outbox())

@@ -10,7 +10,8 @@ from sync.cli import reports
 from sync.cli.check import run_check
 from sync.cli.runner import unlocked_run
 from sync.core.domain import System
-from sync.engine.run import RunResult
+from sync.engine.request import RunRequest
+from sync.engine.result import RunResult
 from sync.engine.wiring import build
 from sync.ops.alerts import after_run
 from sync.state.ledger import Ledger
@@ -156,10 +157,14 @@ class TestCheckAndSyncLog:
         self, agency: Agency
     ) -> None:
         first = unlocked_run(
-            agency.config, agency.routes, clock=agency.clock.clock(), today=date(2026, 11, 25)
+            agency.config,
+            agency.routes,
+            RunRequest(clock=agency.clock.clock(), today=date(2026, 11, 25)),
         )
         noop = unlocked_run(
-            agency.config, agency.routes, clock=agency.clock.clock(), today=date(2026, 11, 25)
+            agency.config,
+            agency.routes,
+            RunRequest(clock=agency.clock.clock(), today=date(2026, 11, 25)),
         )
         assert first.outcomes
         assert not noop.outcomes  # nothing was due: a no-op
@@ -170,7 +175,9 @@ class TestCheckAndSyncLog:
         # A run that fails gets its row even when it did nothing else.
         agency.emulators["salesforce"].add_fault("500", method="GET", times=-1)
         failed = unlocked_run(
-            agency.config, agency.routes, clock=agency.clock.clock(), today=date(2026, 11, 25)
+            agency.config,
+            agency.routes,
+            RunRequest(clock=agency.clock.clock(), today=date(2026, 11, 25)),
         )
         assert failed.fatal
         # Its retries waited on the test's clock (the run's injected sleep), not for real.

@@ -34,7 +34,8 @@ from sync.core.domain import (
 )
 from sync.core.planner import Plan
 from sync.engine import run as engine
-from sync.engine.run import RunResult
+from sync.engine.request import RunRequest
+from sync.engine.result import RunResult
 from sync.engine.wiring import build
 from sync.errors import ConnectorError
 from sync.ops.alerts import after_run
@@ -343,7 +344,9 @@ def test_sigterm_during_a_cron_run_ends_it_early_with_exit_code_3(
         return refused
 
     monkeypatch.setattr(smtplib.SMTP, "send_message", send_then_sigterm)
-    result = locked_run(agency.config, agency.routes, clock=agency.clock.clock(), today=DAY)
+    result = locked_run(
+        agency.config, agency.routes, RunRequest(clock=agency.clock.clock(), today=DAY)
+    )
     assert result.stopped
     assert result.exit_code == 3
     assert result.counts["left"] > 0

@@ -14,7 +14,7 @@ import pytest
 from connectors.emulators.scenarios.scenario import chain
 from connectors.emulators.sheets.server import Contract
 from sync.config.model import UndoConfig
-from sync.engine.run import UndoAsk
+from sync.engine.request import UndoAsk
 from tests.fixtures.google import assert_contract_kept
 from tests.reliability_support import (
     TODAY,

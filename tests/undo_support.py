@@ -9,7 +9,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from connectors.emulators.scenarios.scenario import request_id, takedown
-from sync.engine.run import RunResult, UndoAsk
+from sync.engine.request import UndoAsk
+from sync.engine.result import RunResult
 from tests.fixtures.sandbox import Agency
 from tests.reliability_support import TODAY, run, world
 

@@ -8,6 +8,7 @@ libraries, the emulators) happen only in the commands that need them.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ from sync.exitcodes import ExitCode
 
 if TYPE_CHECKING:
     from sync.config.model import Config
+    from sync.engine.request import RunRequest
 
 DEFAULT_CONFIG = "config/config.toml"
 EXIT_CODES = """exit codes:
@@ -490,24 +492,29 @@ def cmd_init(args: argparse.Namespace) -> int:
     )
 
 
+def run_request(args: argparse.Namespace, cfg: Config) -> RunRequest:
+    """The run the command line asks for: built once here, handed down whole."""
+    from sync.engine.request import RunRequest
+
+    clock = clock_for(args)
+    return RunRequest(
+        today=today_for(cfg, clock),
+        only=getattr(args, "only", None),
+        allow_backlog=getattr(args, "allow_backlog", False),
+        include_adopted=getattr(args, "include_adopted", False),
+        clock=clock,
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     with environment(args) as (cfg, routes):
-        clock = clock_for(args)
-        today = today_for(cfg, clock)
+        request = run_request(args, cfg)
         if args.dry_run:
-            return _dry_run(cfg, routes, today, args)
+            return _dry_run(cfg, routes, request, args)
         from sync.cli.runner import locked_run
         from sync.ops.render import print_run
 
-        result = locked_run(
-            cfg,
-            routes,
-            today=today,
-            only=args.only,
-            allow_backlog=args.allow_backlog,
-            include_adopted=args.include_adopted,
-            clock=clock,
-        )
+        result = locked_run(cfg, routes, request)
         if result.shadow_report:
             print(_shadow_text(result), end="")
             return ExitCode.OK
@@ -517,19 +524,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_undo(args: argparse.Namespace) -> int:
     from sync.cli.runner import locked_run, unlocked_run
-    from sync.engine.run import UndoAsk
+    from sync.engine.request import UndoAsk
     from sync.ops.render import plan_text, print_run
 
     ask = UndoAsk(reason=args.reason.strip(), forced=args.force)
     with environment(args) as (cfg, routes):
-        clock = clock_for(args)
-        today = today_for(cfg, clock)
+        request = dataclasses.replace(
+            run_request(args, cfg), only=args.request, dry_run=args.dry_run, undo=ask
+        )
         if args.dry_run:
-            result = unlocked_run(
-                cfg, routes, today=today, only=args.request, dry_run=True, undo=ask, clock=clock
-            )
+            result = unlocked_run(cfg, routes, request)
         else:
-            result = locked_run(cfg, routes, today=today, only=args.request, undo=ask, clock=clock)
+            result = locked_run(cfg, routes, request)
         if result.refused:
             print(f"not undone: {result.refused}", file=sys.stderr)
             return result.exit_code
@@ -544,21 +550,12 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 
 def _dry_run(
-    cfg: Config, routes: Mapping[str, str] | None, today: date, args: argparse.Namespace
+    cfg: Config, routes: Mapping[str, str] | None, request: RunRequest, args: argparse.Namespace
 ) -> int:
     from sync.cli.runner import unlocked_run
     from sync.ops.render import plan_json, plan_text
 
-    result = unlocked_run(
-        cfg,
-        routes,
-        today=today,
-        only=args.only,
-        dry_run=True,
-        allow_backlog=args.allow_backlog,
-        include_adopted=args.include_adopted,
-        clock=clock_for(args),
-    )
+    result = unlocked_run(cfg, routes, dataclasses.replace(request, dry_run=True))
     if result.fatal:
         print(f"error: {result.fatal}", file=sys.stderr)
         return ExitCode.FATAL
@@ -573,7 +570,7 @@ def _dry_run(
 
 
 def _shadow_text(result: object) -> str:
-    from sync.engine.run import RunResult
+    from sync.engine.result import RunResult
 
     assert isinstance(result, RunResult)
     return (

@@ -7,11 +7,11 @@ monitors are told afterwards), which the engine never imports.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import threading
-from collections.abc import Callable, Mapping
-from datetime import date
+from collections.abc import Mapping
 
 from connectors.base import Connector
 from sync.clock import SYSTEM as SYSTEM_CLOCK
@@ -20,7 +20,9 @@ from sync.config.model import Config
 from sync.core.domain import System
 from sync.core.shadow import compare, report_text
 from sync.engine import wiring
-from sync.engine.run import RunResult, UndoAsk, run_once
+from sync.engine.request import RunRequest
+from sync.engine.result import RunResult
+from sync.engine.run import run_once
 from sync.errors import SyncError
 from sync.ops import metrics, morning
 from sync.ops.alerts import after_run
@@ -43,17 +45,7 @@ def take_lock(cfg: Config) -> RunLock:
     return lock
 
 
-def locked_run(
-    cfg: Config,
-    routes: Mapping[str, str] | None,
-    *,
-    today: date,
-    only: str | None = None,
-    allow_backlog: bool = False,
-    include_adopted: bool = False,
-    undo: UndoAsk | None = None,
-    clock: Clock = SYSTEM_CLOCK,
-) -> RunResult:
+def locked_run(cfg: Config, routes: Mapping[str, str] | None, request: RunRequest) -> RunResult:
     """One cron run: take the lock, run, release. SIGTERM (systemd stopping the unit, a
     container stopping) finishes the effect in hand and ends the run early, said so."""
     lock = take_lock(cfg)
@@ -62,36 +54,14 @@ def locked_run(
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, lambda _n, _f: stopping.set())
     try:
-        return unlocked_run(
-            cfg,
-            routes,
-            today=today,
-            only=only,
-            stop=stopping.is_set,
-            allow_backlog=allow_backlog,
-            include_adopted=include_adopted,
-            undo=undo,
-            clock=clock,
-        )
+        return unlocked_run(cfg, routes, request.stopping_when(stopping.is_set))
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         lock.release()
 
 
-def unlocked_run(
-    cfg: Config,
-    routes: Mapping[str, str] | None,
-    *,
-    today: date,
-    only: str | None = None,
-    stop: Callable[[], bool] = lambda: False,
-    dry_run: bool = False,
-    allow_backlog: bool = False,
-    include_adopted: bool = False,
-    undo: UndoAsk | None = None,
-    clock: Clock = SYSTEM_CLOCK,
-) -> RunResult:
+def unlocked_run(cfg: Config, routes: Mapping[str, str] | None, request: RunRequest) -> RunResult:
     """A run for a caller that already holds the lock (`serve` holds it for its whole life),
     or a dry run, which needs no lock: it writes nothing anywhere (and pings no monitor).
 
@@ -102,22 +72,11 @@ def unlocked_run(
     effect's target back, and the first one of a day mails the operations lead the shadow
     report (the heartbeat still pings: the service is alive, only writing is held back)."""
     # `undo` is a person's command, not the scheduled job the monitor watches.
-    beat = None if dry_run or undo is not None else Heartbeat.from_config(cfg)
+    beat = None if request.dry_run or request.undo is not None else Heartbeat.from_config(cfg)
     if beat is not None:
         beat.start()
     try:
-        result = _run(
-            cfg,
-            routes,
-            today=today,
-            only=only,
-            stop=stop,
-            dry_run=dry_run,
-            allow_backlog=allow_backlog,
-            include_adopted=include_adopted,
-            undo=undo,
-            clock=clock,
-        )
+        result = _run(cfg, routes, request)
     except BaseException as exc:
         if beat is not None:
             beat.fail(f"The offboarding sync could not run: {exc}")
@@ -127,38 +86,16 @@ def unlocked_run(
     return result
 
 
-def _run(
-    cfg: Config,
-    routes: Mapping[str, str] | None,
-    *,
-    today: date,
-    only: str | None,
-    stop: Callable[[], bool],
-    dry_run: bool,
-    allow_backlog: bool,
-    include_adopted: bool,
-    undo: UndoAsk | None = None,
-    clock: Clock = SYSTEM_CLOCK,
-) -> RunResult:
+def _run(cfg: Config, routes: Mapping[str, str] | None, request: RunRequest) -> RunResult:
+    clock, undo = request.clock, request.undo
     # In shadow mode nothing is written; a person's `undo` then only shows its plan.
-    shadow_mode = cfg.golive.mode == "shadow" and not dry_run and undo is None
-    dry_run = dry_run or (undo is not None and cfg.golive.mode == "shadow")
+    shadow_mode = cfg.golive.mode == "shadow" and not request.dry_run and undo is None
+    dry_run = request.dry_run or (undo is not None and cfg.golive.mode == "shadow")
     wired = wiring.build(cfg, routes, clock=clock)
     try:
-        result = run_once(
-            cfg,
-            source=wired.source,
-            connectors=wired.connectors,
-            today=today,
-            only=only,
-            stop=stop,
-            dry_run=dry_run or shadow_mode,
-            allow_backlog=allow_backlog,
-            include_adopted=include_adopted,
-            verify=dry_run or shadow_mode,
-            undo=undo,
-            clock=clock,
-        )
+        looks = dry_run or shadow_mode  # writes nothing, reads each due effect's target back
+        run = dataclasses.replace(request, dry_run=looks, verify=looks)
+        result = run_once(cfg, run, source=wired.source, connectors=wired.connectors)
         if shadow_mode and result.fatal == "":
             result.shadow_report = send_shadow_report(
                 cfg, result, wired.connectors.get(System.EMAIL), clock

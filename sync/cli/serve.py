@@ -60,6 +60,7 @@ def serve(cfg: Config, routes: Mapping[str, str] | None, clock: Clock = SYSTEM_C
 
     from sync.cli.runner import take_lock, unlocked_run
     from sync.engine import wiring
+    from sync.engine.request import RunRequest
     from sync.ops.render import print_run
 
     # Credentials are read now, before the lock and the first run: a missing one is a
@@ -76,7 +77,8 @@ def serve(cfg: Config, routes: Mapping[str, str] | None, clock: Clock = SYSTEM_C
         today = clock.today(cfg.schedule.timezone)
         try:
             with running:
-                result = unlocked_run(cfg, routes, today=today, stop=stopping.is_set, clock=clock)
+                request = RunRequest(today=today, stop=stopping.is_set, clock=clock)
+                result = unlocked_run(cfg, routes, request)
         except SyncError as exc:
             log.error("scheduled run failed: %s", exc)
             return

@@ -10,21 +10,17 @@ from __future__ import annotations
 import logging
 import secrets
 import traceback
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from connectors.base import Connector, FetchResult, RequestSource
-from sync.clock import SYSTEM as SYSTEM_CLOCK
-from sync.clock import Clock
 from sync.config.model import Config
 from sync.core import generations
 from sync.core.domain import (
     FINAL_STATES,
     NOT_IN_SALESFORCE,
-    Check,
     Effect,
     EffectKind,
     EffectState,
@@ -34,15 +30,16 @@ from sync.core.domain import (
     System,
     TakedownRequest,
 )
-from sync.core.planner import UNCONFIRMED_SEND, Plan
+from sync.core.planner import Plan
 from sync.core.rules import PlanRules
 from sync.core.wording import settle_writeback
 from sync.engine import golive
 from sync.engine.journal import RunJournal
+from sync.engine.request import RunRequest
+from sync.engine.result import RunResult
 from sync.engine.undo_runs import Undos as _Undos
 from sync.engine.undo_runs import snapshot_writeback_fields as _snapshot_writeback_fields
 from sync.errors import SyncError, UnknownRequestError
-from sync.exitcodes import ExitCode
 from sync.state.ledger import Ledger
 from sync.state.runlog import RunLog
 
@@ -53,106 +50,20 @@ WATERMARK = "watermark"
 LAST_FULL = "last_full_reconcile"
 
 
-@dataclass
-class RunResult:
-    run_id: str
-    today: date
-    dry_run: bool
-    plan: Plan
-    started_at: datetime
-    finished_at: datetime | None = None
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
-    waiting_on: dict[str, str] = field(default_factory=dict)  # write-backs held back, why
-    fatal: str = ""
-    fetch: FetchResult | None = None
-    stopped: bool = False  # a shutdown was asked for; the rest waits for the next run
-    # Salesforce REST calls of the whole run (poll and write-back) and the org's usage after it.
-    api_calls: int = 0
-    api_usage: tuple[int, int] | None = None
-    # Retries the connectors made in this run (poll included), each counted once.
-    retries_made: int = 0
-    # Going live (sync.engine.golive): the safety valve's reason to stop (a dry run shows it, a real
-    # run stops with it), what a dry run's read-back of each due effect's target showed, how
-    # many requests the poll returned that people handled (adopted), shadow mode's report.
-    stop_reason: str = ""
-    checks: dict[str, Check] = field(default_factory=dict)
-    adopted: int = 0
-    shadow_report: str = ""
-    # `undo` would not run for the request it named (why; nothing was done).
-    refused: str = ""
-
-    @property
-    def left(self) -> list[Effect]:
-        """Due effects a stop (SIGTERM) kept from starting: owed to the next run."""
-        if not self.stopped:
-            return []
-        return [
-            e for e in self.plan.due if e.key not in self.outcomes and e.key not in self.waiting_on
-        ]
-
-    @property
-    def counts(self) -> Counter[str]:
-        c: Counter[str] = Counter()
-        for o in self.outcomes.values():
-            c["applied" if o.status is OutcomeStatus.ALREADY_DONE else str(o.status)] += 1
-        c["skipped"] += len(self.plan.skips) + len(self.plan.holds)
-        c["waiting"] += len(self.plan.waiting) + len(self.waiting_on)
-        c["needs_person"] += len(self.plan.needs_person)
-        c["left"] += len(self.left)
-        return c
-
-    @property
-    def retries(self) -> int:
-        """Retries of outside calls, as the connectors counted them. Effects that share a call
-        (one batchUpdate per spreadsheet, one digest message) each show its retries, so the
-        outcomes' sum would count it several times."""
-        return self.retries_made
-
-    @property
-    def exit_code(self) -> ExitCode:
-        if self.refused:
-            return ExitCode.USAGE
-        if self.fatal or self.stopped:
-            return ExitCode.FATAL
-        bad = {OutcomeStatus.FAILED, OutcomeStatus.NEEDS_PERSON, OutcomeStatus.UNCONFIRMED}
-        if any(o.status in bad for o in self.outcomes.values()):
-            return ExitCode.EFFECTS_FAILED
-        # A message an earlier run left unconfirmed is still an effect nobody can vouch for:
-        # every run says so until a person settles it with `resolve`.
-        if any(f.code == UNCONFIRMED_SEND for f in self.plan.findings):
-            return ExitCode.EFFECTS_FAILED
-        return ExitCode.OK
-
-
-@dataclass(frozen=True)
-class UndoAsk:
-    """`python -m sync undo REQUEST`: undo one request (`only` names it)."""
-
-    reason: str = ""
-    forced: bool = False
-
-
 def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 
 def run_once(
     cfg: Config,
+    request: RunRequest,
     *,
     source: RequestSource,
     connectors: Mapping[System, Connector],
-    today: date,
-    dry_run: bool = False,
-    only: str | None = None,
-    clock: Clock = SYSTEM_CLOCK,
     on_effect: Callable[[Effect, Outcome], None] | None = None,
-    stop: Callable[[], bool] = lambda: False,
-    allow_backlog: bool = False,
-    include_adopted: bool = False,
-    verify: bool = False,
-    undo: UndoAsk | None = None,
 ) -> RunResult:
-    """Plan, and unless `dry_run`, apply. Never raises for an expected error: the result says.
+    """Plan, and unless `request.dry_run`, apply. Never raises for an expected error: the
+    result says. The options are the request's (`sync.engine.request.RunRequest`).
 
     Requests people handled before the cut-over are adopted, never planned, and a run that
     looks like a backlog stops before its first write unless `allow_backlog` (`sync.engine.golive`).
@@ -165,6 +76,8 @@ def run_once(
     An `only` that names no request raises UnknownRequestError before anything is recorded.
 
     `undo` (with `only`) asks for the reversal of that request's work (sync/core/undo.py)."""
+    today, dry_run, only, undo = request.today, request.dry_run, request.only, request.undo
+    clock, stop = request.clock, request.stop
     now = clock.now
     started = now()
     run_id = new_run_id(started)
@@ -208,8 +121,8 @@ def run_once(
             today,
             rules,
             only=only,
-            allow_backlog=allow_backlog,
-            include_adopted=include_adopted,
+            allow_backlog=request.allow_backlog,
+            include_adopted=request.include_adopted,
             generations=gens,
         )
         result.plan, result.stop_reason = decision.plan, decision.stop_reason
@@ -217,7 +130,7 @@ def run_once(
         result.plan.findings.extend(notes)
         undos.plan(requests, result.plan, today, rules)
         if dry_run:
-            if verify:
+            if request.verify:
                 result.checks = golive.verify(result.plan.due, connectors)
             return result
         assert ledger is not None

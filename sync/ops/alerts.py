@@ -22,7 +22,7 @@ from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.clock import Clock
 from sync.config.model import Config
 from sync.core.domain import FINAL_STATES, OutcomeStatus
-from sync.engine.run import RunResult
+from sync.engine.result import RunResult
 from sync.state.ledger import Ledger
 
 log = logging.getLogger("sync.alerts")

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from sync.config.model import Config
 from sync.config.secrets import remember_secret
-from sync.engine.run import RunResult
+from sync.engine.result import RunResult
 
 log = logging.getLogger("sync.heartbeat")
 

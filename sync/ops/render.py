@@ -14,7 +14,7 @@ from sync.core.domain import Check, Effect, Finding, OutcomeStatus, System, Take
 from sync.core.planner import Plan
 from sync.core.shadow import check_word
 from sync.core.wording import describe
-from sync.engine.run import RunResult
+from sync.engine.result import RunResult
 
 WIDTH = 100
 
