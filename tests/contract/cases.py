@@ -27,9 +27,9 @@ from connectors.emulators.smtp.server import SmtpEmulator
 from connectors.emulators.trello.server import TrelloEmulator
 from sync.config.model import Config
 from sync.core.domain import Effect, EffectKind
-from tests.fixtures.google import make_effect, make_request
-from tests.fixtures.salesforce import add_takedown
-from tests.fixtures.trello import trello_seed
+from tests.support.fixtures.google import make_effect, make_request
+from tests.support.fixtures.salesforce import add_takedown
+from tests.support.fixtures.trello import trello_seed
 
 TODAY = date(2026, 11, 25)
 
