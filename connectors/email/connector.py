@@ -163,7 +163,8 @@ class EmailConnector:
         self._disconnect()
 
     def check(self) -> list[str]:
-        """Read-only (`sync check`): connect, greet and log in to the relay; send nothing."""
+        """Read-only (`python -m sync check`): connect, greet and log in to the relay; send
+        nothing."""
         try:
             self._retry.call(self._ensure_connection, what="connect to the SMTP server")
         except ConnectorError as exc:

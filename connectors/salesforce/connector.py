@@ -221,8 +221,8 @@ class SalesforceConnector:
             yield from self._outcomes(batch, records, answer, retries)
 
     def check(self) -> list[str]:
-        """Read-only (`sync check`): log in, check the mapping against describe (every field,
-        its type, picklist values, write access and length), then read one request with every
+        """Read-only (`python -m sync check`): log in, check the mapping against describe (every
+        field, its type, picklist values, write access and length), then read one request with every
         mapped field and the approval history, as the poll does."""
         try:
             found = self.mapping_problems()
@@ -264,7 +264,7 @@ class SalesforceConnector:
             )
         self._mapping_checked = True
 
-    # ----- discovery (`sync init`) ------------------------------------------------------
+    # ----- discovery (`python -m sync init`) ------------------------------------------------------
     def describe_global(self) -> list[dict[str, Any]]:
         """Every object of the org (describeGlobal), read-only."""
         answer = self._run("describe the org", lambda sf: sf.describe())

@@ -130,7 +130,7 @@ class SheetsConnector:
         self._session.close()  # type: ignore[no-untyped-call]
 
     def check(self) -> list[str]:
-        """Read-only (`sync check`): every configured spreadsheet opens with this service
+        """Read-only (`python -m sync check`): every configured spreadsheet opens with this service
         account, and each tab has every mapped header (one read per spreadsheet)."""
         problems: list[str] = []
         sheets = [(n, getattr(self._cfg.sheets, n)) for n in (*SHEET_NAMES, "sync_log")]
@@ -195,7 +195,8 @@ class SheetsConnector:
         )
 
     def header_rows(self, spreadsheet_id: str) -> tuple[str, dict[str, list[str]]]:
-        """(title, tab -> its header row) of one spreadsheet: one read, for `sync init`."""
+        """(title, tab -> its header row) of one spreadsheet: one read, for `python -m sync
+        init`."""
         sid = spreadsheet_id
         params: dict[str, Any] = {"fields": "properties(title)," + READ_FIELDS}
         body = self._retry.call(

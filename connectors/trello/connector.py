@@ -163,9 +163,9 @@ class TrelloConnector:
         self._session.close()
 
     def check(self) -> list[str]:
-        """Read-only (`sync check`): the key and token work and every configured board exists;
-        a board without the account-id custom field is a note, since matching then falls back to
-        descriptions and titles."""
+        """Read-only (`python -m sync check`): the key and token work and every configured board
+        exists; a board without the account-id custom field is a note, since matching then falls
+        back to descriptions and titles."""
         problems: list[str] = []
         for name, board_id in self._cfg.trello.boards.items():
             try:
@@ -313,7 +313,7 @@ class TrelloConnector:
         return {board.claimed_by[c.id] for c in now.by_id or now.exact if c.id in board.claimed_by}
 
     def boards(self) -> list[dict[str, Any]]:
-        """The open boards this token sees, each with its custom fields (`sync init`)."""
+        """The open boards this token sees, each with its custom fields (`python -m sync init`)."""
         found = self._fetch(
             API_PATH["my_boards"], query={"filter": "open", "fields": "name"}, what="list boards"
         )

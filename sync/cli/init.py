@@ -4,7 +4,7 @@ Reads only: describeGlobal and the request object's describe, the approvers by n
 query), each named spreadsheet's header rows, the Trello boards this token sees and their custom
 fields. The credentials come from the environment, as a run's do (the env var names of
 `config/example.toml`, or the sandbox's). What `sync.config.from_org` cannot decide is written as a
-`# TODO` line beside a value the loader or `sync check` refuses, and printed.
+`# TODO` line beside a value the loader or `python -m sync check` refuses, and printed.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ SHEET_TITLES = {
     "monthly": "Monthly Sheet",
     "offboarding": "DigMS Offboarding Sheet",
 }
-TODO = "TODO"  # a placeholder the loader or `sync check` refuses, so a TODO is never forgotten
+# A placeholder the loader or `python -m sync check` refuses, so a TODO is never forgotten.
+TODO = "TODO"
 APPROVERS = {"first": ["Jeremy Bliesner"], "second": ["Dustin Hunter"], "finance": ["Finance Team"]}
 
 

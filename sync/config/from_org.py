@@ -1,9 +1,9 @@
-"""`sync init`, decided without I/O: map what the org shows onto the sync's configuration.
+"""`python -m sync init`, decided without I/O: map what the org shows onto the sync's configuration.
 
 Inputs are what the connectors read (describeGlobal, one object's describe, users by name, each
 spreadsheet's header rows, the boards with their custom fields); the output is the body of a
 commented config.toml. Whatever cannot be decided (no match, or several) becomes a `# TODO`
-line beside a value `sync check` or the config loader refuses, so it cannot be forgotten.
+line beside a value `python -m sync check` or the config loader refuses, so it cannot be forgotten.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ transaction right after, so a crash can neither lose nor double them silently, a
 `resolve` settles the whole message.
 
 It also keeps the poller's watermark, the findings that wait for a person, a short snapshot of
-each request (for `sync status`) and which problems were already alerted.
+each request (for `python -m sync status`) and which problems were already alerted.
 """
 
 from __future__ import annotations

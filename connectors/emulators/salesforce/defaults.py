@@ -3,8 +3,8 @@
 Kept apart from `salesforce_schema` (which renders and checks a schema) because it is data: the
 custom Takedown Request object with the fields `config/sandbox.toml` maps, Account with its TDA
 status, User, and the approval-history objects the connector reaches through `ProcessSteps`.
-Labels, types and picklist values are what `sync check` validates and what a field-mapping
-`sync init` reads, so they are written as an admin would have set them up.
+Labels, types and picklist values are what `python -m sync check` validates and what a field-mapping
+`python -m sync init` reads, so they are written as an admin would have set them up.
 """
 
 from __future__ import annotations
