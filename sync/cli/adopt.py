@@ -22,7 +22,8 @@ from sync.engine import wiring
 from sync.errors import ConfigError
 from sync.exitcodes import ExitCode
 from sync.ops.render import table
-from sync.state.ledger import AdoptionLedger, Ledger
+from sync.state.adoption import AdoptionLedger
+from sync.state.ledger import Ledger
 
 log = logging.getLogger("sync.adopt")
 CUTOVER = "cutover"

@@ -16,7 +16,8 @@ from sync.core.domain import FINAL_STATES, NOT_IN_SALESFORCE, EffectState
 from sync.core.records import AdoptedRow
 from sync.exitcodes import ExitCode
 from sync.ops.render import table, wrap
-from sync.state.ledger import AdoptionLedger, Ledger
+from sync.state.adoption import AdoptionLedger
+from sync.state.ledger import Ledger
 from sync.state.runlog import RunLog
 
 _WORDS = {

@@ -27,7 +27,8 @@ from sync.errors import SyncError
 from sync.ops import metrics, morning
 from sync.ops.alerts import after_run
 from sync.ops.heartbeat import Heartbeat, paragraph
-from sync.state.ledger import AdoptionLedger, Ledger
+from sync.state.adoption import AdoptionLedger
+from sync.state.ledger import Ledger
 from sync.state.lock import RunLock
 
 log = logging.getLogger("sync.runner")

@@ -23,7 +23,8 @@ from sync.core.domain import Check, CheckState, Effect, Finding, System, Takedow
 from sync.core.planner import Plan, plan
 from sync.core.rules import PlanRules
 from sync.errors import SyncError
-from sync.state.ledger import AdoptionLedger, Ledger
+from sync.state.adoption import AdoptionLedger
+from sync.state.ledger import Ledger
 
 log = logging.getLogger("sync.golive")
 

@@ -11,7 +11,14 @@ transaction right after, so a crash can neither lose nor double them silently, a
 `resolve` settles the whole message.
 
 It also keeps the poller's watermark, the findings that wait for a person, a short snapshot of
-each request (for `python -m sync status`) and which problems were already alerted.
+each request (for `python -m sync status`) and which problems were already alerted. The
+adoption table and the shadow reports share the file (`sync.state.adoption`).
+
+Why one module of about 590 lines: the effects, their before-images, the request snapshots,
+findings, alerts, undo records and the watermark are written in the same transactions (an
+outcome and its image in one step, a batch committed once), so they share one connection and
+one transaction discipline; the class is many short methods, one statement each, over one
+schema.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from sync.core.domain import (
     OutcomeStatus,
     TakedownRequest,
 )
-from sync.core.records import AdoptedRow, EffectRow, UndoRecord
+from sync.core.records import EffectRow, UndoRecord
 from sync.state.private_files import ensure_private_file
 
 SCHEMA = """
@@ -154,6 +161,16 @@ class Ledger:
 
     def close(self) -> None:
         self._db.close()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The open SQLite connection, for the tables that share this file and its transactions
+        (the adoption table, `sync.state.adoption`)."""
+        return self._db
+
+    def stamp(self) -> str:
+        """Now, to the second, from the run's clock: how every row here records when."""
+        return self._now()
 
     def _now(self) -> str:
         """When a row changes, to the second, from the run's clock."""
@@ -559,92 +576,6 @@ class Ledger:
 
     def set_datetime(self, name: str, value: datetime) -> None:
         self.set_meta(name, value.isoformat())
-
-
-class AdoptionLedger:
-    """The adopted requests and the shadow reports, in the ledger's file: kept apart from the
-    effects table so going live later starts from a clean slate of effects."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self._db = ledger._db
-        self._now = ledger._now
-
-    def _has(self, table: str) -> bool:
-        """A read-only open of a ledger from before this table existed: nothing adopted."""
-        row = self._db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-        ).fetchone()
-        return row is not None
-
-    def adopted(self) -> dict[str, AdoptedRow]:
-        if not self._has("adopted"):
-            return {}
-        rows = self._db.execute(
-            "SELECT request_id, label, status, approved_on, cutover, adopted_at, state,"
-            " seen_status, seen_approved_on, note FROM adopted"
-        ).fetchall()
-        return {str(r[0]): AdoptedRow(*(str(v) for v in r)) for r in rows}
-
-    def adopt(self, rows: Iterable[tuple[str, str, str, str]], cutover: str) -> int:
-        """(request id, label, status, approved on): insert the new ones; return how many.
-        A request already adopted or released keeps its row."""
-        now = self._now()
-        added = 0
-        for rid, label, status, approved_on in rows:
-            cur = self._db.execute(
-                "INSERT INTO adopted (request_id, label, status, approved_on, cutover,"
-                " adopted_at, seen_status, seen_approved_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT(request_id) DO NOTHING",
-                (rid, label, status, approved_on, cutover, now, status, approved_on),
-            )
-            added += cur.rowcount
-        return added
-
-    def saw_change(self, request_id: str, status: str, approved_on: str, note: str) -> None:
-        self._db.execute(
-            "UPDATE adopted SET seen_status = ?, seen_approved_on = ?, note = ?"
-            " WHERE request_id = ?",
-            (status, approved_on, note, request_id),
-        )
-
-    def release(self, request_id: str) -> bool:
-        cur = self._db.execute(
-            "UPDATE adopted SET state = 'released', note = ? WHERE request_id = ?"
-            " AND state = 'adopted'",
-            (f"released by a person on {self._now()[:10]}", request_id),
-        )
-        return cur.rowcount == 1
-
-    def is_fresh(self) -> bool:
-        """Nothing was ever done, adopted or decided here: a first run."""
-        for table in ("effects", "adopted"):
-            if self._has(table) and self._db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone():
-                return False
-        row = self._db.execute(
-            "SELECT 1 FROM meta WHERE name IN ('cutover', 'first_run')"
-        ).fetchone()
-        return row is None
-
-    def mark_started(self, when: str) -> None:
-        """A real run passed the safety valve here: later runs are not first runs, even if
-        this one found nothing to do (an org with no history)."""
-        self._db.execute(
-            "INSERT INTO meta (name, value) VALUES ('first_run', ?) ON CONFLICT(name) DO NOTHING",
-            (when,),
-        )
-
-    def shadow_report_sent(self, day: str) -> bool:
-        if not self._has("shadow_reports"):
-            return False
-        row = self._db.execute("SELECT 1 FROM shadow_reports WHERE day = ?", (day,)).fetchone()
-        return row is not None
-
-    def record_shadow_report(self, day: str, summary: str) -> None:
-        self._db.execute(
-            "INSERT INTO shadow_reports (day, sent_at, summary) VALUES (?, ?, ?)"
-            " ON CONFLICT(day) DO NOTHING",
-            (day, self._now(), summary),
-        )
 
 
 def _row(r: tuple[object, ...]) -> EffectRow:

@@ -11,7 +11,8 @@ from typing import Any
 from sync.config.model import Config
 from sync.core.domain import CheckState, EffectKind
 from sync.engine.result import RunResult
-from sync.state.ledger import AdoptionLedger, Ledger
+from sync.state.adoption import AdoptionLedger
+from sync.state.ledger import Ledger
 from tests.support.fixtures.sandbox import SEEDED_ON, Agency
 
 # The bundled agency's requests were approved the day before it was seeded.
