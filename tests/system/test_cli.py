@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.cli.app import build_parser, main
+from sync.cli.app import main
+from sync.cli.parser import build_parser
 from sync.core.domain import EffectKind, EffectState
 from sync.state.ledger import Ledger
 from tests.support.fixtures.common import REPO
