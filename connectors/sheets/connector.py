@@ -36,6 +36,10 @@ as described above.
 
 This module does the I/O (auth, reads, the write, retries); what to write is decided without a
 network in `connectors.sheets.plan`.
+
+Why one module of about 490 lines: the reads, the one batchUpdate per spreadsheet and the
+re-check after an ambiguous answer share one authorised session, its Retry-After and the run's
+retry count; all the deciding is apart (`book`, `rows`, `plan`, `writes`, `undo`).
 """
 
 from __future__ import annotations

@@ -46,6 +46,10 @@ with an empty list), with its default schema if it has one; querying any other o
 `INVALID_TYPE`, as in a real org. A seeded record may only carry fields its object's schema has
 (a typo in a scenario is refused at seeding, not silently kept). Dates use Salesforce's formats:
 `2026-11-25T16:00:00.000+0000` and `2026-11-25`.
+
+Why one module of about 520 lines: the org itself (sessions, users, SOAP and OAuth logins,
+limits, describe, the records) with its routes; queries and writes are mixins of their own
+(`query`, `writes`), as are the schema, its defaults, SOQL and the refusals (`checks`).
 """
 
 from __future__ import annotations

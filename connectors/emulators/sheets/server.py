@@ -74,6 +74,13 @@ The spreadsheet model lives in `sheets_grid` (cells in `sheets_cells`, A1 text i
 `sheets_read`, batchUpdate requests in `sheets_requests`, field masks in `field_mask`, the
 discovery document's checks in `discovery` and key files in `google_keys`; this module keeps
 the routes, auth, validation order, seed/snapshot and edits.
+
+Why one module of about 990 lines: it is the route table of one service (OAuth2 token, and every
+Sheets v4 method the sync or gspread may call), each route held to the discovery document by one
+decorator and answering in one error shape; what the routes share (the spreadsheet model, cells,
+A1 ranges, field masks, the batchUpdate requests, read-back rendering, the discovery referee,
+keys) is already apart, one module each in this package. Split further, the routes would be
+spread over files that each need the whole emulator's state.
 """
 
 from __future__ import annotations
