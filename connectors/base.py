@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
-from sync.domain import Check, Effect, Finding, Outcome, System, TakedownRequest
+from sync.core.domain import Check, Effect, Finding, Outcome, System, TakedownRequest
 
 
 class Journal(Protocol):

@@ -23,7 +23,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from sync.config import RetryConfig
+from sync.config.model import RetryConfig
 from sync.errors import RetriableError
 
 T = TypeVar("T")
@@ -39,7 +39,7 @@ class RetryPolicy:
     max_attempts: int = 5
     max_wait_seconds: float = 60.0
     initial_wait_seconds: float = 1.0
-    # The run's clock's sleep (sync.wiring); this default looks `time.sleep` up when it
+    # The run's clock's sleep (sync.engine.wiring); this default looks `time.sleep` up when it
     # waits, not at import, so cassette replay's patched no-op is the one used.
     sleep: Callable[[float], None] = field(default=_sleep_now)
     retries: int = 0  # retries made under this policy so far (all calls)

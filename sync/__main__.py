@@ -1,5 +1,5 @@
 """`python -m sync`."""
 
-from sync.cli import main
+from sync.cli.app import main
 
 raise SystemExit(main())

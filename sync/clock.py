@@ -12,9 +12,9 @@ not by waiting).
 
 The real clock is still read, on purpose, in these places only; each measures real elapsed
 time or deals with a peer that checks the real time, where a shifted day would be wrong:
-- `wall_now()` below: lock staleness (`sync/lock.py` writes when the lock was taken, read
+- `wall_now()` below: lock staleness (`sync/state/lock.py` writes when the lock was taken, read
   by a person or another process to judge a stale lock), and the system clock's default.
-- `time.monotonic()` in the heartbeat's timeouts (`sync/heartbeat.py`): a duration.
+- `time.monotonic()` in the heartbeat's timeouts (`sync/ops/heartbeat.py`): a duration.
 - JWT `iat`/`exp` (google-auth, simple-salesforce's JWT bearer flow) are signed with the
   real clock by the client libraries, because the services check them against theirs.
 - tenacity's `stop_after_delay` (`connectors/retry.py`) measures real time spent retrying.

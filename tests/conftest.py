@@ -1,11 +1,12 @@
-"""Shared fixtures live in tests/fixtures/, one module per system, loaded here as plugins."""
+"""Shared fixtures live in tests/support/fixtures/, one module per system, loaded here as
+plugins (with the cassette plugin)."""
 
 pytest_plugins = [
-    "tests.fixtures.common",
-    "tests.fixtures.salesforce",
-    "tests.fixtures.google",
-    "tests.fixtures.trello",
-    "tests.fixtures.smtp",
-    "tests.fixtures.sandbox",
-    "tests.cassette_support",
+    "tests.support.fixtures.common",
+    "tests.support.fixtures.salesforce",
+    "tests.support.fixtures.google",
+    "tests.support.fixtures.trello",
+    "tests.support.fixtures.smtp",
+    "tests.support.fixtures.sandbox",
+    "tests.support.cassette_plugin",
 ]

@@ -29,7 +29,7 @@ The design, one file per emulator (`DIR/emulators/<service>.json`, with `<servic
 
 The price is a snapshot, a JSON dump and two fsyncs per write request, in proportion to the
 emulator's size: a few milliseconds for the bundled agency. Tests and the benchmark run the
-emulators in memory (`sync.sandbox.start_emulators`) and pay nothing.
+emulators in memory (`sync.sandbox.agency.start_emulators`) and pay nothing.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.emulators.base import Emulator, Request, Response
-from sync.private_files import atomic_write, open_private
+from sync.state.private_files import atomic_write, open_private
 
 READS = frozenset({"GET", "HEAD"})
 Signature = tuple[int, int, int, int]

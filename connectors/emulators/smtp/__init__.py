@@ -1,0 +1,4 @@
+"""An SMTP server (aiosmtpd) that keeps every accepted message as an .eml file.
+
+May import what `connectors.emulators` may.
+"""

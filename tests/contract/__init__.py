@@ -1,0 +1,1 @@
+"""The connector contract: one suite of test bodies over every connector (cases.py)."""

@@ -1,0 +1,1 @@
+"""The emulators held to the services: wire format, schemas, Google's discovery document."""

@@ -1,0 +1,1 @@
+"""Kills, faults, bad input and people at work during a run, end to end."""
