@@ -1,7 +1,7 @@
-"""The process exit codes, documented in `--help` and README.md, as one `IntEnum` (after
-httpie's `ExitStatus`). Kept at the top of the package, apart from the CLI, because the engine
-decides a run's code (`RunResult.exit_code`) and the CLI answers `--help` without importing
-the engine."""
+"""The process exit codes, documented in `--help` and docs/operations/commands.md, as one
+`IntEnum` (after httpie's `ExitStatus`). Kept at the top of the package, apart from the CLI,
+because the engine decides a run's code (`RunResult.exit_code`) and the CLI answers `--help`
+without importing the engine."""
 
 from __future__ import annotations
 

@@ -339,7 +339,7 @@ class EmailConnector:
             "client": client,
             "effective_date": human_date(req.effective_date),
             "effective_date_iso": req.effective_date.isoformat(),
-            # Decided once (README, Decisions): no reason is not a reason to hold a notice back.
+            # Decided once (docs/design/decisions.md): a missing reason never holds a notice back.
             "reason": reason or NO_REASON,
             "request_type": one_line(labels.get(req.type.value, req.type.value)),
             "request_name": one_line(req.name or req.id),

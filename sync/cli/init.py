@@ -127,7 +127,7 @@ def render(cfg: Config, found: Mapping[str, ic.Found]) -> str:
     lines = [
         "# Offboarding sync configuration, written by `python -m sync init` from what the org",
         "# shows. Lines starting with '# TODO' need a person; then run `python -m sync check`.",
-        "# Every key is documented in README.md (Configuration reference).",
+        "# Every key is documented in docs/operations/configuration.md.",
         "",
         'state_dir = "state"',
         "",

@@ -305,7 +305,7 @@ def _plan_request(
 
 
 def _note_missing_reason(req: TakedownRequest, due_keys: set[str], result: Plan) -> None:
-    """Decided once (README, Decisions): a request without a reason is not held back; its
+    """Decided once (docs/design/decisions.md): a request without a reason is not held back; its
     messages say "(none given)", and the run that sends them says so once."""
     if req.reason.strip():
         return

@@ -2,7 +2,7 @@
 
 One JSON line per effect the run acted on (or skipped, or left waiting on another effect) and
 one line per run with its counts, appended and flushed as they happen so a crash loses nothing
-already done. The schema is documented in README.md ("Run log").
+already done. The schema is documented in docs/operations/reading-a-run.md#the-run-log.
 
 A run keeps the file open from its first line to `close()`: one unbuffered write per line is
 what makes a line survive a crash of the process, and reopening the file for each of a big

@@ -255,7 +255,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if problems:
         raise pytest.UsageError(
             "recording against the real services needs real credentials "
-            "(see README, 'Recording against real services'):\n  " + "\n  ".join(problems)
+            "(see docs/development/cassettes.md):\n  " + "\n  ".join(problems)
         )
 
 

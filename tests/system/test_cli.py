@@ -311,7 +311,7 @@ def test_each_problem_is_said_once_when_stdout_and_stderr_are_one_stream(
 def test_sandbox_withdraw_then_undo_dry_run_undo_and_status(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The README's win-back walk-through, in-process: the commands and their exit codes."""
+    """The walk-through of docs/operations/undo.md, in-process: commands and exit codes."""
     box = ["--sandbox", "--sandbox-dir", str(tmp_path / "box"), "--as-of", "2026-11-25"]
     assert main([*box]) == 0
     assert main([*box, "undo", "TR-00001"]) == 2  # still approved: refused, nothing done

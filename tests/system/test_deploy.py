@@ -4,8 +4,9 @@
   environment and a secrets file; the variables arrive with their exact values, the output goes
   to the log (so cron mails nothing), and a missing secrets file is what cron mails.
 - systemd: `systemd-analyze verify` and `systemd-analyze security --offline` on the units.
-- the example deployment: config/example.toml and deploy/secrets.env.example filled in as the
-  README says, then `check` through the cron line against the sandbox's emulators.
+- the example deployment: config/example.toml and deploy/secrets.env.example filled in as
+  docs/operations/deployment.md says, then `check` through the cron line against the
+  sandbox's emulators.
 - the container: the Dockerfile and compose file agree on the mounts; the image itself is built
   only where a Docker engine answers (not on this project's machines).
 """
@@ -253,15 +254,16 @@ SANDBOX_IDS = {
 
 
 def test_the_example_deployment_passes_check_against_the_sandbox(tmp_path: Path) -> None:
-    """Follow the README: copy config/example.toml to /etc/offboarding-sync/config.toml, fill
-    in the ids; fill deploy/secrets.env.example in; then the cron line runs `check` (pointed
-    at the sandbox's emulators, which accept the sandbox's credentials)."""
+    """Follow docs/operations/deployment.md: copy config/example.toml to
+    /etc/offboarding-sync/config.toml, fill in the ids; fill deploy/secrets.env.example in;
+    then the cron line runs `check` (pointed at the sandbox's emulators, which accept the
+    sandbox's credentials)."""
     etc = tmp_path / "etc"
     etc.mkdir()
     text = (REPO / "config" / "example.toml").read_text(encoding="utf-8")
     for placeholder, value in SANDBOX_IDS.items():
         text = text.replace(placeholder, value)
-    # cron has no StateDirectory=: the README's cron steps uncomment state_dir.
+    # cron has no StateDirectory=: the deployment page's steps uncomment state_dir.
     line = '# state_dir = "/var/lib/offboarding-sync"'
     assert line in text
     text = text.replace(line, f'state_dir = "{tmp_path}/var/lib/offboarding-sync"')
@@ -334,7 +336,7 @@ def test_the_image_runs_as_a_user_and_bakes_no_deployment_in() -> None:
 def test_the_image_builds_where_a_docker_engine_answers(tmp_path: Path) -> None:
     tool = shutil.which("docker")
     if tool is None or subprocess.run([tool, "info"], capture_output=True, check=False).returncode:
-        pytest.skip("no Docker engine here: the image is not built (README 'Container')")
+        pytest.skip("no Docker engine here: the image is not built (see deployment.md#container)")
     done = subprocess.run(
         [tool, "build", "-f", str(DEPLOY / "docker" / "Dockerfile"), "-t",
          "offboarding-sync:test", str(REPO)],

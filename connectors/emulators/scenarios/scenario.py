@@ -1,7 +1,7 @@
 """Scenarios: a whole agency (Salesforce org, five spreadsheets, two Trello boards) as one JSON
 file that seeds the emulators.
 
-Format (documented for users in README.md, "Sandbox scenarios")::
+Format (documented for users in docs/operations/sandbox.md)::
 
     {"description": "...",
      "salesforce": <SalesforceEmulator seed>,
