@@ -98,6 +98,7 @@ class RelayProtocol(SMTP):
                     self.abort()
                     return
                 await self.push(answer.line)
+                self._set_rset_state()  # type: ignore[no-untyped-call]  # ends the transaction
                 return
         await super().smtp_DATA(arg)
 

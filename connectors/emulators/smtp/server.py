@@ -13,9 +13,17 @@ and stops in milliseconds.
     smtp.stop()
 
 Scripted failures apply to the next N messages, counted per MAIL transaction:
-`fail_next(451, "try later", times=2, stage="data")` (stage "mail", "rcpt" or "data"), and
-`drop_next(times=1, after_store=False)` closes the connection at the end of DATA without a reply
-(`after_store=True` first stores the message: delivered, yet the client never hears so).
+`fail_next(451, "try later", times=2, stage="data")` (stage "mail", "rcpt" or "data": the end of
+the content), and `drop_next(times=1, after_store=False)` closes the connection at the end of
+DATA without a reply (`after_store=True` first stores the message: delivered, yet the client
+never hears so). Finer: `script.add(Answer(...))` answers one command at a time, per recipient
+and per stage (connect, mail, rcpt, data, after_data; see `smtp_script`), and a scenario can
+give the same as JSON (`load_script`).
+
+Like most relays it offers PIPELINING (`pipelining=False`: it does not); `reads` records each
+read of the client's bytes (pipelined commands arrive together), `connections` counts the
+connections made, `disconnect_all()` closes them as an idle timeout does, and `latency` delays
+every reply as a network would (off by default; the benchmark turns it on).
 `require_auth(username, password)` makes MAIL answer 530 until AUTH LOGIN/PLAIN succeeds.
 `tls=(certfile, keyfile)` offers STARTTLS; with `implicit_tls=True` the port speaks TLS at once.
 """
@@ -37,9 +45,10 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Literal
 
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from connectors.emulators.smtp_protocol import RelayController, Wire
+from connectors.emulators.smtp_script import Answer, Script
 from sync.state.private_files import fsync_dir, open_private, private_dir, write_all
 
 Stage = Literal["mail", "rcpt", "data"]
@@ -88,12 +97,23 @@ class _Handler:
     def __init__(self, emulator: SmtpEmulator) -> None:
         self.emulator = emulator
 
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.emulator.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
     ) -> str:
         em = self.emulator
         if em.state.auth is not None and not session.authenticated:
             return "530 5.7.0 Authentication required"
+        scripted = _scripted(server, em.script.take("mail"))
+        if scripted is not None:
+            return scripted
         session.failure = em._take_failure()
         failure: _Failure | None = session.failure
         if failure is not None and failure.stage == "mail":
@@ -105,6 +125,9 @@ class _Handler:
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
+        scripted = _scripted(server, self.emulator.script.take("rcpt", address))
+        if scripted is not None:
+            return scripted
         failure: _Failure | None = getattr(session, "failure", None)
         if failure is not None and failure.stage == "rcpt":
             return f"{failure.code} {failure.text}"
@@ -113,6 +136,12 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        answer = self.emulator.script.take("after_data")
+        if answer is not None and answer.store:
+            self.emulator._store(envelope)
+        scripted = _scripted(server, answer)
+        if scripted is not None:
+            return scripted
         failure: _Failure | None = getattr(session, "failure", None)
         session.failure = None
         if failure is not None and failure.stage == "data":
@@ -124,6 +153,16 @@ class _Handler:
             return f"{failure.code} {failure.text}"
         delivered = self.emulator._store(envelope)
         return f"250 OK queued as {delivered.path.name if delivered.path else 'memory'}"
+
+
+def _scripted(server: Any, answer: Answer | None) -> str | None:
+    """A scripted answer's reply line, or (a drop) close the connection with no reply."""
+    if answer is None:
+        return None
+    if answer.drop:
+        server.transport.abort()
+        return "421 connection dropped"  # never reaches the client
+    return answer.line
 
 
 class _QuietLoginData(logging.Filter):
@@ -146,6 +185,8 @@ class SmtpEmulator:
         tls: tuple[str, str] | None = None,
         implicit_tls: bool = False,
         hostname: str = "127.0.0.1",
+        pipelining: bool = True,
+        latency: float = 0.0,
     ) -> None:
         self.outbox = outbox
         self.hostname = hostname
@@ -153,10 +194,13 @@ class SmtpEmulator:
         self.port = 0
         self.messages: list[Delivered] = []
         self.state = _State()
+        self.script = Script()
+        self.pipelining = pipelining
         self.lock = threading.Lock()
+        self._wire = Wire(self.script.take, latency)
         self._tls = tls
         self._implicit_tls = implicit_tls
-        self._controller: Controller | None = None
+        self._controller: RelayController | None = None
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self, port: int = 0) -> tuple[str, int]:
@@ -183,7 +227,7 @@ class SmtpEmulator:
         mail_log = logging.getLogger("mail.log")
         if _QUIET not in mail_log.filters:
             mail_log.addFilter(_QUIET)
-        self._controller = Controller(_Handler(self), **kwargs)
+        self._controller = RelayController(_Handler(self), wire=self._wire, **kwargs)
         self._controller.start()
         return self.host, self.port
 
@@ -222,6 +266,28 @@ class SmtpEmulator:
                     _Failure("data", 0, "", drop=True, after_store=after_store)
                 )
 
+    def load_script(self, answers: list[dict[str, Any]]) -> None:
+        """A scenario's `smtp.answers` (see `smtp_script`)."""
+        self.script.load(answers)
+
+    @property
+    def reads(self) -> list[bytes]:
+        """Each read of the client's bytes, in order (commands pipelined together arrive in
+        one read; a client waiting for each reply sends one command a read)."""
+        with self._wire.lock:
+            return list(self._wire.reads)
+
+    @property
+    def connections(self) -> int:
+        """Connections clients opened so far."""
+        with self._wire.lock:
+            return self._wire.connections
+
+    def disconnect_all(self) -> None:
+        """Close every open connection without a word (an idle timeout, a restart)."""
+        if self._controller is not None:
+            self._controller.disconnect_all()
+
     def require_auth(self, username: str, password: str) -> None:
         with self.lock:
             self.state.auth = (username, password)
@@ -231,6 +297,7 @@ class SmtpEmulator:
         with self.lock:
             self.messages.clear()
             self.state.failures.clear()
+        self.script.clear()
 
     def by_recipient(self, address: str) -> list[Delivered]:
         with self.lock:
