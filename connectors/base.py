@@ -37,6 +37,11 @@ class Journal(Protocol):
         """Record, in one step, that one unverifiable message carrying `effects` is about to
         be handed over (raises if any of them is already done: sending again would double it)."""
 
+    def delivered_to(self, effect: Effect) -> frozenset[str]:
+        """The addresses earlier runs delivered `effect`'s message to (a relay that accepted
+        it for some recipients and refused others): they are not sent it again."""
+        ...
+
     def before_image(self, effect: Effect, image: Mapping[str, object]) -> None:
         """Record, durably and before the write, what `effect` is about to replace (the
         previous cell values, the row's place, the card ids), so `undo` can reverse it even if

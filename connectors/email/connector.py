@@ -6,10 +6,15 @@ SMTP (a crash after that leaves a visible "sending", never a silent double), and
 carries a Message-ID derived from its effect key(s), so a person (or a mail system) can tell a
 resend of the same message from a new one.
 
-Only a definite refusal is retried in the run: a 4xx reply means the server did not take the
-message. A connection lost while the message was being handed over is not retried, because the
-server may have kept it; the effect fails with that said, and the ledger's "sending" record lets a
-person decide. A 5xx reply fails with the server's own text.
+Each recipient's answer is its own outcome (`connectors.email_delivery`): a message goes only to
+the recipients that do not have it yet, a 4xx for one of them is retried for that one, a 5xx is
+final for that address (the effect fails, naming it), and an address that accepted the message
+is recorded with the outcome, so no later run sends it again. A connection lost while the
+message was being handed over is not retried, because the server may have kept it; the
+ledger's "sending" record lets a person decide.
+
+A run's messages share one SMTP session, pipelined where the relay offers it
+(`connectors.email_session`).
 
 Messages come from the ops lead's template files (see config/templates/*.txt for the format and
 placeholders). Every value is checked before anything is sent, and values are made single-line
@@ -25,16 +30,16 @@ templates and their checks, the pure part, are `connectors.email.templates`.
 from __future__ import annotations
 
 import logging
-import smtplib
-import ssl
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from connectors.base import Journal
+from connectors.email_delivery import Delivery, deliver
+from connectors.email_session import SmtpSession, UnconfirmedError
 from connectors.email.templates import (
     PLACEHOLDERS,
     Template,
@@ -57,7 +62,8 @@ from sync.core.domain import (
     RequestType,
     System,
 )
-from sync.errors import ConfigError, ConnectorError, FatalError, RetriableError
+from sync.errors import ConfigError, ConnectorError, FatalError
+from sync.redaction import redact
 
 # Re-exported: tests and older callers import these from here.
 __all__ = [
@@ -82,12 +88,6 @@ TEAM_NAMES = {"tda_team": "TDA", "seo_team": "SEO"}
 # RFC 5322's hard limit: a Subject is folded only when it must be (the 78-column default moves a
 # whole subject that just misses the first line onto a continuation line, read back with a space).
 POLICY = SMTP.clone(max_line_length=998)
-
-
-class _UnconfirmedError(ConnectorError):
-    """The connection broke while the message was handed over: it may have been delivered."""
-
-    may_have_been_sent = True
 
 
 class EmailConnector:
@@ -130,7 +130,7 @@ class EmailConnector:
             ),
         )
         self._retry = retry or RetryPolicy.from_config(cfg.retry)
-        self._smtp: smtplib.SMTP | None = None
+        self._session = SmtpSession(e, self._login)
         self._connect_error = ""
 
     # ----- the protocol ----------------------------------------------------------------
@@ -152,25 +152,36 @@ class EmailConnector:
             if digest:
                 yield from self._digest(digest, journal)
         finally:
-            self._disconnect()
+            self._connect_error = ""  # the session stays open for the run's other messages
 
     @property
     def retries(self) -> int:
         """Retries made so far by this connector's calls, for the run log."""
         return self._retry.retries
 
+    @property
+    def round_trips(self) -> int:
+        """SMTP round trips of this run's mail transactions (what a relay's latency costs)."""
+        return self._session.round_trips
+
+    @property
+    def connections(self) -> int:
+        """SMTP connections this run opened."""
+        return self._session.connections
+
     def close(self) -> None:
-        self._disconnect()
+        """The end of the run: the session is closed (QUIT)."""
+        self._session.close()
 
     def check(self) -> list[str]:
         """Read-only (`python -m sync check`): connect, greet and log in to the relay; send
         nothing."""
         try:
-            self._retry.call(self._ensure_connection, what="connect to the SMTP server")
+            self._retry.call(self._session.open, what="connect to the SMTP server")
         except ConnectorError as exc:
             return [f"email ({self._cfg.email.host}:{self._cfg.email.port}): {_text(exc)}"]
         finally:
-            self._disconnect()
+            self._session.close()
         return []
 
     def verify(self, effects: Sequence[Effect]) -> dict[str, Check]:
@@ -191,12 +202,8 @@ class EmailConnector:
         values = {"subject": one_line(subject), "body": body, "problem_key": one_line(problem_key)}
         subj, text = self._templates["alert"].render(values)
         msg = self._message(to, subj, text, message_id(f"alert:{problem_key}", self._from), [])
-        try:
-            self._retry.call(self._ensure_connection, what="connect to the SMTP server")
-            self._retry.call(lambda: self._send(msg, to), what="send an alert")
-        finally:
-            self._disconnect()
-        log.info("alert sent: %s", subj, extra={"problem": problem_key})
+        self._send_outside_effects(msg, to, "the alert")
+        log.info("alert sent: %s", redact(subj), extra={"problem": problem_key})
 
     def send_message(
         self, template: str, to: Sequence[str], values: dict[str, str], key: str
@@ -212,13 +219,21 @@ class EmailConnector:
         subject, body = self._templates[template].render(values)
         msg = self._message(to, subject, body, message_id(key, self._from), [])
         msg["X-Offboarding-Sync-Message"] = template  # mail filters (and tests) can tell it apart
-        try:
-            self._retry.call(self._ensure_connection, what="connect to the SMTP server")
-            self._retry.call(lambda: self._send(msg, to), what=f"send the {template}")
-        finally:
-            self._disconnect()
+        self._send_outside_effects(msg, to, f"the {template.replace('_', ' ')}")
         log.info("%s sent to %s", template, ", ".join(to))
         return str(msg["Message-ID"])
+
+    def _send_outside_effects(self, msg: EmailMessage, to: Sequence[str], what: str) -> None:
+        """A message no effect carries: raise when nobody got it, log who refused it when some
+        did (sending again would double it for the others)."""
+        self._retry.call(self._session.open, what="connect to the SMTP server")
+        d = deliver(self._session, self._retry, msg, self._from, to, frozenset())
+        if d.status is OutcomeStatus.UNCONFIRMED:
+            raise UnconfirmedError(SERVICE, d.text)
+        if not d.delivered:
+            raise FatalError(SERVICE, f"{what} was not sent: {d.text}")
+        if d.status is not OutcomeStatus.APPLIED:
+            log.warning("%s: %s", what, d.text)
 
     # ----- messages --------------------------------------------------------------------
     def _single(self, effect: Effect, journal: Journal) -> Outcome:
@@ -249,9 +264,10 @@ class EmailConnector:
         msg = self._message(to, subject, body, message_id(f"effect:{effect.key}", self._from),
                             [effect.key])  # fmt: skip
         before = self._retry.retries
-        status, text = self._deliver(msg, to, [effect], journal)
+        d = self._deliver(msg, to, [effect], journal)
         retries = self._retry.retries - before
-        return Outcome(effect.key, status, text, 1 + retries, retries)
+        return Outcome(effect.key, d.status, d.text, 1 + retries, retries,
+                       delivered_to=tuple(d.delivered))  # fmt: skip
 
     def _undo_message(self, effect: Effect, journal: Journal) -> Outcome:
         """An undo's message: the retraction to Simpli.fi, or the note to the manager."""
@@ -280,11 +296,13 @@ class EmailConnector:
         return self._send_one(effect, to, subject, body, journal)
 
     def _digest(self, effects: list[Effect], journal: Journal) -> Iterator[Outcome]:
-        """ONE message for every digest effect of this run; a bad one fails alone."""
+        """ONE message for every digest effect of this run; a bad one fails alone.
+
+        An entry an earlier run delivered to some of the manager addresses goes, in a message
+        of its own, to the others only; so each effect still travels in one message a run."""
         tpl = self._templates["manager_digest"]
         assert tpl.item is not None
-        good: list[Effect] = []
-        blocks: list[str] = []
+        groups: dict[frozenset[str], list[tuple[Effect, str]]] = {}
         # Soonest effective date first: the order the manager has to act in.
         for effect in sorted(effects, key=_by_date):
             try:
@@ -298,31 +316,35 @@ class EmailConnector:
             except ConnectorError as exc:
                 yield Outcome(effect.key, OutcomeStatus.FAILED, _text(exc))
                 continue
-            good.append(effect)
-            blocks.append(tpl.item.substitute(values).rstrip())
-        if not good:
+            entry = tpl.item.substitute(values).rstrip()
+            groups.setdefault(journal.delivered_to(effect), []).append((effect, entry))
+        if not groups:
             return
         try:
             to = self._recipients("manager_to")
         except ConnectorError as exc:
-            for effect in good:
-                yield Outcome(effect.key, OutcomeStatus.FAILED, _text(exc))
+            for group in groups.values():
+                for effect, _entry in group:
+                    yield Outcome(effect.key, OutcomeStatus.FAILED, _text(exc))
             return
-        subject, body = tpl.render(
-            {
-                "count": str(len(good)),
-                "run_date": human_date(journal.today),
-                "requests": "\n\n".join(blocks),
-            }
-        )
-        keys = sorted(e.key for e in good)
-        msg = self._message(to, subject, body, message_id("digest:" + "\n".join(keys), self._from),
-                            keys)  # fmt: skip
-        before = self._retry.retries
-        status, text = self._deliver(msg, to, good, journal)
-        retries = self._retry.retries - before
-        for effect in good:
-            yield Outcome(effect.key, status, text, 1 + retries, retries)
+        for group in groups.values():
+            good = [effect for effect, _entry in group]
+            subject, body = tpl.render(
+                {
+                    "count": str(len(good)),
+                    "run_date": human_date(journal.today),
+                    "requests": "\n\n".join(entry for _effect, entry in group),
+                }
+            )
+            keys = sorted(e.key for e in good)
+            mid = message_id("digest:" + "\n".join(keys), self._from)
+            msg = self._message(to, subject, body, mid, keys)
+            before = self._retry.retries
+            d = self._deliver(msg, to, good, journal)
+            retries = self._retry.retries - before
+            for effect in good:
+                yield Outcome(effect.key, d.status, d.text, 1 + retries, retries,
+                              delivered_to=tuple(d.delivered))  # fmt: skip
 
     def _values(self, effect: Effect) -> dict[str, str]:
         req = effect.request
@@ -393,131 +415,41 @@ class EmailConnector:
         msg = EmailMessage(policy=POLICY)
         msg["From"] = self._from
         msg["To"] = ", ".join(to)
-        msg["Subject"] = one_line(subject)
+        # Every message leaves the process: an error quoted in an alert or a summary may carry
+        # a credential, so subject and body go through the run's one redactor.
+        msg["Subject"] = one_line(redact(subject))
         msg["Date"] = format_datetime(self._clock(), usegmt=True)
         msg["Message-ID"] = msg_id
         if keys:
             msg["X-Offboarding-Sync-Effects"] = one_line(" ".join(keys))
-        msg.set_content(body)
+        msg.set_content(redact(body))
         return msg
 
     # ----- SMTP ------------------------------------------------------------------------
     def _deliver(
         self, msg: EmailMessage, to: Sequence[str], effects: Sequence[Effect], journal: Journal
-    ) -> tuple[OutcomeStatus, str]:
-        """Connect, record "sending", hand over; APPLIED only once the server accepted it."""
+    ) -> Delivery:
+        """Connect, record "sending", hand over to each recipient still owed the message;
+        APPLIED only once every one of them has it."""
+        mid = str(msg["Message-ID"])
+        already = journal.delivered_to(effects[0])
+        if {a.casefold() for a in to} <= {a.casefold() for a in already}:
+            # An earlier run delivered it to every address: nothing to send.
+            return Delivery(OutcomeStatus.APPLIED, f"already delivered to {', '.join(to)} "
+                            f"(Message-ID {mid})")  # fmt: skip
         if self._connect_error:
-            return OutcomeStatus.FAILED, self._connect_error
+            return Delivery(OutcomeStatus.FAILED, self._connect_error)
         try:
-            self._retry.call(self._ensure_connection, what="connect to the SMTP server")
+            self._retry.call(self._session.open, what="connect to the SMTP server")
         except ConnectorError as exc:
             self._connect_error = f"nothing sent: {_text(exc)}"
-            return OutcomeStatus.FAILED, self._connect_error
-        mid = str(msg["Message-ID"])
+            return Delivery(OutcomeStatus.FAILED, self._connect_error)
         # All of the message's effects at once: a crash from here on leaves every one of them
         # "sending" for a person (never some of them), and one `resolve` settles them all.
         journal.sending(effects, mid)
-        try:
-            refused = self._retry.call(lambda: self._send(msg, to), what=f"send {mid}")
-        except _UnconfirmedError as exc:
-            # Not FAILED: a failed effect is retried, and this message may already be out.
-            log.info("%s: %s", mid, exc)
-            return OutcomeStatus.UNCONFIRMED, _text(exc)
-        except ConnectorError as exc:
-            log.info("%s not accepted: %s", mid, exc)
-            return OutcomeStatus.FAILED, f"not accepted by the server: {_text(exc)}"
-        text = f"sent to {', '.join(to)} (Message-ID {mid})"
-        if refused:
-            text += "; refused by the server for " + ", ".join(
-                f"{addr} ({code} {_decode(reply)})" for addr, (code, reply) in refused.items()
-            )
-        log.info("%s", text, extra={"message_id": mid, "run_id": journal.run_id})
-        return OutcomeStatus.APPLIED, text
-
-    def _send(self, msg: EmailMessage, to: Sequence[str]) -> dict[str, tuple[int, bytes]]:
-        if self._smtp is None:  # dropped by a 421 before this retry
-            self._ensure_connection()
-        assert self._smtp is not None
-        try:
-            return self._smtp.send_message(msg, from_addr=self._from, to_addrs=list(to))
-        except smtplib.SMTPRecipientsRefused as exc:
-            replies = {a: (c, _decode(r)) for a, (c, r) in exc.recipients.items()}
-            text = "; ".join(f"{a}: {c} {r}" for a, (c, r) in replies.items())
-            if replies and all(400 <= c < 500 for c, _ in replies.values()):
-                raise RetriableError(SERVICE, f"recipients refused for now: {text}") from None
-            raise FatalError(SERVICE, f"recipients refused: {text}") from None
-        except smtplib.SMTPResponseException as exc:
-            self._raise_reply(exc)
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            self._disconnect()
-            raise _UnconfirmedError(
-                SERVICE,
-                f"the connection was lost while the message was handed over ({exc}); the server "
-                "may or may not have delivered it",
-            ) from None
-
-    def _ensure_connection(self) -> None:
-        """Reuse the open connection if it still answers; otherwise open a new one."""
-        if self._smtp is not None:
-            try:
-                code, _ = self._smtp.noop()
-                if code == 250:
-                    return
-            except (smtplib.SMTPException, OSError):
-                pass
-            self._disconnect()
-        e = self._cfg.email
-        try:
-            ctx = ssl.create_default_context()
-            smtp: smtplib.SMTP
-            if e.security == "ssl":
-                smtp = smtplib.SMTP_SSL(e.host, e.port, timeout=e.timeout_seconds, context=ctx)
-            else:
-                smtp = smtplib.SMTP(e.host, e.port, timeout=e.timeout_seconds)
-            try:
-                smtp.ehlo()
-                if e.security == "starttls":
-                    smtp.starttls(context=ctx)
-                    smtp.ehlo()
-                if self._login is not None:
-                    smtp.login(*self._login)
-            except BaseException:
-                _quietly(smtp.close)
-                raise
-        except smtplib.SMTPAuthenticationError as exc:
-            raise FatalError(
-                SERVICE,
-                f"the SMTP server refused the login ({exc.smtp_code} {_decode(exc.smtp_error)}); "
-                f"check ${e.username_env} and ${e.password_env}",
-                status=exc.smtp_code,
-            ) from None
-        except smtplib.SMTPNotSupportedError as exc:
-            raise FatalError(
-                SERVICE, f"{e.host}:{e.port} does not support {e.security}: {exc}"
-            ) from None
-        except ssl.SSLError as exc:
-            raise FatalError(SERVICE, f"TLS with {e.host}:{e.port} failed: {exc}") from None
-        except smtplib.SMTPResponseException as exc:
-            self._raise_reply(exc)
-        except (smtplib.SMTPException, OSError) as exc:
-            raise RetriableError(
-                SERVICE, f"cannot reach the SMTP server {e.host}:{e.port}: {exc}"
-            ) from None
-        self._smtp = smtp
-
-    def _raise_reply(self, exc: smtplib.SMTPResponseException) -> NoReturn:
-        code = exc.smtp_code
-        text = f"{code} {_decode(exc.smtp_error)}"
-        if code == 421:
-            self._disconnect()
-        if 400 <= code < 500:
-            raise RetriableError(SERVICE, text, status=code) from None
-        raise FatalError(SERVICE, text, status=code) from None
-
-    def _disconnect(self) -> None:
-        smtp, self._smtp = self._smtp, None
-        if smtp is not None and not _quietly(smtp.quit):
-            _quietly(smtp.close)
+        d = deliver(self._session, self._retry, msg, self._from, to, already)
+        log.info("%s", d.text, extra={"message_id": mid, "run_id": journal.run_id})
+        return d
 
 
 def _by_date(effect: Effect) -> tuple[date, str]:
@@ -529,19 +461,5 @@ def _refuse(message: str) -> NoReturn:
     raise FatalError(SERVICE, message)
 
 
-def _decode(reply: Any) -> str:
-    if isinstance(reply, bytes):
-        return reply.decode("utf-8", "replace")
-    return str(reply)
-
-
 def _text(exc: ConnectorError) -> str:
     return str(exc).removeprefix(f"{SERVICE}: ")
-
-
-def _quietly(fn: Callable[[], object]) -> bool:
-    try:
-        fn()
-    except (smtplib.SMTPException, OSError):
-        return False
-    return True

@@ -52,11 +52,12 @@ class RelayProtocol(SMTP):
         super().__init__(handler, **kwargs)
         self._wire = wire
         self._arrived = 0.0
+        self._spoke = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._arrived = asyncio.get_event_loop().time()
+        self._spoke = False
         with self._wire.lock:
-            self._wire.connections += 1
             self._wire.live.add(self)
         super().connection_made(transport)
 
@@ -67,6 +68,10 @@ class RelayProtocol(SMTP):
 
     def data_received(self, data: bytes) -> None:
         self._arrived = asyncio.get_event_loop().time()
+        if not self._spoke:  # a client, not aiosmtpd's own start-up probe (which says nothing)
+            self._spoke = True
+            with self._wire.lock:
+                self._wire.connections += 1
         self._wire.record(data)
         super().data_received(data)
 

@@ -456,6 +456,10 @@ class _ReadOnly:
     def sending(self, effects: Sequence[Effect], message_id: str) -> None:
         raise RuntimeError(f"a read-only check tried to send {message_id}")
 
+    def delivered_to(self, effect: Effect) -> frozenset[str]:
+        """A verification sends nothing: nobody was sent anything by it."""
+        return frozenset()
+
     def before_image(self, effect: Effect, image: Mapping[str, object]) -> None:
         """A verification plans but never writes: nothing is replaced, nothing to keep."""
 

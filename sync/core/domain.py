@@ -254,6 +254,9 @@ class Outcome:
     # What the change replaced (plain, JSON-able data: card ids, comment ids...), recorded by the
     # engine in the ledger with the outcome, so `undo` can reverse it without asking anyone.
     before: Mapping[str, object] = field(default_factory=dict, compare=False)
+    # The addresses this run's message was accepted for (email), recorded by the engine with
+    # the outcome, so no later run sends the same message to them again.
+    delivered_to: tuple[str, ...] = field(default=(), compare=False)
 
 
 # The finding for a request the sync looked for by id and Salesforce did not return.

@@ -33,6 +33,9 @@ class RunJournal:
         for key in keys:
             self.messages[key] = keys
 
+    def delivered_to(self, effect: Effect) -> frozenset[str]:
+        return self.ledger.delivered_to(effect.key) if self.ledger is not None else frozenset()
+
     def before_image(self, effect: Effect, image: Mapping[str, object]) -> None:
         self.before_images([(effect, image)])
 

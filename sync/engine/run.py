@@ -360,6 +360,8 @@ def _record(
     now: Callable[[], datetime],
 ) -> None:
     state = ledger.record_outcome(outcome, result.run_id)
+    if outcome.delivered_to:
+        ledger.record_deliveries(effect.key, outcome.delivered_to, result.run_id)
     if outcome.before:
         ledger.save_before(effect.key, effect.request_id, outcome.before)
     result.outcomes[effect.key] = outcome

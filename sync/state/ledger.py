@@ -110,6 +110,13 @@ CREATE TABLE IF NOT EXISTS before_images (
     taken_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS before_images_request ON before_images(request_id);
+CREATE TABLE IF NOT EXISTS deliveries (
+    key TEXT NOT NULL,
+    address TEXT NOT NULL,
+    delivered_at TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    PRIMARY KEY (key, address)
+);
 CREATE TABLE IF NOT EXISTS undos (
     request_id TEXT NOT NULL,
     generation INTEGER NOT NULL,
@@ -288,6 +295,29 @@ class Ledger:
             (str(state), error, now, run_id, applied_at, outcome.key),
         )
         return state
+
+    def record_deliveries(self, key: str, addresses: Iterable[str], run_id: str) -> None:
+        """The relay accepted `key`'s message for these addresses (with the outcome, in its
+        transaction): no later run sends it to them again."""
+        now = _now()
+        self._db.executemany(
+            "INSERT OR IGNORE INTO deliveries (key, address, delivered_at, run_id)"
+            " VALUES (?, ?, ?, ?)",
+            [(key, a, now, run_id) for a in addresses],
+        )
+
+    def delivered_to(self, key: str) -> frozenset[str]:
+        """The addresses `key`'s message was delivered to by earlier runs."""
+        if not self._has_table("deliveries"):  # a read-only ledger from before the table
+            return frozenset()
+        rows = self._db.execute("SELECT address FROM deliveries WHERE key = ?", (key,))
+        return frozenset(str(r[0]) for r in rows)
+
+    def _has_table(self, name: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        return row is not None
 
     def skip(self, effect: Effect, reason: str, run_id: str) -> None:
         now = self._now()

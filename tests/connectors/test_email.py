@@ -78,6 +78,16 @@ def run(connector: EmailConnector, journal: RecordingJournal, *effects: Effect) 
     return list(connector.apply(list(effects), journal))
 
 
+def run_closing(
+    connector: EmailConnector, journal: RecordingJournal, *effects: Effect
+) -> list[Outcome]:
+    """`run`, then the end of the run: the connector's SMTP session is closed."""
+    try:
+        return run(connector, journal, *effects)
+    finally:
+        connector.close()
+
+
 def test_simplifi_notice_has_the_process_pages_sentence(
     email_connector: EmailConnector, smtp_emulator: SmtpEmulator, journal: RecordingJournal
 ) -> None:
@@ -367,20 +377,20 @@ def test_login_when_the_server_requires_auth(
         password_env="TEST_SMTP_PASSWORD",
         allow_cleartext_login=True,
     )
-    [ok] = run(EmailConnector(cfg), journal, notice(request()))
+    [ok] = run_closing(EmailConnector(cfg), journal, notice(request()))
     assert ok.status is OutcomeStatus.APPLIED
     assert len(smtp_emulator.messages) == 1
 
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "wrong")
     other = RecordingJournal()
-    [bad] = run(EmailConnector(cfg), other, notice(request()))
+    [bad] = run_closing(EmailConnector(cfg), other, notice(request()))
     assert bad.status is OutcomeStatus.FAILED
     assert "refused the login" in bad.message
     assert "wrong" not in bad.message
     assert other.sent == []
 
     no_login = with_smtp(config, smtp_emulator)
-    [refused] = run(EmailConnector(no_login), RecordingJournal(), notice(request()))
+    [refused] = run_closing(EmailConnector(no_login), RecordingJournal(), notice(request()))
     assert refused.status is OutcomeStatus.FAILED
     assert "530" in refused.message
     assert len(smtp_emulator.messages) == 1
@@ -443,7 +453,7 @@ def test_tls_paths_with_login(
             username_env="TEST_SMTP_USER",
             password_env="TEST_SMTP_PASSWORD",
         )
-        [outcome] = run(EmailConnector(cfg), journal, notice(request()))
+        [outcome] = run_closing(EmailConnector(cfg), journal, notice(request()))
         assert outcome.status is OutcomeStatus.APPLIED, outcome.message
         assert len(smtp.messages) == 1
 
