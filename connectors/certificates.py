@@ -13,6 +13,9 @@ from __future__ import annotations
 import re
 import ssl
 from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+from sync.errors import FatalError
 
 # How the failure reads when only the text survives (OpenSSL's words).
 _SAID = re.compile(r"certificate verify failed(?:: ([^()'\"]+?))?\s*(?:\(_ssl|['\")]|$)")
@@ -38,6 +41,26 @@ def wording(host: str, why: str) -> str:
         f"the TLS certificate of {host} is not trusted ({why}); not retried: check the CA "
         "bundle (REQUESTS_CA_BUNDLE, SSL_CERT_FILE) and any proxy that intercepts TLS"
     )
+
+
+def refused_certificate(service: str, exc: BaseException, host: str = "") -> FatalError | None:
+    """The error to raise instead of "no answer" when `exc` is an untrusted certificate."""
+    why = untrusted_certificate(exc)
+    if not why:
+        return None
+    return FatalError(service, wording(host or _host(exc) or "the server", why))
+
+
+def _host(exc: BaseException) -> str:
+    """The host the failed connection was for, as far as the exceptions tell."""
+    for link in _chain(exc):
+        url = getattr(getattr(link, "request", None), "url", None)
+        if isinstance(url, str) and "://" in url:
+            return urlsplit(url).netloc
+        pool_host = getattr(getattr(link, "pool", None), "host", None)
+        if isinstance(pool_host, str) and pool_host:
+            return pool_host
+    return ""
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

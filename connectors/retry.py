@@ -2,8 +2,13 @@
 
 Connectors translate their client library's exceptions into `RetriableError` / `FatalError`
 first; this module retries only `RetriableError`, with exponential backoff, a cap on the number
-of attempts and on the total time waited. The number of retries is counted so the run log can
-say how many it took.
+of attempts and on the time waited for one call. The number of retries is counted so the run
+log can say how many it took.
+
+Each connector gets its own policy for a run, so `run_budget_seconds` bounds the time one
+service's retries may cost a whole run: a service that keeps failing (its token endpoint down)
+would otherwise cost the bound again for every call. Once the budget is spent, calls still get
+their first attempt, never a wait, and the error says the budget was spent.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from tenacity import (
     retry_if_exception_type,
     stop_after_attempt,
     stop_after_delay,
+    stop_any,
     wait_exponential,
 )
+from tenacity.stop import stop_base
 
 from sync.config.model import RetryConfig
 from sync.errors import RetriableError
@@ -43,6 +50,8 @@ class RetryPolicy:
     # waits, not at import, so cassette replay's patched no-op is the one used.
     sleep: Callable[[float], None] = field(default=_sleep_now)
     retries: int = 0  # retries made under this policy so far (all calls)
+    run_budget_seconds: float = 120.0  # waiting, all calls of one run together
+    waited: float = 0.0  # seconds waited under this policy so far (all calls)
 
     @classmethod
     def from_config(cls, cfg: RetryConfig) -> RetryPolicy:
@@ -50,6 +59,7 @@ class RetryPolicy:
             max_attempts=cfg.max_attempts,
             max_wait_seconds=cfg.max_wait_seconds,
             initial_wait_seconds=cfg.initial_wait_seconds,
+            run_budget_seconds=cfg.run_budget_seconds,
         )
 
     def call(self, fn: Callable[[], T], *, what: str) -> T:
@@ -64,8 +74,11 @@ class RetryPolicy:
                 return float(min(max(after, base), self.max_wait_seconds))
             return base
 
+        budget = _Budget(self, wait)
+
         def before_sleep(state: RetryCallState) -> None:
             self.retries += 1
+            self.waited += state.upcoming_sleep
             exc = state.outcome.exception() if state.outcome else None
             log.info(
                 "retrying %s after %s (attempt %d)",
@@ -77,13 +90,41 @@ class RetryPolicy:
 
         retrying = Retrying(
             retry=retry_if_exception_type(RetriableError),
-            stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_wait_seconds),
+            stop=stop_any(
+                stop_after_attempt(self.max_attempts),
+                stop_after_delay(self.max_wait_seconds),
+                budget,
+            ),
             wait=wait,
             sleep=self.sleep,
             before_sleep=before_sleep,
             reraise=True,
         )
-        return retrying(fn)
+        try:
+            return retrying(fn)
+        except RetriableError as exc:
+            if budget.spent:
+                # Said where the person reads it; the error keeps its type for the caller.
+                exc.args = (
+                    f"{exc}; not retried further: this run's {self.run_budget_seconds:g} s of "
+                    "retries for this service are spent ([retry] run_budget_seconds)",
+                )
+            raise
+
+
+class _Budget(stop_base):
+    """Stop when the next wait would take the policy past its run's budget."""
+
+    def __init__(self, policy: RetryPolicy, wait: Callable[[RetryCallState], float]) -> None:
+        self.policy = policy
+        self.wait = wait
+        self.spent = False
+
+    def __call__(self, state: RetryCallState) -> bool:
+        if state.attempt_number >= self.policy.max_attempts:
+            return False  # the attempts ran out first: that is what stopped this call
+        self.spent = self.policy.waited + self.wait(state) > self.policy.run_budget_seconds
+        return self.spent
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -46,10 +46,7 @@ def agency(seeded: dict[str, Any], tmp_path: Path, sandbox_env: None) -> Any:
 def _notices(agency: Agency) -> Counter[str]:
     """Copies of the Simpli.fi notice each address received."""
     return Counter(
-        rcpt
-        for m in agency.outbox()
-        if "Please be advised" in m.body
-        for rcpt in m.rcpt_tos
+        rcpt for m in agency.outbox() if "Please be advised" in m.body for rcpt in m.rcpt_tos
     )
 
 
@@ -75,7 +72,8 @@ def test_a_permanent_refusal_for_one_of_two_recipients_fails_the_effect_and_aler
     assert f"delivered to {WEST}" in line["error"]
     assert _notices(agency) == Counter({WEST: 1})
     alerts = _alerts(agency)
-    assert len(alerts) == 1 and EAST in alerts[0].body
+    assert len(alerts) == 1
+    assert EAST in alerts[0].body
 
     # The next run tries the refused address again, never the one that accepted; no new alert.
     assert _cli_run(agency) == 1

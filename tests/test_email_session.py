@@ -90,8 +90,8 @@ def test_one_connection_serves_the_effects_and_the_alerts_of_a_run(
     list(connector.apply(_notices(2), journal))
     list(connector.apply([reminder(request(), "tda_team", 7)], journal))
     connector.send_alert("p1", "a problem", "details")
-    connector.send_message("alert", ["ops@agency.example"], {"subject": "s", "body": "b",
-                                                              "problem_key": "k"}, "k1")  # fmt: skip
+    values = {"subject": "s", "body": "b", "problem_key": "k"}
+    connector.send_message("alert", ["ops@agency.example"], values, "k1")
     assert len(relay.messages) == 5
     assert relay.connections == 1
     assert not any(chunk.upper().startswith(b"NOOP") for chunk in relay.reads)
@@ -147,4 +147,3 @@ def test_a_refused_data_command_fails_with_the_relays_words(
     assert outcome.status is OutcomeStatus.FAILED
     assert "554 5.3.4 Message too big for system" in outcome.message
     assert relay.messages == []
-

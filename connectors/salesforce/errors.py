@@ -12,6 +12,7 @@ from typing import Any
 import requests
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
+from connectors.certificates import refused_certificate
 from connectors.http import sanitize_url
 from sync.errors import FatalError, RetriableError, SyncError
 
@@ -22,6 +23,9 @@ QUERY_ERRORS = frozenset({"MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE"})
 def translate(exc: Exception, what: str, retry_after: float | None = None) -> SyncError:
     """simple-salesforce's and requests' exceptions, as our error tree (no secrets)."""
     if isinstance(exc, requests.RequestException):
+        untrusted = refused_certificate(SERVICE, exc)
+        if untrusted is not None:
+            return untrusted
         return RetriableError(
             SERVICE, f"{what}: no answer ({type(exc).__name__}: {sanitize_url(str(exc))})"
         )

@@ -60,6 +60,8 @@ from gspread.http_client import HTTPClient
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
 from connectors.base import Journal
+from connectors.certificates import refused_certificate
+from connectors.google_token import TokenEndpointError, TokenRequest, describe
 from connectors.http import build_session, cache_environment, mount_routes
 from connectors.retry import RetryPolicy, retry_after_seconds
 from connectors.sheets.book import BookPlan, Tab, find_tab, parse_book
@@ -116,9 +118,13 @@ class SheetsConnector:
         # Token requests and Sheets calls both go through routed sessions (emulators in tests).
         token_session = build_session(routes)
         token_session.hooks["response"].append(_remember_issued_token)
+        # The token transport fails at once on an error answer: google-auth's own hidden
+        # retry (real sleeps) is replaced by this connector's bounded policy.
         self._session = AuthorizedSession(  # type: ignore[no-untyped-call]
-            credentials, auth_request=Request(session=token_session)
+            credentials, auth_request=TokenRequest(session=token_session)
         )
+        self._token_failures = 0  # token endpoint failures in a row (Google's fault)
+        self._token_down = ""  # how the last of them reads
         if routes:
             mount_routes(self._session, routes)
         cache_environment(self._session)
@@ -383,9 +389,16 @@ class SheetsConnector:
         return parse_book((answer or {}).get("updatedSpreadsheet") or {})
 
     def _guard(self, sid: str, fn: Callable[[], T]) -> T:
-        """Call the API; translate every failure into the sync's error tree."""
+        """Call the API; translate every failure into the sync's error tree.
+
+        Once Google's token endpoint has failed as many times in a row as the retry policy
+        attempts a call, no Sheets call is tried again this run: each would only ask the
+        endpoint again (a refresh comes before every call), one policy's worth of retries
+        each."""
+        if self._token_down and self._token_failures >= self._retry.max_attempts:
+            raise FatalError(SERVICE, f"spreadsheet {sid} not tried: {self._token_down}")
         try:
-            return fn()
+            answer = fn()
         except APIError as exc:
             status = exc.response.status_code
             text = f"{status} {exc.error.get('status', '')}: {exc.error.get('message', '')}"
@@ -399,11 +412,23 @@ class SheetsConnector:
             if status in (403, 404):
                 text += f" (is spreadsheet {sid} shared with {self.client_email}?)"
             raise FatalError(SERVICE, f"spreadsheet {sid}: {text}", status=status) from None
+        except TokenEndpointError as exc:
+            self._token_failures += 1
+            text = describe(exc, self.client_email)
+            self._token_down = text if exc.google_fault else ""
+            if exc.google_fault:
+                raise RetriableError(SERVICE, text, status=exc.status) from None
+            raise FatalError(SERVICE, text, status=exc.status) from None
         except auth_exceptions.RefreshError as exc:
             error = RetriableError if exc.retryable else FatalError
             raise error(SERVICE, f"Google refused the service account: {exc}") from None
         except (auth_exceptions.TransportError, requests.RequestException) as exc:
+            untrusted = refused_certificate(SERVICE, exc)
+            if untrusted is not None:
+                raise untrusted from None
             raise RetriableError(SERVICE, f"spreadsheet {sid}: {type(exc).__name__}") from None
+        self._token_failures = 0
+        return answer
 
 
 def _credentials(cfg: Config, routes: Mapping[str, str] | None) -> tuple[Any, str]:

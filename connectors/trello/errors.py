@@ -10,6 +10,7 @@ from __future__ import annotations
 import requests
 from trello import ResourceUnavailable, Unauthorized
 
+from connectors.certificates import refused_certificate
 from connectors.http import sanitize_url
 from sync.errors import ConnectorError, FatalError, RetriableError
 
@@ -39,6 +40,9 @@ def translate(exc: BaseException, what: str, *, retry_after: float | None) -> Co
             )
         return FatalError(SERVICE, f"{what}: {reason(exc)}", status=status)
     if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+        untrusted = refused_certificate(SERVICE, exc)
+        if untrusted is not None:
+            return untrusted
         return RetriableError(SERVICE, f"{what}: {type(exc).__name__} (connection failed)")
     # A body that is not JSON: a proxy's error page.
     return RetriableError(SERVICE, f"{what}: unreadable answer ({exc})")

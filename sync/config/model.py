@@ -185,6 +185,9 @@ class RetryConfig:
     max_attempts: int = 5
     max_wait_seconds: float = 60.0
     initial_wait_seconds: float = 1.0
+    # All retry waits of one service in one run together: a service that keeps failing costs
+    # a run this much at most, not max_wait_seconds again for every call.
+    run_budget_seconds: float = 120.0
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from connectors.certificates import untrusted_certificate, wording
 from sync.config.model import Config
 from sync.config.secrets import remember_secret
 from sync.engine.result import RunResult
@@ -123,6 +124,9 @@ class Heartbeat:
                 if 400 <= exc.code < 500 and exc.code != 429:
                     return why  # a wrong URL does not get better by asking again
             except (OSError, ValueError) as exc:
+                untrusted = untrusted_certificate(exc)
+                if untrusted:  # asking again cannot change a certificate
+                    return wording(urlsplit(self.url).hostname or "the monitor", untrusted)
                 why = type(exc).__name__ if not str(exc) else f"{type(exc).__name__}: {exc}"
                 why = why.replace(self.url, redact(self.url))
             if n < self.retries:
