@@ -20,7 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Literal, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-FaultKind = Literal["429", "500", "503", "drop", "delay", "expired"]
+# "echo": a 400 in the service's shape whose message quotes the request's URL and credentials
+# (an upstream error that echoes a header or a query string: what redaction must catch).
+FaultKind = Literal["429", "500", "503", "drop", "delay", "expired", "echo"]
 
 
 @dataclass
@@ -323,6 +325,14 @@ class Emulator:
             elif fault.kind == "expired":
                 with self.lock:
                     self.expire_sessions()
+            elif fault.kind == "echo":
+                self._record(req, 400, fault.kind)
+                query = "&".join(f"{k}={v}" for k, vs in req.query.items() for v in vs)
+                said = (
+                    f"cannot serve {req.method} {req.path}?{query} with Authorization "
+                    f"{req.header('Authorization')!r}"
+                )
+                return self.error(400, said, "INVALID_HEADER_TYPE")
             else:
                 self._record(req, 0 if fault.kind == "drop" else int(fault.kind), fault.kind)
                 if fault.kind == "drop":

@@ -77,6 +77,7 @@ from sync.errors import (
     RetriableError,
     SyncError,
 )
+from sync.redaction import redact
 
 log = logging.getLogger("connectors.sheets")
 
@@ -189,7 +190,8 @@ class SheetsConnector:
         for logical, header in sheet.columns.items():
             cols = tab.columns(header)
             if cols and logical in values:
-                row[cols[0]] = values[logical]
+                # A shared sheet people read: the summary may quote an upstream error.
+                row[cols[0]] = redact(values[logical])
         rng = "'" + tab.title.replace("'", "''") + "'!A1"
         self._retry.call(
             lambda: self._guard(

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from sync.cli.parser import DEFAULT_CONFIG, build_parser, check_usage
 from sync.clock import SYSTEM as SYSTEM_CLOCK
@@ -39,14 +39,26 @@ class _HideSecrets(logging.Formatter):
     URLs."""
 
     def format(self, record: logging.LogRecord) -> str:
-        from connectors.http import sanitize_url  # only once something is logged: --help stays fast
-        from sync.config.secrets import secrets_read
+        from sync.redaction import redact  # only once something is logged: --help stays fast
 
-        text = sanitize_url(super().format(record))
-        # Longest first, so a secret that contains another is hidden whole.
-        for secret in sorted(secrets_read(), key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        return redact(super().format(record))
+
+
+class _Redacting:
+    """stdout or stderr with every write through the run's redactor: what the CLI prints (a
+    stopped line quoting an upstream error, `log`, `status`) never shows a secret."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from sync.redaction import redact
+
+        self._stream.write(redact(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def setup_logging(verbose: int) -> None:
@@ -117,6 +129,15 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
     setup_logging(args.verbose)
     command = args.command or "run"
     check_usage(parser, args, command)
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = cast(TextIO, _Redacting(out)), cast(TextIO, _Redacting(err))
+    try:
+        return _main(command, args)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(command: str, args: argparse.Namespace) -> int:
     try:
         code = _dispatch(command, args)
         sys.stdout.flush()  # a reader gone away surfaces here, not at interpreter exit

@@ -10,16 +10,15 @@ import os
 from pathlib import Path
 
 from sync.config.model import Config
+from sync.redaction import REDACTOR
 from sync.errors import CredentialError
-
-_SECRETS_READ: set[str] = set()
-
 
 def remember_secret(value: str) -> None:
     """A secret that does not come through `secret_from_env` (say a URL given in the file, or a
-    credential obtained at run time: a session id from a login, an OAuth access token)."""
+    credential obtained at run time: a session id from a login, an OAuth access token). The
+    run's one redactor (`sync.redaction`) hides it from every output from now on."""
     if value:
-        _SECRETS_READ.add(value)
+        REDACTOR.add(value)
 
 
 def secret_from_env(var: str, *, what: str, key: str) -> str:
@@ -27,13 +26,13 @@ def secret_from_env(var: str, *, what: str, key: str) -> str:
     value = os.environ.get(var, "")
     if not value:
         raise CredentialError(f"{what} is not set: export {var}=... (named by config key '{key}')")
-    _SECRETS_READ.add(value)
+    REDACTOR.add(value)
     return value
 
 
 def secrets_read() -> frozenset[str]:
-    """Every secret read so far, so the log filter can hide it whatever library logs it."""
-    return frozenset(_SECRETS_READ)
+    """Every secret read so far (as the redactor knows them)."""
+    return REDACTOR.known()
 
 
 def secret_file(cfg: Config, value: str, *, what: str, key: str) -> Path:

@@ -27,6 +27,7 @@ from connectors.certificates import untrusted_certificate, wording
 from sync.config.model import Config
 from sync.config.secrets import remember_secret
 from sync.engine.result import RunResult
+from sync.redaction import redact as redact_text
 
 log = logging.getLogger("sync.heartbeat")
 
@@ -103,7 +104,8 @@ class Heartbeat:
 
     def _send(self, suffix: str, body: str, deadline: float) -> str:
         """Try up to 1 + retries times before the deadline; return why it failed, or ''."""
-        data = body.encode("utf-8")[:MAX_BODY]
+        # The body leaves for an outside service: whatever error it quotes is redacted.
+        data = redact_text(body).encode("utf-8")[:MAX_BODY]
         why = "not tried"
         for n in range(1 + self.retries):
             left = deadline - time.monotonic()

@@ -25,6 +25,7 @@ from sync.config.model import Config
 from sync.core.domain import EffectState
 from sync.state.ledger import Ledger
 from sync.state.runlog import RunLog
+from sync.redaction import redact
 
 log = logging.getLogger("sync.metrics")
 
@@ -86,7 +87,8 @@ def _registry(
 
     def gauge(name: str, doc: str, value: float, **labels: str) -> None:
         g = Gauge(f"{PREFIX}_{name}", doc, list(labels), registry=reg)
-        (g.labels(**labels) if labels else g).set(value)
+        # A label value leaves for the monitoring system: through the run's redactor.
+        (g.labels(**{k: redact(v) for k, v in labels.items()}) if labels else g).set(value)
 
     started = _ts(run["started_at"])
     gauge("last_run_timestamp_seconds", "When the last run started (Unix time).", started)
@@ -116,7 +118,7 @@ def _registry(
         registry=reg,
     )
     for outcome in sorted({*OUTCOMES, *counts}):  # whatever the run line counts, at least these
-        effects.labels(outcome=outcome).set(counts.get(outcome, 0))
+        effects.labels(outcome=redact(outcome)).set(counts.get(outcome, 0))
     gauge(
         "requests_needing_person",
         "Requests waiting for a person (a finding or an effect), as of the last run.",

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from sync.core.records import AdoptedRow
 from sync.state.ledger import Ledger
+from sync.redaction import redact
 
 
 class AdoptionLedger:
@@ -96,5 +97,5 @@ class AdoptionLedger:
         self._db.execute(
             "INSERT INTO shadow_reports (day, sent_at, summary) VALUES (?, ?, ?)"
             " ON CONFLICT(day) DO NOTHING",
-            (day, self._now(), summary),
+            (day, self._now(), redact(summary)),
         )

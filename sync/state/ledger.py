@@ -43,6 +43,7 @@ from sync.core.domain import (
 )
 from sync.core.records import EffectRow, UndoRecord
 from sync.state.private_files import ensure_private_file
+from sync.redaction import redact
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS effects (
@@ -285,7 +286,7 @@ class Ledger:
         state = _STATE_OF[outcome.status]
         now = self._now()
         applied_at = now if state in FINAL_STATES else None
-        error = "" if state in FINAL_STATES else outcome.message
+        error = "" if state in FINAL_STATES else redact(outcome.message)
         # An effect already counted as an attempt when it was marked "sending".
         self._db.execute(
             "UPDATE effects SET state = ?, last_error = ?, updated_at = ?, run_id = ?,"
@@ -299,7 +300,7 @@ class Ledger:
     def record_deliveries(self, key: str, addresses: Iterable[str], run_id: str) -> None:
         """The relay accepted `key`'s message for these addresses (with the outcome, in its
         transaction): no later run sends it to them again."""
-        now = _now()
+        now = self._now()
         self._db.executemany(
             "INSERT OR IGNORE INTO deliveries (key, address, delivered_at, run_id)"
             " VALUES (?, ?, ?, ?)",
@@ -333,7 +334,7 @@ class Ledger:
                 effect.request_id,
                 str(effect.kind),
                 effect.target,
-                reason,
+                redact(reason),
                 effect.not_before.isoformat(),
                 now,
                 now,
@@ -347,7 +348,7 @@ class Ledger:
         self._db.execute(
             "UPDATE effects SET state = 'on_hold', last_error = ?, updated_at = ?, run_id = ?"
             " WHERE key = ? AND state NOT IN ('applied', 'skipped', 'sending')",
-            (reason, self._now(), run_id, effect.key),
+            (redact(reason), self._now(), run_id, effect.key),
         )
 
     def resume(self, keys: Iterable[str], run_id: str) -> None:
@@ -539,7 +540,7 @@ class Ledger:
                     "INSERT INTO findings (request_id, code, message, label, first_seen, last_seen)"
                     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(request_id, code) DO UPDATE SET"
                     " message = excluded.message, last_seen = excluded.last_seen",
-                    (f.request_id, f.code, f.message, f.label, now, now),
+                    (f.request_id, f.code, redact(f.message), f.label, now, now),
                 )
 
     def findings(self) -> list[Finding]:
@@ -576,7 +577,7 @@ class Ledger:
             "INSERT INTO alerts (problem, message, first_seen, alerted_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(problem) DO UPDATE SET message = excluded.message,"
             " alerted_at = excluded.alerted_at, resolved_at = NULL",
-            (problem, message, now, now),
+            (problem, redact(message), now, now),
         )
 
     def alert_resolved(self, problem: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from sync.core.domain import Effect, OutcomeStatus
 from sync.state.private_files import open_private, write_all
+from sync.redaction import redact_value
 
 RUNLOG_NAME = "runs.jsonl"
 # Every `outcome` an effect line may carry: each OutcomeStatus, plus "waiting" (a write-back held
@@ -89,7 +90,10 @@ class RunLog:
     def _append(self, obj: dict[str, Any], *, sync: bool = False) -> None:
         if self._fd is None:
             self._fd = open_private(self.path, os.O_WRONLY | os.O_APPEND)
-        write_all(self._fd, (json.dumps(obj, sort_keys=True, ensure_ascii=False) + "\n").encode())
+        # The run log is kept and read by people: an upstream error quoting a credential is
+        # hidden by the run's one redactor before the line is written.
+        line = json.dumps(redact_value(obj), sort_keys=True, ensure_ascii=False)
+        write_all(self._fd, (line + "\n").encode())
         if sync:
             os.fsync(self._fd)
 
