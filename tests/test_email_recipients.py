@@ -116,3 +116,19 @@ def test_a_temporary_refusal_outlasting_the_bound_is_finished_by_the_next_run(
     assert second.outcomes[NOTICE].status is OutcomeStatus.APPLIED
     assert _notices(agency) == Counter({WEST: 1, EAST: 1})
     assert run(agency).outcomes == {}
+
+
+def test_a_scenario_scripts_the_relays_answers(tmp_path: Path, sandbox_env: None) -> None:
+    def refuse_west(data: dict[str, Any]) -> None:
+        data["smtp"] = {"answers": [{"stage": "rcpt", "code": 550, "text": "5.1.1 No such user",
+                                     "rcpt": WEST, "times": -1}]}  # fmt: skip
+
+    seeded = scenario(
+        tmp_path / "s",
+        [takedown(1, 0, "Cancellation", Effective_Date__c="{today+3}", Reason__c="budget")],
+        edit=refuse_west,
+    )
+    with agency_for(tmp_path / "a", seeded) as agency:
+        result = run(agency)
+    assert result.outcomes[NOTICE].status is OutcomeStatus.FAILED
+    assert f"{WEST} (550 5.1.1 No such user)" in result.outcomes[NOTICE].message

@@ -118,13 +118,15 @@ def _new_emulators(clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
 
 @contextmanager
 def _running(
-    emulators: dict[str, Any], directory: Path
+    emulators: dict[str, Any], directory: Path, smtp_answers: list[dict[str, Any]] | None = None
 ) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
-    """Start the HTTP emulators and an SMTP one delivering to DIR/outbox; stop them on exit."""
+    """Start the HTTP emulators and an SMTP one delivering to DIR/outbox; stop them on exit.
+    `smtp_answers` is a scenario's `smtp.answers`: the relay's scripted replies."""
     from connectors.emulators.smtp.server import SmtpEmulator
 
     sf, google, trello = emulators["salesforce"], emulators["google"], emulators["trello"]
     smtp = SmtpEmulator(outbox=directory / OUTBOX)
+    smtp.load_script(smtp_answers or [])
     for em in (sf, google, trello):
         em.start()
     smtp.start()
@@ -157,8 +159,15 @@ def start_emulators(
     if not key_file.exists():
         write_service_account_file(key_file)
     emulators["google"].trust_key_file(key_file)
-    with _running(emulators, directory) as started:
+    with _running(emulators, directory, _smtp_answers(data)) as started:
         yield started
+
+
+def _smtp_answers(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A scenario's scripted SMTP replies (`"smtp": {"answers": [...]}`), if it has any."""
+    smtp = data.get("smtp") or {}
+    answers = smtp.get("answers", []) if isinstance(smtp, Mapping) else []
+    return list(answers) if isinstance(answers, list) else []
 
 
 def packaged_config() -> Config:
@@ -265,7 +274,7 @@ def open_sandbox(
         if legacy.exists():
             legacy.unlink()  # its data now lives in DIR/emulators/
         _sweep_temporaries(directory)
-    with _running(emulators, directory) as (started, routes):
+    with _running(emulators, directory, _smtp_answers(first)) as (started, routes):
         users = started["salesforce"].users.values()
         cfg = sandbox_config(base, directory, started["smtp"].port, users)
         yield Sandbox(cfg, routes, started, directory)
