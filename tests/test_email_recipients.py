@@ -17,10 +17,17 @@ from typing import Any
 
 import pytest
 
+from connectors.email import EmailConnector
+from connectors.emulators.smtp import SmtpEmulator
 from connectors.emulators.smtp_script import Answer
+from connectors.retry import RetryPolicy
+from sync.config import Config
 from sync.domain import OutcomeStatus
+from tests.fixtures.common import RecordingJournal
 from tests.fixtures.sandbox import Agency
+from tests.fixtures.smtp import with_smtp
 from tests.reliability_support import TODAY, agency_for, cli_on, run, runlog, scenario, takedown
+from tests.test_email import digest, request
 
 NOTICE = "a0T500000000001AAA/simplifi_notice/simplifi"
 WEST, EAST = "west@simpli.fi", "east@simpli.fi"
@@ -132,3 +139,25 @@ def test_a_scenario_scripts_the_relays_answers(tmp_path: Path, sandbox_env: None
         result = run(agency)
     assert result.outcomes[NOTICE].status is OutcomeStatus.FAILED
     assert f"{WEST} (550 5.1.1 No such user)" in result.outcomes[NOTICE].message
+
+
+def test_a_digest_entry_some_managers_have_goes_only_to_the_others(
+    config: Config, smtp_emulator: SmtpEmulator
+) -> None:
+    """One message per effect a run still: entries are grouped by who already has them."""
+    cfg = with_smtp(config, smtp_emulator, manager_to=("a@agency.example", "b@agency.example"))
+    old = digest(request(id="a0B000000000001AAA", name="TR-0001", client_name="Acme Motors"))
+    new = digest(request(id="a0B000000000002AAA", name="TR-0002", client_name="Bluebird Dental"))
+    journal = RecordingJournal(delivered={old.key: ("a@agency.example",)})
+    connector = EmailConnector(cfg, retry=RetryPolicy(sleep=lambda _s: None))
+    try:
+        outcomes = {o.key: o for o in connector.apply([old, new], journal)}
+    finally:
+        connector.close()
+    assert {o.status for o in outcomes.values()} == {OutcomeStatus.APPLIED}
+    sent = {tuple(sorted(m.rcpt_tos)): m.body for m in smtp_emulator.messages}
+    assert set(sent) == {("b@agency.example",), ("a@agency.example", "b@agency.example")}
+    assert "Acme Motors" in sent[("b@agency.example",)]
+    assert "Bluebird Dental" not in sent[("b@agency.example",)]
+    assert "Acme Motors" not in sent[("a@agency.example", "b@agency.example")]
+    assert outcomes[old.key].delivered_to == ("b@agency.example",)
