@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from connectors.email import EmailConnector
-from connectors.emulators.smtp import SmtpEmulator
-from connectors.emulators.smtp_script import Answer
+from connectors.email.connector import EmailConnector
+from connectors.emulators.smtp.script import Answer
+from connectors.emulators.smtp.server import SmtpEmulator
 from connectors.retry import RetryPolicy
-from sync.config import Config
-from sync.domain import Effect, OutcomeStatus
+from sync.config.model import Config
+from sync.core.domain import Effect, OutcomeStatus
 from tests.fixtures.common import RecordingJournal
 from tests.fixtures.smtp import with_smtp
 from tests.test_email import notice, reminder, request

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.emulators.google import GoogleEmulator
-from connectors.google_token import TokenEndpointError, TokenRequest, describe
+from connectors.emulators.sheets.server import GoogleEmulator
 from connectors.http import build_session
 from connectors.retry import RetryPolicy
-from connectors.sheets import SheetsConnector
-from sync.config import Config
-from sync.domain import Effect, EffectKind, OutcomeStatus
+from connectors.sheets.connector import SheetsConnector
+from connectors.sheets.token import TokenEndpointError, TokenRequest, describe
+from sync.config.model import Config
+from sync.core.domain import Effect, EffectKind, OutcomeStatus
 from tests.fixtures.common import RecordingJournal
 from tests.fixtures.google import make_effect, make_request
 

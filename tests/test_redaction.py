@@ -7,7 +7,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from sync.redaction import MASK, Redactor
+from sync.config.redaction import MASK, Redactor
 
 SESSION = "00D000000000001AAA!AQ8AQ.s3ss10n-t0k3n_value"
 PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq\nhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"

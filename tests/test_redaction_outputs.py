@@ -20,8 +20,9 @@ import pytest
 import vcr.serializers.jsonserializer as serializer
 from vcr.request import Request
 
-from sync.config import HeartbeatConfig, MetricsConfig, remember_secret
-from sync.redaction import REDACTOR
+from sync.config.model import HeartbeatConfig, MetricsConfig
+from sync.config.redaction import REDACTOR
+from sync.config.secrets import remember_secret
 from tests.fixtures.cassettes import EMULATOR, Scrubber, ScrubbingPersister
 from tests.fixtures.sandbox import Agency
 from tests.reliability_support import (

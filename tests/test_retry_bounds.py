@@ -12,11 +12,12 @@ from collections.abc import Iterator
 import pytest
 
 from connectors.retry import RetryPolicy
-from connectors.salesforce import SalesforceConnector
-from connectors.trello import TrelloConnector
-from sync.config import Config
+from connectors.salesforce.connector import SalesforceConnector
+from connectors.trello.connector import TrelloConnector
+from sync.config.model import Config
+from sync.core.writeback_texts import writeback_texts
 from sync.errors import ConnectorError, FatalError, RetriableError
-from sync.heartbeat import Heartbeat
+from sync.ops.heartbeat import Heartbeat
 from tests.fixtures.salesforce import ROUTES_HOST
 from tests.fixtures.tls import UntrustedServer, untrusted_https
 from tests.fixtures.trello import TRELLO_KEY, TRELLO_TOKEN
@@ -88,8 +89,12 @@ def test_salesforce_behind_an_untrusted_certificate_is_tried_once_and_said_so(
     config: Config, untrusted_https: UntrustedServer, sf_env: None
 ) -> None:
     sleeps: list[float] = []
-    connector = SalesforceConnector(config, routes={ROUTES_HOST: untrusted_https.base_url},
-                                    retry=RetryPolicy(sleep=sleeps.append))  # fmt: skip
+    connector = SalesforceConnector(
+        config,
+        writeback_texts=writeback_texts(config),
+        routes={ROUTES_HOST: untrusted_https.base_url},
+        retry=RetryPolicy(sleep=sleeps.append),
+    )
     try:
         with pytest.raises(ConnectorError) as caught:
             connector.find("TR-00001")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.emulators.smtp import SmtpEmulator
-from connectors.emulators.smtp_script import Answer, Script
+from connectors.emulators.smtp.script import Answer, Script
+from connectors.emulators.smtp.server import SmtpEmulator
 
 MSG = b"From: a@x.example\r\nTo: b@x.example\r\nSubject: hi\r\nMessage-ID: <1@x>\r\n\r\nhello\r\n"
 

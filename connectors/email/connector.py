@@ -6,7 +6,7 @@ SMTP (a crash after that leaves a visible "sending", never a silent double), and
 carries a Message-ID derived from its effect key(s), so a person (or a mail system) can tell a
 resend of the same message from a new one.
 
-Each recipient's answer is its own outcome (`connectors.email_delivery`): a message goes only to
+Each recipient's answer is its own outcome (`connectors.email.delivery`): a message goes only to
 the recipients that do not have it yet, a 4xx for one of them is retried for that one, a 5xx is
 final for that address (the effect fails, naming it), and an address that accepted the message
 is recorded with the outcome, so no later run sends it again. A connection lost while the
@@ -14,7 +14,7 @@ message was being handed over is not retried, because the server may have kept i
 ledger's "sending" record lets a person decide.
 
 A run's messages share one SMTP session, pipelined where the relay offers it
-(`connectors.email_session`).
+(`connectors.email.session`).
 
 Messages come from the ops lead's template files (see config/templates/*.txt for the format and
 placeholders). Every value is checked before anything is sent, and values are made single-line
@@ -38,8 +38,8 @@ from email.utils import format_datetime
 from typing import NoReturn
 
 from connectors.base import Journal
-from connectors.email_delivery import Delivery, deliver
-from connectors.email_session import SmtpSession, UnconfirmedError
+from connectors.email.delivery import Delivery, deliver
+from connectors.email.session import SmtpSession, UnconfirmedError
 from connectors.email.templates import (
     PLACEHOLDERS,
     Template,
@@ -51,6 +51,7 @@ from connectors.email.templates import (
 from connectors.retry import RetryPolicy
 from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.config.model import Config, cleartext_login
+from sync.config.redaction import redact
 from sync.config.secrets import secret_from_env
 from sync.core.domain import (
     Check,
@@ -63,7 +64,6 @@ from sync.core.domain import (
     System,
 )
 from sync.errors import ConfigError, ConnectorError, FatalError
-from sync.redaction import redact
 
 # Re-exported: tests and older callers import these from here.
 __all__ = [

@@ -61,13 +61,14 @@ from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
 from connectors.base import Journal
 from connectors.certificates import refused_certificate
-from connectors.google_token import TokenEndpointError, TokenRequest, describe
 from connectors.http import build_session, cache_environment, mount_routes
 from connectors.retry import RetryPolicy, retry_after_seconds
 from connectors.sheets.book import BookPlan, Tab, find_tab, parse_book
 from connectors.sheets.plan import ORDER, plan_book
+from connectors.sheets.token import TokenEndpointError, TokenRequest, describe
 from connectors.sheets.writes import batch_requests, rows_not_as_written
 from sync.config.model import Config, SheetConfig
+from sync.config.redaction import redact
 from sync.config.secrets import remember_secret, secret_file, secret_from_env
 from sync.core.domain import Check, CheckState, Effect, EffectKind, Outcome, OutcomeStatus, System
 from sync.errors import (
@@ -77,7 +78,6 @@ from sync.errors import (
     RetriableError,
     SyncError,
 )
-from sync.redaction import redact
 
 log = logging.getLogger("connectors.sheets")
 

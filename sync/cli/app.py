@@ -39,7 +39,7 @@ class _HideSecrets(logging.Formatter):
     URLs."""
 
     def format(self, record: logging.LogRecord) -> str:
-        from sync.redaction import redact  # only once something is logged: --help stays fast
+        from sync.config.redaction import redact  # only once something is logged: --help stays fast
 
         return redact(super().format(record))
 
@@ -52,7 +52,7 @@ class _Redacting:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        from sync.redaction import redact
+        from sync.config.redaction import redact
 
         self._stream.write(redact(text))
         return len(text)

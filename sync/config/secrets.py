@@ -10,13 +10,14 @@ import os
 from pathlib import Path
 
 from sync.config.model import Config
-from sync.redaction import REDACTOR
+from sync.config.redaction import REDACTOR
 from sync.errors import CredentialError
+
 
 def remember_secret(value: str) -> None:
     """A secret that does not come through `secret_from_env` (say a URL given in the file, or a
     credential obtained at run time: a session id from a login, an OAuth access token). The
-    run's one redactor (`sync.redaction`) hides it from every output from now on."""
+    run's one redactor (`sync.config.redaction`) hides it from every output from now on."""
     if value:
         REDACTOR.add(value)
 

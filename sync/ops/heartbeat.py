@@ -25,9 +25,10 @@ from urllib.parse import urlsplit
 
 from connectors.certificates import untrusted_certificate, wording
 from sync.config.model import Config
+from sync.config.redaction import redact as redact_text
 from sync.config.secrets import remember_secret
 from sync.engine.result import RunResult
-from sync.redaction import redact as redact_text
+from sync.config.redaction import redact as redact_text
 
 log = logging.getLogger("sync.heartbeat")
 

@@ -22,10 +22,10 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 
 from sync.config.model import Config
+from sync.config.redaction import redact
 from sync.core.domain import EffectState
 from sync.state.ledger import Ledger
 from sync.state.runlog import RunLog
-from sync.redaction import redact
 
 log = logging.getLogger("sync.metrics")
 

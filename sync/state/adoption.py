@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from sync.core.records import AdoptedRow
 from sync.state.ledger import Ledger
-from sync.redaction import redact
+from sync.config.redaction import redact
 
 
 class AdoptionLedger:

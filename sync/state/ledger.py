@@ -32,6 +32,7 @@ from pathlib import Path
 
 from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.clock import Clock
+from sync.config.redaction import redact
 from sync.core.domain import (
     FINAL_STATES,
     Effect,
@@ -43,7 +44,6 @@ from sync.core.domain import (
 )
 from sync.core.records import EffectRow, UndoRecord
 from sync.state.private_files import ensure_private_file
-from sync.redaction import redact
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS effects (

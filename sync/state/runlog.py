@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sync.config.redaction import redact_value
 from sync.core.domain import Effect, OutcomeStatus
 from sync.state.private_files import open_private, write_all
-from sync.redaction import redact_value
 
 RUNLOG_NAME = "runs.jsonl"
 # Every `outcome` an effect line may carry: each OutcomeStatus, plus "waiting" (a write-back held

@@ -17,8 +17,8 @@ Scripted failures apply to the next N messages, counted per MAIL transaction:
 the content), and `drop_next(times=1, after_store=False)` closes the connection at the end of
 DATA without a reply (`after_store=True` first stores the message: delivered, yet the client
 never hears so). Finer: `script.add(Answer(...))` answers one command at a time, per recipient
-and per stage (connect, mail, rcpt, data, after_data; see `smtp_script`), and a scenario can
-give the same as JSON (`load_script`).
+and per stage (connect, mail, rcpt, data, after_data; see `connectors.emulators.smtp.script`),
+and a scenario can give the same as JSON (`load_script`).
 
 Like most relays it offers PIPELINING (`pipelining=False`: it does not); `reads` records each
 read of the client's bytes (pipelined commands arrive together), `connections` counts the
@@ -47,8 +47,8 @@ from typing import Any, Literal
 
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from connectors.emulators.smtp_protocol import RelayController, Wire
-from connectors.emulators.smtp_script import Answer, Script
+from connectors.emulators.smtp.protocol import RelayController, Wire
+from connectors.emulators.smtp.script import Answer, Script
 from sync.state.private_files import fsync_dir, open_private, private_dir, write_all
 
 Stage = Literal["mail", "rcpt", "data"]
@@ -267,7 +267,7 @@ class SmtpEmulator:
                 )
 
     def load_script(self, answers: list[dict[str, Any]]) -> None:
-        """A scenario's `smtp.answers` (see `smtp_script`)."""
+        """A scenario's `smtp.answers` (see `connectors.emulators.smtp.script`)."""
         self.script.load(answers)
 
     @property

@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from connectors.email_session import SERVICE, SmtpSession, UnconfirmedError
+from connectors.email.session import SERVICE, SmtpSession, UnconfirmedError
 from connectors.retry import RetryPolicy
-from sync.domain import OutcomeStatus
+from sync.core.domain import OutcomeStatus
 from sync.errors import ConnectorError, RetriableError
 
 Refusals = dict[str, tuple[int, str]]

@@ -23,7 +23,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
-from connectors.emulators.smtp_script import Answer
+from connectors.emulators.smtp.script import Answer
 
 MAX_READS = 10_000  # a benchmark's thousands of messages must not grow memory without end
 

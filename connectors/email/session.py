@@ -25,8 +25,8 @@ from email.message import EmailMessage
 from typing import Any, NoReturn
 
 from connectors.certificates import untrusted_certificate, wording
-from connectors.smtp_session import ConnectionDropped, PipeliningSMTP, PipeliningSMTPSSL
-from sync.config import EmailConfig
+from connectors.email.pipelining import ConnectionDropped, PipeliningSMTP, PipeliningSMTPSSL
+from sync.config.model import EmailConfig
 from sync.errors import ConnectorError, FatalError, RetriableError
 
 log = logging.getLogger("connectors.email")
