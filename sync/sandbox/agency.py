@@ -118,15 +118,13 @@ def _new_emulators(clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
 
 @contextmanager
 def _running(
-    emulators: dict[str, Any], directory: Path, smtp_answers: list[dict[str, Any]] | None = None
+    emulators: dict[str, Any], directory: Path
 ) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
-    """Start the HTTP emulators and an SMTP one delivering to DIR/outbox; stop them on exit.
-    `smtp_answers` is a scenario's `smtp.answers`: the relay's scripted replies."""
+    """Start the HTTP emulators and an SMTP one delivering to DIR/outbox; stop them on exit."""
     from connectors.emulators.smtp.server import SmtpEmulator
 
     sf, google, trello = emulators["salesforce"], emulators["google"], emulators["trello"]
     smtp = SmtpEmulator(outbox=directory / OUTBOX)
-    smtp.load_script(smtp_answers or [])
     for em in (sf, google, trello):
         em.start()
     smtp.start()
@@ -159,7 +157,8 @@ def start_emulators(
     if not key_file.exists():
         write_service_account_file(key_file)
     emulators["google"].trust_key_file(key_file)
-    with _running(emulators, directory, _smtp_answers(data)) as started:
+    with _running(emulators, directory) as started:
+        started[0]["smtp"].load_script(_smtp_answers(data))  # the relay's scripted replies
         yield started
 
 
@@ -274,7 +273,8 @@ def open_sandbox(
         if legacy.exists():
             legacy.unlink()  # its data now lives in DIR/emulators/
         _sweep_temporaries(directory)
-    with _running(emulators, directory, _smtp_answers(first)) as (started, routes):
+    with _running(emulators, directory) as (started, routes):
+        started["smtp"].load_script(_smtp_answers(first))  # the relay's scripted replies
         users = started["salesforce"].users.values()
         cfg = sandbox_config(base, directory, started["smtp"].port, users)
         yield Sandbox(cfg, routes, started, directory)
