@@ -28,7 +28,6 @@ from sync.config.model import Config
 from sync.config.redaction import redact as redact_text
 from sync.config.secrets import remember_secret
 from sync.engine.result import RunResult
-from sync.config.redaction import redact as redact_text
 
 log = logging.getLogger("sync.heartbeat")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sync.config.redaction import redact
 from sync.core.records import AdoptedRow
 from sync.state.ledger import Ledger
-from sync.config.redaction import redact
 
 
 class AdoptionLedger:

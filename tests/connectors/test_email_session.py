@@ -19,9 +19,9 @@ from connectors.emulators.smtp.server import SmtpEmulator
 from connectors.retry import RetryPolicy
 from sync.config.model import Config
 from sync.core.domain import Effect, OutcomeStatus
-from tests.fixtures.common import RecordingJournal
-from tests.fixtures.smtp import with_smtp
-from tests.test_email import notice, reminder, request
+from tests.connectors.test_email import notice, reminder, request
+from tests.support.fixtures.common import RecordingJournal
+from tests.support.fixtures.smtp import with_smtp
 
 TWO = ("west@simpli.fi", "east@simpli.fi")
 

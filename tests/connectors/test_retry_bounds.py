@@ -18,9 +18,9 @@ from sync.config.model import Config
 from sync.core.writeback_texts import writeback_texts
 from sync.errors import ConnectorError, FatalError, RetriableError
 from sync.ops.heartbeat import Heartbeat
-from tests.fixtures.salesforce import ROUTES_HOST
-from tests.fixtures.tls import UntrustedServer, untrusted_https
-from tests.fixtures.trello import TRELLO_KEY, TRELLO_TOKEN
+from tests.support.fixtures.salesforce import ROUTES_HOST
+from tests.support.fixtures.tls import UntrustedServer, untrusted_https
+from tests.support.fixtures.trello import TRELLO_KEY, TRELLO_TOKEN
 
 __all__ = ["untrusted_https"]  # the fixture, used by name
 

@@ -23,11 +23,11 @@ from connectors.emulators.smtp.server import SmtpEmulator
 from connectors.retry import RetryPolicy
 from sync.config.model import Config
 from sync.core.domain import OutcomeStatus
-from tests.fixtures.common import RecordingJournal
-from tests.fixtures.sandbox import Agency
-from tests.fixtures.smtp import with_smtp
-from tests.reliability_support import TODAY, agency_for, cli_on, run, runlog, scenario, takedown
-from tests.test_email import digest, request
+from tests.connectors.test_email import digest, request
+from tests.support.fixtures.common import RecordingJournal
+from tests.support.fixtures.sandbox import Agency
+from tests.support.fixtures.smtp import with_smtp
+from tests.support.reliability import TODAY, agency_for, cli_on, run, runlog, scenario, takedown
 
 NOTICE = "a0T500000000001AAA/simplifi_notice/simplifi"
 WEST, EAST = "west@simpli.fi", "east@simpli.fi"

@@ -16,8 +16,8 @@ from connectors.sheets.connector import SheetsConnector
 from connectors.sheets.token import TokenEndpointError, TokenRequest, describe
 from sync.config.model import Config
 from sync.core.domain import Effect, EffectKind, OutcomeStatus
-from tests.fixtures.common import RecordingJournal
-from tests.fixtures.google import make_effect, make_request
+from tests.support.fixtures.common import RecordingJournal
+from tests.support.fixtures.google import make_effect, make_request
 
 KINDS = {
     "planner": EffectKind.PLANNER_ADD,

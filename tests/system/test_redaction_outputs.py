@@ -23,9 +23,9 @@ from vcr.request import Request
 from sync.config.model import HeartbeatConfig, MetricsConfig
 from sync.config.redaction import REDACTOR
 from sync.config.secrets import remember_secret
-from tests.fixtures.cassettes import EMULATOR, Scrubber, ScrubbingPersister
-from tests.fixtures.sandbox import Agency
-from tests.reliability_support import (
+from tests.support.fixtures.cassettes import EMULATOR, Scrubber, ScrubbingPersister
+from tests.support.fixtures.sandbox import Agency
+from tests.support.reliability import (
     SYNC_LOG_TAB,
     TODAY,
     agency_for,
@@ -33,8 +33,8 @@ from tests.reliability_support import (
     core_requests,
     scenario,
 )
-from tests.test_heartbeat import Monitor
-from tests.test_security import leaks, secrets_of
+from tests.system.test_heartbeat import Monitor
+from tests.system.test_security import leaks, secrets_of
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from google.auth import exceptions as auth_exceptions
 from google.auth.transport.requests import Request
 
 from connectors.certificates import untrusted_certificate, wording
-from tests.fixtures.tls import UntrustedServer, untrusted_https
+from tests.support.fixtures.tls import UntrustedServer, untrusted_https
 
 __all__ = ["untrusted_https"]  # the fixture, used by name
 
