@@ -6,20 +6,26 @@ from __future__ import annotations
 import io
 import re
 import shlex
+import stat
 from dataclasses import replace
 from datetime import date, timedelta
+from html import unescape
+from pathlib import Path
 
 import pytest
 
+from sync.morning import Summary
 from sync.page.facts import open_requests
 from sync.page.facts_text import status_text
 from sync.page.health import health
+from sync.page.mail import mail_summary, morning_html
 from sync.page.model import build_page
 from sync.page.problems import needs_person
 from sync.page.read import read_state
 from sync.page.render import CSP, MailSummary, page_html, summary_html
 from sync.page.runs import recent_runs
 from sync.page.timeline import timeline
+from sync.page.write import write_page
 from sync.reports import status_command
 from tests import page_data as d
 from tests.fixtures.sandbox import SEEDED_ON, Agency
@@ -237,3 +243,32 @@ def test_the_mail_part_has_inline_styles_only_and_no_remote_anything() -> None:
         "Done",
     ]
     assert "(none)" in html
+
+
+def test_the_html_summary_says_what_the_text_summary_says() -> None:
+    summary = Summary(
+        day=date(2026, 12, 8),
+        since="2026-12-07 07:30 EST",
+        runs=["4 run(s) from 2026-12-07 07:30 to 2026-12-08 07:15: 4 ended well"],
+        done=[f"TR-1 ({d.IMG}): added to the Planner Sheet"],
+        failed=[],
+        needs_person=["TR-2 (Big Sky): the approval chain is not complete"],
+        due_today=[],
+        headline="1 done, 0 failed, 1 need a person",
+    )
+    html = morning_html(summary, redact=str)
+    items = [unescape(x) for x in re.findall(r"<li[^>]*>(.*?)</li>", html)]
+    assert items == [*summary.runs, *summary.done, *summary.needs_person]
+    assert html.count("(none)") == 2
+    assert "December 8, 2026" in html
+    assert mail_summary(summary).state == "attention"
+
+
+def test_the_page_file_is_written_whole_and_private(agency: Agency, tmp_path: Path) -> None:
+    agency.run(SEEDED_ON)
+    path = tmp_path / "out" / "page.html"
+    size = write_page(agency.config, path, now=d.NOW, sync=("python", "-m", "sync"), redact=str)
+    assert path.stat().st_size == size
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text(encoding="utf-8").rstrip().endswith("</html>")
+    assert [p.name for p in path.parent.iterdir()] == ["page.html"]  # no temporary left

@@ -8,6 +8,7 @@ come with their word, never alone).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 
 from markupsafe import Markup
@@ -110,6 +111,7 @@ def page_css() -> str:
 def styler(inline: bool) -> Callable[..., Markup]:
     """`sty("td", "num")` -> ` class="td num"` on the page, ` style="..."` in the mail."""
 
+    @functools.cache
     def sty(*names: str) -> Markup:
         for n in names:
             if n not in RULES:
