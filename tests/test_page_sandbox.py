@@ -1,0 +1,77 @@
+"""The page of a real sandbox agency: every request `status` lists and every problem is on it,
+and with hostile account names Chromium shows them as text, runs no script, fetches nothing."""
+
+from __future__ import annotations
+
+import html as html_lib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sync.page.facts import open_requests
+from sync.page.problems import needs_person
+from sync.page.read import read_state
+from sync.page.write import write_page
+from sync.sandbox import seed_data
+from tests import page_data as d
+from tests.browser_support import Browser, browser_or_skip, chromium
+from tests.fixtures.sandbox import SEEDED_ON, Agency, start_agency
+
+HOSTILE_ACCOUNTS = {
+    "001A00000000001AAA": d.IMG,  # Blue Ridge RV Center
+    "001A00000000002AAA": d.SCRIPT,  # Coastal Marine & Motorsports
+}
+
+
+def _page(agency: Agency, path: Path) -> str:
+    write_page(agency.config, path, now=d.NOW, sync=("python", "-m", "sync"), redact=str)
+    return path.read_text(encoding="utf-8")
+
+
+def test_every_open_request_and_every_problem_is_on_the_page(
+    agency: Agency, tmp_path: Path
+) -> None:
+    agency.run(SEEDED_ON)
+    page = _page(agency, tmp_path / "page.html")
+    st = read_state(agency.config)
+    facts = open_requests(st.rows, st.findings, st.labels, st.adopted, st.undos)
+    problems = needs_person(st.rows, st.findings, st.labels, message_of=st.message_of)
+    assert facts.requests
+    assert problems  # the seeded agency has requests that need a person
+    for req in facts.requests:
+        assert f'<tr data-request="{req.request_id}">' in page
+        assert html_lib.escape(req.client) in page
+    for p in problems:
+        assert f'data-problem="{html_lib.escape(p.key)}" data-request="{p.request_id}"' in page
+        for c in p.commands:
+            assert html_lib.escape(c.text) in page
+
+
+@pytest.fixture
+def hostile_agency(tmp_path: Path, sandbox_env: None) -> Iterator[Agency]:
+    data: dict[str, Any] = seed_data(None, SEEDED_ON)
+    for account in data["salesforce"]["records"]["Account"]:
+        account["Name"] = HOSTILE_ACCOUNTS.get(account["Id"], account["Name"])
+    yield from start_agency(tmp_path / "sandbox", data)
+
+
+def test_hostile_account_names_from_salesforce_stay_text_in_chromium(
+    hostile_agency: Agency, tmp_path: Path
+) -> None:
+    browser_or_skip()
+    hostile_agency.run(SEEDED_ON)
+    path = tmp_path / "page.html"
+    page = _page(hostile_agency, path)
+    assert "<img" not in page
+    assert page.count("<script") == 0
+    b: Browser
+    with chromium() as b:
+        b.open(path)
+        assert b.js("return window.__pwned") is None
+        assert b.js("return document.querySelectorAll('script, img').length") == 0
+        text = b.js("return document.body.innerText")
+        assert d.IMG in text
+        assert d.SCRIPT in text
+        assert b.requests() == [path.resolve().as_uri()]
