@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sync.domain import EffectState, Finding
-from sync.ledger import EffectRow
+from sync.ledger import EffectRow, UndoRecord
 from sync.page.model import Schedule, State
 
 NOW = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)  # a Tuesday; 10:30 in New York
@@ -136,6 +136,13 @@ def seeded() -> State:
         message_of={
             f"{a}:manager_digest:tda_manager": "<digest-1@sync>",
             f"{b}:manager_digest:tda_manager": "<digest-1@sync>",
+        },
+        undos={
+            e: [
+                UndoRecord(
+                    e, 1, "", False, "2026-12-05T12:00:00+00:00", "2026-12-05T12:05:00+00:00"
+                )
+            ]
         },
         open_alerts={f"finding:{d}:approval_chain": f"{labels[d]['label']}: approval chain"},
         runs=runs,

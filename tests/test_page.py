@@ -209,6 +209,7 @@ def test_times_are_in_the_agency_s_time_zone() -> None:
     html = seeded_html()
     assert "As of 2026-12-08 10:30 EST. Times are in America/New_York." in html
     assert "2026-12-08 10:45 EST" in html  # the next scheduled run
+    assert "TR-00005 (Lakeside Pontoon Co.): undone 2026-12-05 07:05 EST" in html
 
 
 def test_the_page_of_1000_requests_and_90_days_of_runs_stays_under_2_mb() -> None:

@@ -15,12 +15,14 @@ from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup
 
 from sync.page.model import Page
-from sync.page.styles import REQUEST_COLUMNS, RUN_COLUMNS, STATE_COLOURS, page_css, styler
+from sync.page.runs import local
+from sync.page.styles import REQUEST_COLUMNS, RUN_COLUMNS, page_css, styler
 
 Redactor = Callable[[str], str]
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -42,7 +44,7 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_ENV.globals["colours"] = STATE_COLOURS
+_ENV.filters["local"] = lambda iso, tz: local(str(iso), ZoneInfo(str(tz)))
 _ENV.globals["columns"] = {"requests": REQUEST_COLUMNS, "runs": RUN_COLUMNS}
 
 
