@@ -8,7 +8,6 @@ nothing fetched, no sideways scroll on a phone, no serious accessibility violati
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import threading
@@ -24,7 +23,6 @@ from tests import page_data as d
 from tests.browser_support import Browser, axe_source, browser_or_skip, chromium
 
 pytestmark = pytest.mark.timeout(180)
-SCREENSHOT = os.environ.get("PAGE_SCREENSHOT", "")
 
 
 class Listener:
@@ -185,10 +183,3 @@ def test_prints_on_a4(browser: Browser, page_file: Path) -> None:
     boxes = set(re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf))
     assert boxes
     assert all(abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2 for w, h in boxes)
-
-
-@pytest.mark.skipif(not SCREENSHOT, reason="set PAGE_SCREENSHOT=docs/ops-page.png to regenerate")
-def test_screenshot(browser: Browser, page_file: Path) -> None:
-    browser.open(page_file, width=1000, height=900)
-    browser.screenshot(Path(SCREENSHOT))
-    assert Path(SCREENSHOT).read_bytes().startswith(b"\x89PNG")

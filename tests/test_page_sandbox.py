@@ -4,7 +4,9 @@ and with hostile account names Chromium shows them as text, runs no script, fetc
 from __future__ import annotations
 
 import html as html_lib
+import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from tests import page_data as d
 from tests.browser_support import Browser, browser_or_skip, chromium
 from tests.fixtures.sandbox import SEEDED_ON, Agency, start_agency
 
+SCREENSHOT = os.environ.get("PAGE_SCREENSHOT", "")
 HOSTILE_ACCOUNTS = {
     "001A00000000001AAA": d.IMG,  # Blue Ridge RV Center
     "001A00000000002AAA": d.SCRIPT,  # Coastal Marine & Motorsports
@@ -75,3 +78,21 @@ def test_hostile_account_names_from_salesforce_stay_text_in_chromium(
         assert d.IMG in text
         assert d.SCRIPT in text
         assert b.requests() == [path.resolve().as_uri()]
+
+
+@pytest.mark.skipif(not SCREENSHOT, reason="PAGE_SCREENSHOT=docs/ops-page.png regenerates it")
+def test_screenshot(tmp_path: Path, sandbox_env: None) -> None:
+    """The README's picture: the page of a fresh sandbox after its first run, as of that run
+    (the agency is seeded on the run's own day, so nothing looks overdue that is not)."""
+    browser_or_skip()
+    seeded_on = datetime.now(UTC).date()  # a picture of today, not a check of anything
+    path = tmp_path / "page.html"
+    for agency in start_agency(tmp_path / "sandbox", seed_data(None, seeded_on)):
+        agency.run(seeded_on)
+        last = read_state(agency.config).runs[-1]
+        now = datetime.fromisoformat(last["finished_at"]) + timedelta(minutes=1)
+        write_page(agency.config, path, now=now, sync=("python", "-m", "sync"), redact=str)
+    with chromium() as b:
+        b.open(path, width=1000, height=900)
+        b.screenshot(Path(SCREENSHOT))
+    assert Path(SCREENSHOT).read_bytes().startswith(b"\x89PNG")

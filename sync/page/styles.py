@@ -68,10 +68,10 @@ def _labels(table: str, columns: tuple[str, ...]) -> str:
 PAGE_ONLY = f"""
 *{{box-sizing:border-box}}
 body{{overflow-wrap:break-word}}
-td{{overflow-wrap:anywhere}}
+table.req td:nth-child(2),table.req summary,table.runs td:first-child{{overflow-wrap:anywhere}}
 a{{color:{APPLIED}}}
 svg{{display:block;width:100%;height:auto;max-width:100%}}
-.tbl>*>tr>th{{{RULES["th"]}}}
+.tbl>thead>tr>th{{{RULES["th"]}}}
 .tbl>tbody>tr>td{{{RULES["td"]}}}
 table.req td:nth-child(n+5):nth-child(-n+7),table.runs td:nth-child(n+5):nth-child(-n+9),
 table.runs td:nth-child(3){{text-align:right}}
@@ -85,7 +85,7 @@ nav ul{{list-style:none;padding:0;margin:6px 0;display:flex;flex-wrap:wrap;gap:4
   height:1px;padding:0;border:0;overflow:hidden;clip-path:inset(50%);white-space:nowrap;display:block}}
  table.r,table.r tbody,table.r tr,table.r td{{display:block;width:100%}}
  table.r tr{{border:1px solid {LINE};border-radius:4px;margin:0 0 8px;padding:4px 6px}}
- table.r td{{border:0;padding:2px 0;text-align:left}}
+ table.r td{{border:0;padding:2px 0;text-align:left;overflow-wrap:anywhere}}
  table.r td::before{{font-weight:700}}
 {_labels("req", REQUEST_COLUMNS)}{_labels("runs", RUN_COLUMNS)}
  table.kv,table.kv tbody,table.kv tr,table.kv th,table.kv td{{display:block;width:100%}}
