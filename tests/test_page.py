@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sync.config import remember_secret
 from sync.morning import Summary
 from sync.page.facts import open_requests
 from sync.page.facts_text import status_text
@@ -22,6 +23,7 @@ from sync.page.mail import mail_summary, morning_html
 from sync.page.model import build_page
 from sync.page.problems import needs_person
 from sync.page.read import read_state
+from sync.page.redaction import redact
 from sync.page.render import CSP, MailSummary, page_html, summary_html
 from sync.page.runs import recent_runs
 from sync.page.timeline import timeline
@@ -273,3 +275,17 @@ def test_the_page_file_is_written_whole_and_private(agency: Agency, tmp_path: Pa
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_text(encoding="utf-8").rstrip().endswith("</html>")
     assert [p.name for p in path.parent.iterdir()] == ["page.html"]  # no temporary left
+
+
+def test_the_page_is_rendered_with_the_redactor_the_logs_use() -> None:
+    secret = "tok-9f8e7d6c5b4a-only-in-this-test"
+    remember_secret(secret)
+    st = d.seeded()
+    rows = [
+        replace(st.rows[5], last_error=f"GET https://api.trello.com/1/x?token=abc&key=k: {secret}")
+    ]
+    page = build_page(replace(st, rows=rows), d.schedule(), now=d.NOW)
+    html = page_html(page, redact=redact)
+    assert secret not in html
+    assert "token=abc" not in html
+    assert "GET https://api.trello.com/1/x?token=***&amp;key=***" in html
