@@ -6,7 +6,6 @@ from __future__ import annotations
 import html as html_lib
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,8 @@ HOSTILE_ACCOUNTS = {
 
 
 def _page(agency: Agency, path: Path) -> str:
-    write_page(agency.config, path, now=d.NOW, sync=("python", "-m", "sync"), redact=str)
+    now = agency.clock()  # the agency's own time, just after its run
+    write_page(agency.config, path, now=now, sync=("python", "-m", "sync"), redact=str)
     return path.read_text(encoding="utf-8")
 
 
@@ -81,17 +81,12 @@ def test_hostile_account_names_from_salesforce_stay_text_in_chromium(
 
 
 @pytest.mark.skipif(not SCREENSHOT, reason="PAGE_SCREENSHOT=docs/ops-page.png regenerates it")
-def test_screenshot(tmp_path: Path, sandbox_env: None) -> None:
-    """The README's picture: the page of a fresh sandbox after its first run, as of that run
-    (the agency is seeded on the run's own day, so nothing looks overdue that is not)."""
+def test_screenshot(agency: Agency, tmp_path: Path) -> None:
+    """The README's picture: the page of a fresh sandbox just after its first run."""
     browser_or_skip()
-    seeded_on = datetime.now(UTC).date()  # a picture of today, not a check of anything
+    agency.run(SEEDED_ON)
     path = tmp_path / "page.html"
-    for agency in start_agency(tmp_path / "sandbox", seed_data(None, seeded_on)):
-        agency.run(seeded_on)
-        last = read_state(agency.config).runs[-1]
-        now = datetime.fromisoformat(last["finished_at"]) + timedelta(minutes=1)
-        write_page(agency.config, path, now=now, sync=("python", "-m", "sync"), redact=str)
+    _page(agency, path)
     with chromium() as b:
         b.open(path, width=1000, height=900)
         b.screenshot(Path(SCREENSHOT))
