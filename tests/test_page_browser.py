@@ -22,7 +22,9 @@ from sync.page.render import page_html
 from tests import page_data as d
 from tests.browser_support import Browser, axe_source, browser_or_skip, chromium
 
-pytestmark = pytest.mark.timeout(180)
+# A browser is a subprocess (the `slow` lane): chromedriver does not start under libfaketime,
+# which the calendar-moved lane of .ci/run preloads, and nothing here depends on the date.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
 class Listener:

@@ -60,6 +60,7 @@ def hostile_agency(tmp_path: Path, sandbox_env: None) -> Iterator[Agency]:
     yield from start_agency(tmp_path / "sandbox", data)
 
 
+@pytest.mark.slow  # a browser: see test_page_browser.py
 def test_hostile_account_names_from_salesforce_stay_text_in_chromium(
     hostile_agency: Agency, tmp_path: Path
 ) -> None:
@@ -80,6 +81,7 @@ def test_hostile_account_names_from_salesforce_stay_text_in_chromium(
         assert b.requests() == [path.resolve().as_uri()]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SCREENSHOT, reason="PAGE_SCREENSHOT=docs/ops-page.png regenerates it")
 def test_screenshot(agency: Agency, tmp_path: Path) -> None:
     """The README's picture: the page of a fresh sandbox just after its first run."""
