@@ -206,6 +206,11 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
         from sync.cli.sandbox import sandbox_command
 
         return sandbox_command(args, clock_for(args))
+    if command == "report":
+        from sync.cli.report import report_command
+
+        with environment(args) as (cfg, _routes):
+            return report_command(cfg, args.html, now=clock_for(args).now())
     from sync.cli import reports
 
     with environment(args) as (cfg, _routes):
@@ -281,6 +286,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(_shadow_text(result), end="")
             return ExitCode.OK
         print_run(result, sys.stdout, sys.stderr)
+        page = cfg.resolve(cfg.report.html) if cfg.report.html else None
+        if args.sandbox and page is not None and page.exists():
+            print(f"\nThe ops lead's page: {page} (open it in a browser)")
         return result.exit_code
 
 

@@ -145,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=_positive, default=20, help="how many runs to list (default 20)"
     )
     add("status", "every open request: done, owed (from when), needs a person")
+    report_p = add(
+        "report",
+        "write the ops lead's page: one HTML file of health, what needs a person (with the "
+        "commands), this week and next, open requests and recent runs, from the state alone",
+    )
+    report_p.add_argument("--html", metavar="PATH", required=True, help="where to write it")
     add("check", "validate config, credentials, sheets, tabs, headers, boards and the mail relay")
     resolve_p = add(
         "resolve",

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Mapping
 
 from connectors.base import Connector
+from sync.cli.schedule import cron_trigger
 from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.clock import Clock
 from sync.config.model import Config
@@ -27,6 +28,7 @@ from sync.errors import SyncError
 from sync.ops import metrics, morning
 from sync.ops.alerts import after_run
 from sync.ops.heartbeat import Heartbeat, paragraph
+from sync.ops.page import write as page
 from sync.state.adoption import AdoptionLedger
 from sync.state.ledger import Ledger
 from sync.state.lock import RunLock
@@ -113,6 +115,7 @@ def _run(cfg: Config, routes: Mapping[str, str] | None, request: RunRequest) -> 
             _sync_log_row(result, wired.connectors[System.SHEETS])
         metrics.write(cfg, result.run_id)
         morning.maybe_send(cfg, wired.connectors.get(System.EMAIL), now=clock.now())
+        page.after_run(cfg, now=clock.now(), cron_trigger=cron_trigger)
     finally:
         wired.close()
     return result

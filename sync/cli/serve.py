@@ -21,36 +21,14 @@ from collections.abc import Mapping
 from types import FrameType
 from zoneinfo import ZoneInfo
 
+from sync.cli.schedule import cron_trigger
 from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.clock import Clock
 from sync.config.model import Config
-from sync.errors import ConfigError, SyncError
+from sync.errors import SyncError
 from sync.exitcodes import ExitCode
 
 log = logging.getLogger("sync.scheduler")
-
-
-def cron_trigger(expr: str, timezone: str) -> object:
-    """A crontab line; six fields mean seconds first (handy for tests and demos)."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    fields = expr.split()
-    tz = ZoneInfo(timezone)
-    try:
-        if len(fields) == 6:
-            second, minute, hour, day, month, dow = fields
-            return CronTrigger(
-                second=second,
-                minute=minute,
-                hour=hour,
-                day=day,
-                month=month,
-                day_of_week=dow,
-                timezone=tz,
-            )
-        return CronTrigger.from_crontab(expr, timezone=tz)
-    except ValueError as exc:
-        raise ConfigError(f"not a valid cron expression {expr!r}: {exc}", key="schedule") from None
 
 
 def serve(cfg: Config, routes: Mapping[str, str] | None, clock: Clock = SYSTEM_CLOCK) -> int:

@@ -240,6 +240,13 @@ class GoLiveConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    # The ops lead's page (`python -m sync report --html PATH`), rewritten after every run
+    # when set; "" writes none. Relative to the config file's folder.
+    html: str = ""
+
+
+@dataclass(frozen=True)
 class UndoConfig:
     # Undo a request withdrawn after the sync acted, without waiting for `python -m sync undo`.
     automatic: bool = False
@@ -262,6 +269,7 @@ class Config:
     morning_summary: MorningSummaryConfig = field(default_factory=MorningSummaryConfig)
     golive: GoLiveConfig = field(default_factory=GoLiveConfig)
     undo: UndoConfig = field(default_factory=UndoConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     # Where relative paths in this file are resolved from (the config file's folder).
     base_dir: str = ""
     source: str = ""

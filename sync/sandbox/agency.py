@@ -195,9 +195,15 @@ def sandbox_config(
         )
     sf = base.salesforce
     approval = dataclasses.replace(sf.approval, sandbox_users=directory_of)
+    report = base.report
+    if report.html:
+        report = dataclasses.replace(
+            report, html=str((directory / Path(report.html).name).resolve())
+        )
     return dataclasses.replace(
         base,
         metrics=metrics,
+        report=report,
         salesforce=dataclasses.replace(sf, approval=approval),
         state_dir=str((directory / "state").resolve()),
         sheets=dataclasses.replace(

@@ -12,12 +12,12 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sync.config import Config
-from sync.domain import EffectState
-from sync.ledger import AdoptionLedger, Ledger
-from sync.page.model import Schedule, State
-from sync.runlog import RunLog
-from sync.scheduler import cron_trigger
+from sync.config.model import Config
+from sync.core.domain import EffectState
+from sync.ops.page.model import Schedule, State
+from sync.state.adoption import AdoptionLedger
+from sync.state.ledger import Ledger
+from sync.state.runlog import RunLog
 
 
 def read_state(cfg: Config) -> State:
@@ -53,10 +53,10 @@ def read_state(cfg: Config) -> State:
         ledger.close()
 
 
-def read_schedule(cfg: Config, now: datetime) -> Schedule:
-    """The next fire time and the interval of `[schedule] cron`, in its time zone."""
+def read_schedule(cfg: Config, now: datetime, trigger: Any) -> Schedule:
+    """The next fire time and the interval of `trigger` (the CLI's APScheduler trigger of
+    `[schedule] cron`, so both read the schedule one way), in the schedule's time zone."""
     tz = ZoneInfo(cfg.schedule.timezone)
-    trigger: Any = cron_trigger(cfg.schedule.cron, cfg.schedule.timezone)
     first = trigger.get_next_fire_time(None, now.astimezone(tz))
     second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
     every = second - first if first and second else None

@@ -14,10 +14,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sync.domain import EffectState, Finding
-from sync.ledger import EffectRow
-from sync.page.facts import split_label
-from sync.planner import describe_kind
+from sync.core.domain import EffectState, Finding
+from sync.core.records import EffectRow
+from sync.core.wording import describe_kind
+from sync.ops.page.facts import split_label
 
 UNCONFIRMED_SEND = "unconfirmed_send"
 

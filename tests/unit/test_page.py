@@ -3,34 +3,25 @@ and that it stays small; the browser tests (test_page_browser.py) check how Chro
 
 from __future__ import annotations
 
-import io
 import re
 import shlex
-import stat
 from dataclasses import replace
 from datetime import date, timedelta
 from html import unescape
-from pathlib import Path
 
 import pytest
 
-from sync.config import remember_secret
-from sync.morning import Summary
-from sync.page.facts import open_requests
-from sync.page.facts_text import status_text
-from sync.page.health import health
-from sync.page.mail import mail_summary, morning_html
-from sync.page.model import build_page
-from sync.page.problems import needs_person
-from sync.page.read import read_state
-from sync.page.redaction import redact
-from sync.page.render import CSP, MailSummary, page_html, summary_html
-from sync.page.runs import recent_runs
-from sync.page.timeline import timeline
-from sync.page.write import write_page
-from sync.reports import status_command
-from tests import page_data as d
-from tests.fixtures.sandbox import SEEDED_ON, Agency
+from sync.config.secrets import remember_secret
+from sync.ops.morning import Summary, mail_summary
+from sync.ops.page.facts import open_requests
+from sync.ops.page.health import health
+from sync.ops.page.model import build_page
+from sync.ops.page.problems import needs_person
+from sync.ops.page.redaction import redact
+from sync.ops.page.render import CSP, MailSummary, page_html, summary_html
+from sync.ops.page.runs import recent_runs
+from sync.ops.page.timeline import timeline
+from tests.support import page_data as d
 
 
 def hide_secret(text: str) -> str:
@@ -128,19 +119,6 @@ def test_a_page_cannot_be_rendered_without_a_redactor() -> None:
 
 
 # ----- the facts -----------------------------------------------------------------------------
-def test_open_requests_state_what_status_states(agency: Agency) -> None:
-    agency.run(SEEDED_ON)
-    agency.run(SEEDED_ON + timedelta(days=12))
-    out = io.StringIO()
-    assert status_command(agency.config, out=out) == 0
-    st = read_state(agency.config)
-    facts = open_requests(st.rows, st.findings, st.labels, st.adopted, st.undos)
-    assert status_text(facts) == out.getvalue()
-    html = page_html(build_page(st, d.schedule(), now=d.NOW), redact=str)
-    for req in facts.requests:
-        assert f'data-request="{req.request_id}"' in html
-        for step in req.owed:
-            assert f"{step.name}: {step.word}".replace("'", "&#39;") in html
 
 
 def test_the_timeline_covers_this_week_and_next_and_marks_what_is_overdue() -> None:
@@ -259,22 +237,12 @@ def test_the_html_summary_says_what_the_text_summary_says() -> None:
         due_today=[],
         headline="1 done, 0 failed, 1 need a person",
     )
-    html = morning_html(summary, redact=str)
+    html = summary_html(mail_summary(summary), redact=str)
     items = [unescape(x) for x in re.findall(r"<li[^>]*>(.*?)</li>", html)]
     assert items == [*summary.runs, *summary.done, *summary.needs_person]
     assert html.count("(none)") == 2
     assert "December 8, 2026" in html
     assert mail_summary(summary).state == "attention"
-
-
-def test_the_page_file_is_written_whole_and_private(agency: Agency, tmp_path: Path) -> None:
-    agency.run(SEEDED_ON)
-    path = tmp_path / "out" / "page.html"
-    size = write_page(agency.config, path, now=d.NOW, sync=("python", "-m", "sync"), redact=str)
-    assert path.stat().st_size == size
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert path.read_text(encoding="utf-8").rstrip().endswith("</html>")
-    assert [p.name for p in path.parent.iterdir()] == ["page.html"]  # no temporary left
 
 
 def test_the_page_is_rendered_with_the_redactor_the_logs_use() -> None:

@@ -4,21 +4,29 @@ and with hostile account names Chromium shows them as text, runs no script, fetc
 from __future__ import annotations
 
 import html as html_lib
+import io
 import os
+import stat
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sync.page.facts import open_requests
-from sync.page.problems import needs_person
-from sync.page.read import read_state
-from sync.page.write import write_page
-from sync.sandbox import seed_data
-from tests import page_data as d
-from tests.browser_support import Browser, browser_or_skip, chromium
-from tests.fixtures.sandbox import SEEDED_ON, Agency, start_agency
+from sync.cli.reports import status_command
+from sync.cli.schedule import cron_trigger
+from sync.ops.page.facts import open_requests
+from sync.ops.page.facts_text import status_text
+from sync.ops.page.model import build_page
+from sync.ops.page.problems import needs_person
+from sync.ops.page.read import read_state
+from sync.ops.page.render import page_html
+from sync.ops.page.write import write_page
+from sync.sandbox.agency import seed_data
+from tests.support import page_data as d
+from tests.support.browser import Browser, browser_or_skip, chromium
+from tests.support.fixtures.sandbox import SEEDED_ON, Agency, start_agency
 
 SCREENSHOT = os.environ.get("PAGE_SCREENSHOT", "")
 HOSTILE_ACCOUNTS = {
@@ -29,7 +37,10 @@ HOSTILE_ACCOUNTS = {
 
 def _page(agency: Agency, path: Path) -> str:
     now = agency.clock()  # the agency's own time, just after its run
-    write_page(agency.config, path, now=now, sync=("python", "-m", "sync"), redact=str)
+    trigger = cron_trigger(agency.config.schedule.cron, agency.config.schedule.timezone)
+    write_page(
+        agency.config, path, now=now, sync=("python", "-m", "sync"), redact=str, trigger=trigger
+    )
     return path.read_text(encoding="utf-8")
 
 
@@ -93,3 +104,35 @@ def test_screenshot(agency: Agency, tmp_path: Path) -> None:
         b.open(path, width=1000, height=900)
         b.screenshot(Path(SCREENSHOT))
     assert Path(SCREENSHOT).read_bytes().startswith(b"\x89PNG")
+
+
+def test_open_requests_state_what_status_states(agency: Agency) -> None:
+    agency.run(SEEDED_ON)
+    agency.run(SEEDED_ON + timedelta(days=12))
+    out = io.StringIO()
+    assert status_command(agency.config, out=out) == 0
+    st = read_state(agency.config)
+    facts = open_requests(st.rows, st.findings, st.labels, st.adopted, st.undos)
+    assert status_text(facts) == out.getvalue()
+    html = page_html(build_page(st, d.schedule(), now=d.NOW), redact=str)
+    for req in facts.requests:
+        assert f'data-request="{req.request_id}"' in html
+        for step in req.owed:
+            assert f"{step.name}: {step.word}".replace("'", "&#39;") in html
+
+
+def test_the_page_file_is_written_whole_and_private(agency: Agency, tmp_path: Path) -> None:
+    agency.run(SEEDED_ON)
+    path = tmp_path / "out" / "page.html"
+    size = write_page(
+        agency.config,
+        path,
+        now=d.NOW,
+        sync=("python", "-m", "sync"),
+        redact=str,
+        trigger=cron_trigger("*/15 * * * *", "UTC"),
+    )
+    assert path.stat().st_size == size
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text(encoding="utf-8").rstrip().endswith("</html>")
+    assert [p.name for p in path.parent.iterdir()] == ["page.html"]  # no temporary left

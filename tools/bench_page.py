@@ -21,8 +21,10 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sync.config import Config, load
-from sync.domain import (
+from sync.cli.schedule import cron_trigger
+from sync.config.loading import load
+from sync.config.model import Config
+from sync.core.domain import (
     Effect,
     EffectKind,
     Finding,
@@ -32,9 +34,9 @@ from sync.domain import (
     RequestType,
     TakedownRequest,
 )
-from sync.ledger import Ledger
-from sync.page.write import write_page
-from sync.runlog import RunLog
+from sync.ops.page.write import write_page
+from sync.state.ledger import Ledger
+from sync.state.runlog import RunLog
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)
@@ -110,10 +112,13 @@ def main(argv: list[str] | None = None) -> int:
             cfg = dataclasses.replace(base, state_dir=str(Path(work) / "state"))
             seed(cfg, n, args.days)
             out = Path(work) / "page.html"
+            trigger = cron_trigger(cfg.schedule.cron, cfg.schedule.timezone)
             times, size = [], 0
             for _ in range(args.repeat):
                 t = time.perf_counter()
-                size = write_page(cfg, out, now=NOW, sync=("python", "-m", "sync"), redact=str)
+                size = write_page(
+                    cfg, out, now=NOW, sync=("python", "-m", "sync"), redact=str, trigger=trigger
+                )
                 times.append(time.perf_counter() - t)
             med, worst = statistics.median(times), max(times)
             ok = worst < 1.0 and size < 2_000_000

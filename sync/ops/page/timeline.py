@@ -12,9 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sync.domain import EffectState
-from sync.page.facts import StatusFacts
-from sync.planner import describe_kind
+from sync.core.domain import EffectState
+from sync.core.wording import describe_kind
+from sync.ops.page.facts import StatusFacts
 
 DAYS = 14
 # viewBox units: margin, column width, the week labels' height, one week's row height. Two rows

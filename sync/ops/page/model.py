@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sync.domain import Finding
-from sync.ledger import AdoptedRow, EffectRow, UndoRecord
-from sync.page.facts import StatusFacts, open_requests
-from sync.page.health import Health, health
-from sync.page.problems import Problem, needs_person
-from sync.page.runs import RunsView, problem_lines, recent_runs
-from sync.page.timeline import Timeline, timeline
+from sync.core.domain import Finding
+from sync.core.records import AdoptedRow, EffectRow, UndoRecord
+from sync.ops.page.facts import StatusFacts, open_requests
+from sync.ops.page.health import Health, health
+from sync.ops.page.problems import Problem, needs_person
+from sync.ops.page.runs import RunsView, problem_lines, recent_runs
+from sync.ops.page.timeline import Timeline, timeline
 
 
 @dataclass(frozen=True)

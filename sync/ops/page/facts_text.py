@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sync.domain import EffectState
-from sync.page.facts import StatusFacts
-from sync.render import wrap
+from sync.core.domain import EffectState
+from sync.ops.page.facts import StatusFacts
+from sync.ops.render import wrap
 
 
 def _when(iso: str) -> str:

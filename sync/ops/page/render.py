@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 import jinja2
 from markupsafe import Markup
 
-from sync.page.model import Page
-from sync.page.runs import local
-from sync.page.styles import REQUEST_COLUMNS, RUN_COLUMNS, page_css, styler
+from sync.ops.page.model import Page
+from sync.ops.page.runs import local
+from sync.ops.page.styles import REQUEST_COLUMNS, RUN_COLUMNS, page_css, styler
 
 Redactor = Callable[[str], str]
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -37,7 +37,7 @@ def _finalize(value: object) -> object:
 
 
 _ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader(__package__ or "sync.page", "templates"),
+    loader=jinja2.PackageLoader(__package__ or "sync.ops.page", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     finalize=_finalize,
@@ -50,7 +50,7 @@ _ENV.globals["columns"] = {"requests": REQUEST_COLUMNS, "runs": RUN_COLUMNS}
 
 @dataclass(frozen=True)
 class MailSummary:
-    """The morning summary's data, as its text part has it (`sync.morning.Summary`)."""
+    """The morning summary's data, as its text part has it (`sync.ops.morning.Summary`)."""
 
     date: str
     since: str

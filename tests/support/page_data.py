@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sync.domain import EffectState, Finding
-from sync.ledger import EffectRow, UndoRecord
-from sync.page.model import Schedule, State
+from sync.core.domain import EffectState, Finding
+from sync.core.records import EffectRow, UndoRecord
+from sync.ops.page.model import Schedule, State
 
 NOW = datetime(2026, 12, 8, 15, 30, tzinfo=UTC)  # a Tuesday; 10:30 in New York
 TZ = ZoneInfo("America/New_York")

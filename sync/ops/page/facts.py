@@ -11,8 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sync.domain import FINAL_STATES, NOT_IN_SALESFORCE, EffectState, Finding
-from sync.ledger import AdoptedRow, EffectRow, UndoRecord
+from sync.core.domain import FINAL_STATES, NOT_IN_SALESFORCE, EffectState, Finding
+from sync.core.records import AdoptedRow, EffectRow, UndoRecord
 
 
 @dataclass(frozen=True)

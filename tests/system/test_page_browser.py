@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from sync.page.model import build_page
-from sync.page.render import page_html
-from tests import page_data as d
-from tests.browser_support import Browser, axe_source, browser_or_skip, chromium
+from sync.ops.page.model import build_page
+from sync.ops.page.render import page_html
+from tests.support import page_data as d
+from tests.support.browser import Browser, axe_source, browser_or_skip, chromium
 
 # A browser is a subprocess (the `slow` lane): chromedriver does not start under libfaketime,
 # which the calendar-moved lane of .ci/run preloads, and nothing here depends on the date.

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sync.page.runs import RunView, parse, run_view
+from sync.ops.page.runs import RunView, parse, run_view
 
 WORDS = {"ok": "OK", "attention": "Needs attention", "failing": "Failing"}
 
