@@ -206,10 +206,12 @@ class EmailConnector:
         log.info("alert sent: %s", redact(subj), extra={"problem": problem_key})
 
     def send_message(
-        self, template: str, to: Sequence[str], values: dict[str, str], key: str
+        self, template: str, to: Sequence[str], values: dict[str, str], key: str, *, html: str = ""
     ) -> str:
         """One message from a template outside any effect (the morning summary, say).
 
+        With `html` the message is multipart/alternative: the template's text exactly as it
+        is without it (the same part, the same bytes), then `html` for clients that show it.
         The Message-ID comes from `key`, so a resend of the same message is recognisable.
         Raises ConnectorError when it was not accepted; the error's `may_have_been_sent` says
         the connection broke during the hand-over. Returns the Message-ID.
@@ -218,6 +220,8 @@ class EmailConnector:
             _refuse(f"no address to send the {template.replace('_', ' ')} to")
         subject, body = self._templates[template].render(values)
         msg = self._message(to, subject, body, message_id(key, self._from), [])
+        if html:
+            msg.add_alternative(html, subtype="html")
         msg["X-Offboarding-Sync-Message"] = template  # mail filters (and tests) can tell it apart
         self._send_outside_effects(msg, to, f"the {template.replace('_', ' ')}")
         log.info("%s sent to %s", template, ", ".join(to))

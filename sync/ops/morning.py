@@ -26,6 +26,8 @@ from sync.clock import Clock
 from sync.config.model import Config
 from sync.core.domain import EffectState
 from sync.core.wording import describe_kind
+from sync.ops.page.redaction import redact
+from sync.ops.page.render import MailSummary, summary_html
 from sync.ops.render import wrap
 from sync.state.ledger import Ledger
 from sync.state.runlog import RunLog
@@ -106,8 +108,12 @@ def maybe_send(cfg: Config, email: object | None, *, now: datetime) -> bool:
         summary = build(cfg, ledger, today=today, since=since, now=now)
         to = cfg.morning_summary.to or cfg.email.ops_lead_to
 
+        html = _html(summary)
+
         def send() -> None:
-            send_message("morning_summary", to, summary.values(), f"{KEY}:{today.isoformat()}")
+            send_message(
+                "morning_summary", to, summary.values(), f"{KEY}:{today.isoformat()}", html=html
+            )
 
         resend = cfg.email.unconfirmed_policy == "resend"
         return send_once_per_day(ledger, KEY, today, send, resend=resend, now=now)
@@ -116,6 +122,39 @@ def maybe_send(cfg: Config, email: object | None, *, now: datetime) -> bool:
         return False
     finally:
         ledger.close()
+
+
+# The HTML part's sections: the text template's, in its order, with its headings.
+SECTIONS = (
+    ("Runs", "runs"),
+    ("Done", "done"),
+    ("Failed (retried on every run)", "failed"),
+    ("Needs a person", "needs_person"),
+    ("Due today and coming up", "due_today"),
+)
+
+
+def mail_summary(summary: Summary) -> MailSummary:
+    """The HTML part's data: the same lists the text part is made of, before they are wrapped
+    for text, so the two parts cannot say different things."""
+    return MailSummary(
+        date=f"{summary.day:%B} {summary.day.day}, {summary.day.year}",
+        since=summary.since,
+        headline=summary.headline,
+        state="attention" if summary.failed or summary.needs_person else "ok",
+        sections=tuple((title, tuple(getattr(summary, name))) for title, name in SECTIONS),
+        footer="Details: `python -m sync status` and `python -m sync log`.",
+    )
+
+
+def _html(summary: Summary) -> str:
+    """The summary's HTML part (the page's macros and styles, inlined), or "" (text only) if
+    it cannot be built: the text the ops lead relies on must not wait for a rendering bug."""
+    try:
+        return summary_html(mail_summary(summary), redact=redact)
+    except Exception as exc:
+        log.error("the morning summary goes out as text only: its HTML part failed: %s", exc)
+        return ""
 
 
 @dataclass(frozen=True)

@@ -63,9 +63,9 @@ def test_one_summary_a_day_across_runs_and_restarts(tmp_path: Path) -> None:
         message_from_bytes(p.read_bytes(), policy=default)
         for p in sorted((box / "outbox").glob("*.eml"))
     ]
-    found = [m for m in mails if "Good morning" in m.get_body().get_content()]  # type: ignore[union-attr]
+    found = [m for m in mails if "Good morning" in m.get_body(("plain",)).get_content()]  # type: ignore[union-attr]
     assert len(found) == 1
-    body = found[0].get_body().get_content()  # type: ignore[union-attr]
+    body = found[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert found[0]["To"] == "digital-ops-lead@agency.example"
     # Real content: what the first run did, and what is still waiting for a person.
     assert "TR-00001 (Blue Ridge RV Center): added to the Planner Sheet" in body
