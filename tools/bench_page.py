@@ -1,7 +1,7 @@
 """Benchmark of the ops lead's page (issue 29): N open requests and D days of runs, as files.
 
-    python tests/bench_page.py                 # N = 1000, 90 days of runs every 15 minutes
-    python tests/bench_page.py --sizes 100,1000 --days 90 --repeat 5
+    python tools/bench_page.py                 # N = 1000, 90 days of runs every 15 minutes
+    python tools/bench_page.py --sizes 100,1000 --days 90 --repeat 5
 
 A real state directory is written first (the ledger through its own API, the run log through
 RunLog), so what is timed is what `report --html` does: read the ledger and the run log, build
