@@ -33,7 +33,7 @@ FLAGS = (
 )
 AXE_CANDIDATES = (
     os.environ.get("AXE_CORE_JS", ""),
-    str(Path(__file__).resolve().parents[1] / ".ci" / "node_modules" / "axe-core" / "axe.min.js"),
+    str(Path(__file__).resolve().parents[2] / ".ci" / "node_modules" / "axe-core" / "axe.min.js"),
 )
 
 
