@@ -13,8 +13,8 @@ from pathlib import Path
 
 from sync.cli.schedule import cron_trigger
 from sync.config.model import Config
+from sync.config.redaction import redact
 from sync.exitcodes import ExitCode
-from sync.ops.page.redaction import redact
 from sync.ops.page.write import commands_for, write_page
 
 

@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 
 from sync.clock import Clock
 from sync.config.model import Config
+from sync.config.redaction import redact
 from sync.core.domain import EffectState
 from sync.core.wording import describe_kind
-from sync.ops.page.redaction import redact
 from sync.ops.page.render import MailSummary, summary_html
 from sync.ops.render import wrap
 from sync.state.ledger import Ledger

@@ -11,13 +11,13 @@ from html import unescape
 
 import pytest
 
+from sync.config.redaction import redact
 from sync.config.secrets import remember_secret
 from sync.ops.morning import Summary, mail_summary
 from sync.ops.page.facts import open_requests
 from sync.ops.page.health import health
 from sync.ops.page.model import build_page
 from sync.ops.page.problems import needs_person
-from sync.ops.page.redaction import redact
 from sync.ops.page.render import CSP, MailSummary, page_html, summary_html
 from sync.ops.page.runs import recent_runs
 from sync.ops.page.timeline import timeline
@@ -245,7 +245,7 @@ def test_the_html_summary_says_what_the_text_summary_says() -> None:
     assert mail_summary(summary).state == "attention"
 
 
-def test_the_page_is_rendered_with_the_redactor_the_logs_use() -> None:
+def test_the_page_is_rendered_with_the_runs_one_redactor() -> None:
     secret = "tok-9f8e7d6c5b4a-only-in-this-test"
     remember_secret(secret)
     st = d.seeded()

@@ -6,7 +6,8 @@ Autoescape is on for every template (whatever its name), undefined names fail lo
 `finalize` sends each interpolated value through the redactor before it is escaped, so no value
 reaches the page unredacted or unescaped. Only `Markup` built by our own helpers passes as is.
 
-The redactor is an argument, never a default: a caller cannot forget it.
+The redactor is an argument, never a default: a caller cannot forget it. Every caller passes
+the run's one redactor (`sync.config.redaction.redact`, issue 25).
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from sync.config.model import Config
+from sync.config.redaction import redact
 from sync.ops.page.model import build_page
 from sync.ops.page.read import read_schedule, read_state
-from sync.ops.page.redaction import redact
 from sync.ops.page.render import Redactor, page_html
 from sync.state.private_files import atomic_write
 
