@@ -4,15 +4,17 @@ People keep working in Salesforce after a request is approved: an account manage
 effective date, corrects the account, turns a cancellation into a pause, files a second request
 for a client already being offboarded, or deletes the request. The sync keeps a snapshot of
 what it acted on (`Acted`, stored beside the ledger) and compares it with what the poll returns
-on every run. The decisions (docs/design/decisions-changes.md says why):
+on every run. The decisions, and why:
+docs/design/decisions.md#when-a-request-changes-after-the-sync-acted.
 
 - **Date moved**: what the sync wrote or sent with the old date is corrected once for the new
   one (the tracker's date, the Simpli.fi notice, reminders already sent); what is still owed
   simply follows the new date. A removal or archive already done on the old date is reported.
-- **Account changed**: never a silent switch. Everything still owed is held, and a person is
+- **Account changed**: never a silent switch. Nothing more is planned for it, and a person is
   told what was done for which account and the command that reverses it.
 - **Cancellation became a pause**: nothing more is offboarded; the owed cancellation steps are
-  held; the tracker and account status follow the pause; what was sent or removed is reported.
+  dropped (skipped); the tracker and account status follow the pause; what was sent or
+  removed is reported.
 - **Second request for a client**: effects about the client (`CLIENT_LEVEL`) happen once per
   client and offboarding, for the request that started it; the second is reported once with
   what differs.

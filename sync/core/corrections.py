@@ -1,7 +1,8 @@
 """What the sync corrects of its own work when a request it acted on is edited. Pure.
 
-The decisions are in `sync.core.changes` (its docstring, and docs/design/decisions-changes.md): a
-moved date is corrected where the old one was written or sent; a cancellation turned pause
+The decisions are in `sync.core.changes` (its docstring) and on the Decisions page,
+docs/design/decisions.md#when-a-request-changes-after-the-sync-acted.
+A moved date is corrected where the old one was written or sent; a cancellation turned pause
 drops its offboarding steps and its tracker and account status follow; turned back, the dropped
 steps are owed again; a changed account blocks the request for a person.
 """

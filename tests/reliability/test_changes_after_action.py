@@ -4,7 +4,7 @@ account and the type, a deleted request, a renamed account, a card a person arch
 unconfirmed message's alert.
 
 Each test ran red before its fix. What the sync does for each kind of change is on the
-Decisions page (docs/design/decisions-changes.md).
+Decisions page (docs/design/decisions.md#when-a-request-changes-after-the-sync-acted).
 """
 
 from __future__ import annotations
