@@ -140,6 +140,10 @@ class Emulator:
         | {"persistence"}
     )
 
+    # Top-level keys of `snapshot()` that a read changes too (an API usage counter): a
+    # read-only sandbox process does not count them as a change it must refuse.
+    volatile_state: ClassVar[frozenset[str]] = frozenset()
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         table: list[tuple[str, re.Pattern[str], str]] = []

@@ -20,7 +20,10 @@ The design, one file per emulator (`DIR/emulators/<service>.json`, with `<servic
   compared with the last one seen, and the state reloaded if it changed (one `fstat` a
   request); before a write, under the lock, the bytes are compared, so a reused inode with a
   coarse timestamp cannot hide another process's change.
-- **Read-only processes never write** (`writable=False`): they reload, but never save.
+- **Read-only processes never write** (`writable=False`): they reload, but never save. A request
+  that would change the data there (a command that should have opened the sandbox writable) is
+  rolled back and refused in the service's own error shape (403), with a warning: never answered
+  as done and kept only in memory, where it would vanish with the process.
 - A save happens only when the snapshot differs from the one last saved or loaded: logins and
   token grants change nothing stored. Sessions, tokens and test controls are not state (each
   emulator lists them in `runtime_state`) and survive a reload. What a read changes (the
@@ -37,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -47,6 +51,11 @@ from connectors.emulators.base import Emulator, Request, Response
 from sync.state.private_files import atomic_write, open_private
 
 READS = frozenset({"GET", "HEAD"})
+READ_ONLY_REFUSAL = (
+    "the sandbox is open read-only in this command, so this change was refused and nothing was "
+    "kept; only `run`, `serve` and `undo` (without --dry-run) change the sandbox"
+)
+log = logging.getLogger("connectors.emulators.store")
 Signature = tuple[int, int, int, int]
 
 
@@ -95,15 +104,36 @@ class StateStore:
     def serve(
         self, emulator: Emulator, req: Request, handle: Callable[[Request], Response | None]
     ) -> Response | None:
-        if req.method in READS or not self.writable:
+        if req.method in READS:
             self._read_into(emulator)
             return handle(req)
+        if not self.writable:
+            return self._refusing_changes(emulator, req, handle)
         with self._mutex, self._locked():
             self._read_into(emulator, verify=True)
             with emulator.lock:
                 resp = handle(req)
                 self._save(emulator)
             return resp
+
+    def _refusing_changes(
+        self, emulator: Emulator, req: Request, handle: Callable[[Request], Response | None]
+    ) -> Response | None:
+        """A read-only process: logins and token grants go through (they change no data); a
+        request that changes data is undone and refused."""
+        with self._mutex:
+            self._read_into(emulator)
+            with emulator.lock:
+                before = emulator.snapshot()
+                resp = handle(req)
+                after = emulator.snapshot()
+                if _data(emulator, after) == _data(emulator, before):
+                    return resp
+                restore(emulator, before)
+        log.warning(
+            "%s: refused %s %s: %s", emulator.service, req.method, req.path, READ_ONLY_REFUSAL
+        )
+        return emulator.error(403, READ_ONLY_REFUSAL)
 
     # ----- internals -----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -157,6 +187,11 @@ def restore(emulator: Emulator, data: dict[str, Any]) -> None:
     for name, value in vars(fresh).items():
         if name not in keep:
             setattr(emulator, name, value)
+
+
+def _data(emulator: Emulator, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot minus what reads change too (Salesforce's API usage counter)."""
+    return {k: v for k, v in snapshot.items() if k not in emulator.volatile_state}
 
 
 def _text(snapshot: dict[str, Any]) -> str:

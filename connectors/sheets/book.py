@@ -17,6 +17,10 @@ from sync.core.names import id_key, name_key
 _SF_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
 
 
+# How a verdict says the target already shows the effect, done by a person, not the sync.
+DONE_BY_PERSON = "done by a person"
+
+
 class Verdict(Exception):  # noqa: N818 (a decision about one effect, not a fault)
     """One effect cannot go on; carries its outcome."""
 

@@ -63,7 +63,7 @@ from connectors.base import Journal
 from connectors.certificates import refused_certificate
 from connectors.http import build_session, cache_environment, mount_routes
 from connectors.retry import RetryPolicy, retry_after_seconds
-from connectors.sheets.book import BookPlan, Tab, find_tab, parse_book
+from connectors.sheets.book import DONE_BY_PERSON, BookPlan, Tab, find_tab, parse_book
 from connectors.sheets.plan import ORDER, plan_book
 from connectors.sheets.token import TokenEndpointError, TokenRequest, describe
 from connectors.sheets.writes import batch_requests, rows_not_as_written
@@ -220,16 +220,17 @@ class SheetsConnector:
 
     def verify(self, effects: Sequence[Effect]) -> dict[str, Check]:
         """Read-only (dry runs, shadow mode): does each sheet already show the effect? One read
-        per spreadsheet; the same decisions as a run, with nothing written. A tracker row that
-        is gone counts as removed by a person, whether or not a copy was kept."""
+        per spreadsheet; the same decisions as a run, with nothing written: a tracker row that
+        is gone is removed (by a person, when the sync kept no copy), as a run records it."""
         out: dict[str, Check] = {}
         by_book: dict[str, list[tuple[Effect, str, SheetConfig]]] = {}
         for e in effects:
-            if e.kind not in ORDER or e.target not in SHEET_NAMES:
+            name = sheet_of(e)
+            if e.kind not in ORDER or name not in SHEET_NAMES:
                 out[e.key] = Check(e.key, CheckState.UNKNOWN, f"not a sheet effect: {e.key}")
                 continue
-            sheet: SheetConfig = getattr(self._cfg.sheets, e.target)
-            by_book.setdefault(sheet.spreadsheet_id, []).append((e, e.target, sheet))
+            sheet: SheetConfig = getattr(self._cfg.sheets, name)
+            by_book.setdefault(sheet.spreadsheet_id, []).append((e, name, sheet))
         for sid, group in by_book.items():
             try:
                 book = self._retry.call(partial(self._read, sid, None), what=f"read {sid}")
@@ -238,15 +239,15 @@ class SheetsConnector:
                 continue
             journal = _ReadOnly(max(e.not_before for e, *_ in group))
             plan = plan_book(self._cfg, group, book, None, journal, set())
-            for e, _name, sheet in group:
-                gone = _row_gone(book, sheet, e)
-                if gone and e.kind in (EffectKind.TRACKER_REMOVE, EffectKind.TRACKER_STATUS):
-                    out[e.key] = Check(e.key, CheckState.DONE, gone)
-                elif e.key in plan.pending:
+            for e, _name, _sheet in group:
+                if e.key in plan.pending:
                     out[e.key] = Check(e.key, CheckState.NOT_DONE, plan.pending[e.key])
                 else:
                     o = plan.decided[e.key]
-                    if o.status is OutcomeStatus.ALREADY_DONE:
+                    by_person = o.status is OutcomeStatus.SKIPPED and o.message.startswith(
+                        DONE_BY_PERSON
+                    )
+                    if o.status is OutcomeStatus.ALREADY_DONE or by_person:
                         out[e.key] = Check(e.key, CheckState.DONE, o.message)
                     else:
                         out[e.key] = Check(
@@ -261,11 +262,12 @@ class SheetsConnector:
             if e.kind not in ORDER:
                 yield Outcome(e.key, OutcomeStatus.FAILED, f"{e.kind} is not a Sheets effect")
                 continue
-            if e.target not in SHEET_NAMES:
+            name = sheet_of(e)
+            if name not in SHEET_NAMES:
                 yield Outcome(e.key, OutcomeStatus.FAILED, f"no sheet named {e.target!r}")
                 continue
-            sheet: SheetConfig = getattr(self._cfg.sheets, e.target)
-            by_book.setdefault(sheet.spreadsheet_id, []).append((e, e.target, sheet))
+            sheet: SheetConfig = getattr(self._cfg.sheets, name)
+            by_book.setdefault(sheet.spreadsheet_id, []).append((e, name, sheet))
         for sid, group in by_book.items():
             group.sort(key=lambda item: ORDER.index(item[0].kind))
             yield from self._apply_book(sid, group, journal)
@@ -494,17 +496,10 @@ class _ReadOnly:
         """As `before_image`: nothing to keep."""
 
 
-def _row_gone(book: Mapping[str, Tab], sheet: SheetConfig, e: Effect) -> str:
-    """ "" unless the tab is there, its key column is, and no row carries the request's key."""
-    tab = find_tab(dict(book), sheet.tab)
-    header = sheet.columns.get(sheet.key, "")
-    cols = tab.columns(header) if tab and header else []
-    if tab is None or len(cols) != 1:
-        return ""
-    key = e.request.account_id if sheet.key == "account_id" else e.request_id
-    if not key or tab.find(cols[0], key):
-        return ""
-    return f"no row with {header} '{key}' in '{tab.title}' (removed by a person)"
+def sheet_of(e: Effect) -> str:
+    """The configured sheet an effect writes: its target, or the part before the first ":" of
+    a correction's target (`ds_tracker:2026-12-22`, sync/core/changes.py)."""
+    return e.target.partition(":")[0]
 
 
 def _remember_issued_token(response: requests.Response, *args: Any, **kwargs: Any) -> None:

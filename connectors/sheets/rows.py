@@ -11,7 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from connectors.base import Journal
-from connectors.sheets.book import BookPlan, Tab, TabWrites, Verdict, find_tab, letter, norm_header
+from connectors.sheets.book import (
+    DONE_BY_PERSON,
+    BookPlan,
+    Tab,
+    TabWrites,
+    Verdict,
+    find_tab,
+    letter,
+    norm_header,
+)
 from sync.config.model import Config, SheetConfig
 from sync.core.domain import Effect, EffectKind, OutcomeStatus, RequestType
 
@@ -233,7 +242,16 @@ class EffectRows:
             if copied is not None:
                 where = f"'{self.sheet.removed_tab}'"
                 return True, f"already removed; the copy is row {copied + 1} of {where}"
-            raise self.missing(self.key())
+            # What the tracker shows as done is done: a person removed the row (a dry run's
+            # read-back says the same, from this verdict).
+            header = self.sheet.columns[self.sheet.key]
+            raise Verdict(
+                OutcomeStatus.SKIPPED,
+                f"{DONE_BY_PERSON}: no row with {header} '{self.key()}' "
+                f"({req.client_name}) in '{self.tab.title}' of the {self.name} sheet, so a person "
+                "removed it (or it was never there); nothing to remove, and no copy was kept by "
+                "the sync",
+            )
         out = plan.writes_for(self.tab)
         if row in out.deletes:
             return True, "removed by another request in this run"

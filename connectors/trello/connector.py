@@ -222,7 +222,7 @@ class TrelloConnector:
                 elif decision.error is not None:
                     raise decision.error
                 elif decision.archive is not None:
-                    board = boards[effect.target]
+                    board = boards[board_of(effect)]
                     status, message = self._archive_cards(effect, board, decision.archive)
                 else:
                     assert decision.outcome is not None
@@ -284,7 +284,7 @@ class TrelloConnector:
                 decided = self._archive(effect, boards)
                 if isinstance(decided, _ToArchive):
                     decision.archive = decided
-                    board = boards[effect.target]
+                    board = boards[board_of(effect)]
                     for card in decided.cards:
                         if board.open is not None:
                             board.open.remove(card)
@@ -306,10 +306,12 @@ class TrelloConnector:
 
     def _claimers(self, effect: Effect, boards: dict[str, _Board]) -> set[str]:
         """The effects of this run whose archive took this client's cards, if any."""
-        board = boards.get(effect.target)
+        board = boards.get(board_of(effect))
         if board is None or not board.claimed_by:
             return set()
-        now = board.archived_now.match(effect.request.account_id, effect.request.client_name)
+        now = board.archived_now.match(
+            effect.request.account_id, effect.request.client_name, former(effect)
+        )
         return {board.claimed_by[c.id] for c in now.by_id or now.exact if c.id in board.claimed_by}
 
     def boards(self) -> list[dict[str, Any]]:
@@ -333,13 +335,14 @@ class TrelloConnector:
         out: dict[str, Check] = {}
         for e in effects:
             req = e.request
-            board_id = self._cfg.trello.boards.get(e.target)
+            name = board_of(e)
+            board_id = self._cfg.trello.boards.get(name)
             if not board_id:
-                out[e.key] = Check(e.key, CheckState.UNKNOWN, f"no board '{e.target}' in config")
+                out[e.key] = Check(e.key, CheckState.UNKNOWN, f"no board '{name}' in config")
                 continue
-            board = boards.setdefault(e.target, _Board(e.target, board_id))
+            board = boards.setdefault(name, _Board(name, board_id))
             try:
-                found = self._open_cards(board).match(req.account_id, req.client_name)
+                found = self._open_cards(board).match(req.account_id, req.client_name, former(e))
                 if found.shared:
                     shown = ", ".join(c.show() for c in found.shared)
                     out[e.key] = Check(
@@ -358,7 +361,7 @@ class TrelloConnector:
             except ConnectorError as exc:
                 out[e.key] = Check(e.key, CheckState.UNKNOWN, f"not checked: {error_text(exc)}")
                 continue
-            gone = archived.match(req.account_id, req.client_name)
+            gone = archived.match(req.account_id, req.client_name, former(e))
             closed = gone.by_id or gone.exact
             what = (
                 f"already archived: {', '.join(c.show() for c in closed)}"
@@ -383,15 +386,16 @@ class TrelloConnector:
                 f"refusing to archive Trello cards for a {kind} request: only a cancellation "
                 "offboards a client"
             )
-        board_id = self._cfg.trello.boards.get(effect.target)
+        name = board_of(effect)
+        board_id = self._cfg.trello.boards.get(name)
         if not board_id:
             return OutcomeStatus.FAILED, (
-                f"board '{effect.target}' is not in trello.boards "
+                f"board '{name}' is not in trello.boards "
                 f"(known: {', '.join(sorted(self._cfg.trello.boards))})"
             )
         if not req.account_id.strip() and not name_key(req.client_name):
             return OutcomeStatus.FAILED, "the request has neither an account id nor a client name"
-        board = boards.setdefault(effect.target, _Board(effect.target, board_id))
+        board = boards.setdefault(name, _Board(name, board_id))
         if board.error:
             return OutcomeStatus.FAILED, board.error
         try:
@@ -404,7 +408,7 @@ class TrelloConnector:
             return OutcomeStatus.FAILED, board.error
 
         client = display_name(req.client_name) or req.account_id
-        found = open_cards.match(req.account_id, req.client_name)
+        found = open_cards.match(req.account_id, req.client_name, former(effect))
         if found.shared:
             return OutcomeStatus.NEEDS_PERSON, (
                 f"on board '{board.name}', these cards carry the account id "
@@ -482,24 +486,34 @@ class TrelloConnector:
     def _already_archived(self, effect: Effect, board: _Board) -> tuple[OutcomeStatus, str] | None:
         """Nothing open matches: was it archived already (by us after a crash, or a person)?"""
         req = effect.request
-        now = board.archived_now.match(req.account_id, req.client_name)
+        now = board.archived_now.match(req.account_id, req.client_name, former(effect))
         if now.by_id or now.exact:
             cards = now.by_id or now.exact
             return OutcomeStatus.ALREADY_DONE, (
                 f"already archived in this run on board {board.name}: "
                 f"{', '.join(c.show() for c in cards)}"
             )
-        closed = self._closed_cards(board).match(req.account_id, req.client_name)
+        closed = self._closed_cards(board).match(req.account_id, req.client_name, former(effect))
         cards = closed.by_id or closed.exact
         if not cards:
             return None
         since = (req.approved_at.date() if req.approved_at else effect.not_before).isoformat()
         marker = MARKER.format(request_id=req.id)
+        # The cards the sync archived for this effect before (the engine passes the ids its
+        # before-image kept); without that list, every card archived since the approval counts.
+        own = effect.params.get("archived_by_sync")
+        ours = None if own is None else {c for c in own.split(",") if c}
         repaired: list[Card] = []
+        by_person: list[Card] = []
         for card in cards:
             if card.last_activity[:10] < since:
                 continue
-            # Archived since the approval: by this sync before a crash (or a person that day).
+            if ours is not None and card.id not in ours:
+                # A person archived it: it is done, no "archived by the sync" comment, and it is
+                # not the sync's to reopen on undo.
+                by_person.append(card)
+                continue
+            # Archived since the approval by this sync, before a crash lost its comment.
             self._image.setdefault("cards", []).append(card.id)
             actions = self._fetch(
                 API_PATH["actions"].format(card=card.id),
@@ -511,6 +525,8 @@ class TrelloConnector:
                 self._comment_on(card.id, _comment(effect))
                 repaired.append(card)
         note = f"; added the missing comment to {len(repaired)} card(s)" if repaired else ""
+        if by_person:
+            note += f"; archived by a person: {', '.join(c.show() for c in by_person)}"
         return OutcomeStatus.ALREADY_DONE, (
             f"already archived on board {board.name}: {', '.join(c.show() for c in cards)}{note}"
         )
@@ -603,15 +619,16 @@ class TrelloConnector:
         the usual retries and messages."""
         wanted: list[_Board] = []
         for e in effects:
-            board_id = self._cfg.trello.boards.get(e.target)
+            name = board_of(e)
+            board_id = self._cfg.trello.boards.get(name)
             will_read = (
                 e.kind is EffectKind.TRELLO_ARCHIVE
                 and e.request.type is RequestType.CANCELLATION
                 and bool(e.request.account_id.strip() or name_key(e.request.client_name))
             )
-            if board_id and will_read and e.target not in boards:
-                boards[e.target] = _Board(e.target, board_id)
-                wanted.append(boards[e.target])
+            if board_id and will_read and name not in boards:
+                boards[name] = _Board(name, board_id)
+                wanted.append(boards[name])
         cards_query = "customFieldItems=true&fields=" + quote(CARD_FIELDS, safe="")
         per_call = BATCH_MAX // 2
         for i in range(0, len(wanted), per_call):
@@ -706,6 +723,19 @@ class TrelloConnector:
 
     def _remember_retry_after(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self._retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+
+
+def board_of(effect: Effect) -> str:
+    """The configured board an effect is about: its target, or the part before the first ":"
+    of a correction's target (`tda:cancellation`, sync/core/changes.py)."""
+    return effect.target.partition(":")[0]
+
+
+def former(effect: Effect) -> tuple[str, ...]:
+    """The names the account had before, as the engine passes them (a renamed account's cards
+    still carry the old title)."""
+    text = effect.params.get("former_names", "")
+    return tuple(n for n in text.split("\n") if n.strip())
 
 
 def _comment(effect: Effect) -> str:

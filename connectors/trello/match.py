@@ -13,7 +13,9 @@ The rules, in order:
    ("Smith Motors" with Smith Motors East's id in its description belongs to Smith Motors East).
    A card carrying both this account's id and another's is shared: a person decides.
 3. Otherwise the title: exactly the client's name (compared with `sync.core.names.name_key`: Unicode
-   form, case and spacing ignored). Titles that merely mention the name go to a person.
+   form, case and spacing ignored), or exactly a name the account had before (`former`: the
+   names the sync has seen for it; a renamed account's cards keep the old title). Titles that
+   merely mention the name go to a person.
 
 A board's cards are indexed once (account ids, exact titles, title words), so matching a client
 costs a few look-ups, not a scan of a 2,000-card board per effect.
@@ -22,7 +24,7 @@ costs a few look-ups, not a scan of a 2,000-card board per effect.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,7 +142,7 @@ class CardSet:
         prefix = aid[:3] if aid else ACCOUNT_PREFIX
         return any(a != aid and a.startswith(prefix) for a in self._ids[cid])
 
-    def match(self, account_id: str, client_name: str) -> Match:
+    def match(self, account_id: str, client_name: str, former: Sequence[str] = ()) -> Match:
         aid = id15(account_id)
         name = name_key(client_name)
         carrying = set(self._by_aid.get(aid, ())) if aid else set()
@@ -150,7 +152,8 @@ class CardSet:
         def title_candidate(cid: str) -> bool:
             return cid not in carrying and not self._names_other_account(cid, aid)
 
-        exact = {c for c in self._by_title.get(name, ()) if title_candidate(c)} if name else set()
+        titles = {n for n in (name, *(name_key(f) for f in former)) if n}
+        exact = {c for t in titles for c in self._by_title.get(t, ()) if title_candidate(c)}
         mentions: set[str] = set()
         if name:
             mention = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
@@ -161,7 +164,7 @@ class CardSet:
                 for c in pool
                 if c not in exact
                 and title_candidate(c)
-                and name_key(self._cards[c].name) != name
+                and name_key(self._cards[c].name) not in titles
                 and mention.search(name_key(self._cards[c].name))
             }
         return Match(

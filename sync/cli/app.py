@@ -79,15 +79,21 @@ def setup_logging(verbose: int) -> None:
         logging.getLogger(signer).setLevel(logging.INFO)
 
 
+# The commands that write to Salesforce, the sheets, the boards or the mail relay (unless
+# --dry-run): the sandbox opens its emulators writable for these, and only these.
+CHANGES_SERVICES = frozenset({"run", "serve", "undo"})
+
+
 @contextmanager
 def environment(args: argparse.Namespace) -> Iterator[tuple[Config, Mapping[str, str] | None]]:
     """The config and (for the sandbox) the emulator routes a command runs with."""
     if args.sandbox:
         from sync.sandbox.agency import open_sandbox
 
-        # Only a real run (or serve) changes the emulated services; every other command opens
-        # the sandbox read-only, so it can never write back an older copy of their data.
-        changes = (args.command or "run") in ("run", "serve") and not getattr(
+        # A command that changes the services opens the sandbox writable; every other one opens
+        # it read-only, so it can never write back an older copy of their data (and a write it
+        # attempted anyway is refused, not kept in memory as if done).
+        changes = (args.command or "run") in CHANGES_SERVICES and not getattr(
             args, "dry_run", False
         )
         with open_sandbox(

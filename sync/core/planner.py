@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from sync.core import approval, withdrawal
+from sync.core import approval, changes, corrections, duplicates, withdrawal
+from sync.core.changes import Acted
 from sync.core.domain import (
     FINAL_STATES,
     Effect,
@@ -26,8 +27,9 @@ from sync.core.domain import (
     effect_key,
 )
 from sync.core.effects import effects_for
+from sync.core.names import name_key
 from sync.core.rules import PlanRules
-from sync.core.wording import describe
+from sync.core.wording import describe, resolve_words
 
 log = logging.getLogger("sync.plan")
 
@@ -48,6 +50,11 @@ class Plan:
     holds: list[tuple[Effect, str]] = field(default_factory=list)
     # Keys on hold whose request was approved again with a new round: owed again.
     resumes: list[str] = field(default_factory=list)
+    # Requests that changed since the sync acted (sync/core/changes.py): the keys of their
+    # corrections; once all are final, the snapshot of what it acted on moves to the request.
+    corrected: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # A second request for a client already being offboarded -> the request offboarding it.
+    duplicates: dict[str, str] = field(default_factory=dict)
 
     @property
     def needs_person(self) -> list[Finding]:
@@ -59,19 +66,24 @@ def plan(
     ledger: Mapping[str, EffectState],
     today: date,
     rules: PlanRules,
+    history: Mapping[str, Acted] | None = None,
 ) -> Plan:
-    """Everything still owed for `requests`, split into due now, waiting, and skipped."""
+    """Everything still owed for `requests`, split into due now, waiting, and skipped.
+    `history`: what the sync acted on for each request (sync/core/changes.py), to compare with."""
     result = Plan(today=today)
+    history = history or {}
     by_request: dict[str, dict[str, EffectState]] = {}
     for key, state in ledger.items():
         by_request.setdefault(key.split("/", 1)[0], {})[key] = state
     superseded = _superseded_pauses(requests, rules)
+    ordered = sorted(requests, key=_order)
+    context = _Context.of(ordered, history, rules)
 
-    for req in sorted(requests, key=_order):
+    for req in ordered:
         seen = by_request.get(req.id, {})
         partial = Plan(today=today)
         try:
-            _plan_one(req, seen, today, rules, partial, superseded.get(req.id))
+            _plan_one(req, seen, today, rules, partial, superseded.get(req.id), context)
         except Exception as exc:  # a bug must cost one request, not the run
             # One line for the run's reader; the traceback for a maintainer at -vv.
             log.error("planning %s failed: %s: %s", req.label, type(exc).__name__, exc)
@@ -93,7 +105,55 @@ def plan(
         result.findings.extend(partial.findings)
         result.holds.extend(partial.holds)
         result.resumes.extend(partial.resumes)
+        result.corrected.update(partial.corrected)
+        result.duplicates.update(partial.duplicates)
+    _with_former_names(result, context)
     return result
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What planning one request needs to know of the others, by account (15-character id),
+    so a run of a thousand requests looks at each client's few, not at all of them."""
+
+    history: Mapping[str, Acted] = field(default_factory=dict)
+    acted_by_account: Mapping[str, Mapping[str, Acted]] = field(default_factory=dict)
+    # This run's approved requests without an input problem, oldest approval first.
+    sound_by_account: Mapping[str, Sequence[TakedownRequest]] = field(default_factory=dict)
+    # This run's requests that are no longer approved (withdrawn).
+    inactive: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(
+        cls, ordered: Sequence[TakedownRequest], history: Mapping[str, Acted], rules: PlanRules
+    ) -> _Context:
+        acted: dict[str, dict[str, Acted]] = {}
+        for a in history.values():
+            acted.setdefault(a.account_id[:15], {})[a.request_id] = a
+        sound: dict[str, list[TakedownRequest]] = {}
+        for r in ordered:
+            if r.approved and _input_problem(r, rules) is None:
+                sound.setdefault(r.account_id[:15], []).append(r)
+        inactive = frozenset(r.id for r in ordered if not r.approved)
+        return cls(history, acted, sound, inactive)
+
+
+def _with_former_names(result: Plan, context: _Context) -> None:
+    """A Trello archive matches titles against every name the sync has seen for the account
+    (a renamed account's cards keep the old title)."""
+    for i, e in enumerate(result.due):
+        if e.kind is not EffectKind.TRELLO_ARCHIVE:
+            continue
+        acted = context.acted_by_account.get(e.request.account_id[:15], {})
+        former: list[str] = []
+        for a in acted.values():
+            former.extend(
+                n
+                for n in a.names
+                if n not in former and name_key(n) != name_key(e.request.client_name)
+            )
+        if former:
+            result.due[i] = replace(e, params={**e.params, "former_names": "\n".join(former)})
 
 
 def _plan_one(
@@ -103,6 +163,7 @@ def _plan_one(
     rules: PlanRules,
     result: Plan,
     superseded_by: TakedownRequest | None,
+    context: _Context | None = None,
 ) -> None:
     """One request's share of the plan, written into `result` (a fresh plan per request, so a
     failure half-way leaves nothing of it behind)."""
@@ -136,7 +197,50 @@ def _plan_one(
                 label=req.label,
             )
         )
-    _plan_request(req, seen, today, rules, result, superseded_by)
+    decision = _after_action(req, seen, today, rules, result, context or _Context())
+    if decision.blocked:
+        return
+    if decision.resumes:
+        result.resumes.extend(decision.resumes)
+        resumed = set(decision.resumes)
+        seen = {k: EffectState.PLANNED if k in resumed else v for k, v in seen.items()}
+    _plan_request(req, seen, today, rules, result, superseded_by, decision)
+
+
+def _after_action(
+    req: TakedownRequest,
+    seen: Mapping[str, EffectState],
+    today: date,
+    rules: PlanRules,
+    result: Plan,
+    context: _Context,
+) -> changes.Decision:
+    """What changed since the sync acted, and a second request for a client already being
+    offboarded (sync/core/changes.py): findings, holds and skips go to `result`; the corrections
+    and the keys left alone go back to the caller."""
+    assert req.type is not None
+    effects = effects_for(req, rules, today)
+    out = changes.Decision()
+    was = context.history.get(req.id)
+    if was is not None:
+        out.add(corrections.review(req, was, effects, seen, today, rules.account_status[req.type]))
+    account = req.account_id[:15]
+    owner = duplicates.offboarding_owner(
+        req,
+        context.sound_by_account.get(account, ()),
+        {**context.acted_by_account.get(account, {}), **({req.id: was} if was else {})},
+        cancelled=rules.account_status[RequestType.CANCELLATION],
+        inactive=context.inactive,
+    )
+    if owner is not None and not out.blocked:
+        result.duplicates[req.id] = owner.request_id
+        out.add(duplicates.on_duplicate(req, owner, effects, seen))
+    result.findings.extend(out.findings)
+    result.holds.extend(out.holds)
+    result.skips.extend(out.skips)
+    if was is not None and not out.blocked and out.changed:
+        result.corrected[req.id] = tuple(c.key for c in out.corrections)
+    return out
 
 
 # What runs at once for a request approved after its effective date: only a cancellation
@@ -241,9 +345,15 @@ def _plan_request(
     rules: PlanRules,
     result: Plan,
     superseded_by: TakedownRequest | None = None,
+    decision: changes.Decision | None = None,
 ) -> None:
     effects = effects_for(req, rules, today)
-    open_effects = [e for e in effects if seen.get(e.key) not in FINAL_STATES]
+    handled = decision.handled if decision is not None else set()
+    open_effects = [
+        e for e in effects if seen.get(e.key) not in FINAL_STATES and e.key not in handled
+    ]
+    if decision is not None:
+        _plan_corrections(decision.corrections, seen, today, result)
     due_keys: set[str] = set()
     reminders: list[Effect] = []
     for e in open_effects:
@@ -259,8 +369,7 @@ def _plan_request(
                     req.id,
                     UNCONFIRMED_SEND,
                     f"{describe(e)}: a message was being sent when a run stopped, and may or may "
-                    f"not have gone out. Check the mailbox, then run "
-                    f"`python -m sync resolve {e.key} --sent` (or `--resend`).{shared}",
+                    f"not have gone out. {resolve_words(e)}{shared}",
                     label=req.label,
                 )
             )
@@ -302,6 +411,21 @@ def _plan_request(
             result.due.append(_no_status_regression(e, seen))
         else:
             result.waiting.append(e)
+
+
+def _plan_corrections(
+    corrections: Sequence[Effect], seen: Mapping[str, EffectState], today: date, result: Plan
+) -> None:
+    """Corrections of what the sync wrote or sent before a change: each once; a write-back
+    among them waits for the corrections it reports on."""
+    owed = [c for c in corrections if seen.get(c.key) not in FINAL_STATES]
+    due = {c.key for c in owed if c.not_before <= today}
+    for c in owed:
+        ready = all(seen.get(k) in FINAL_STATES or k in due for k in c.after)
+        if c.key in due and ready:
+            result.due.append(c)
+        else:
+            result.waiting.append(c)
 
 
 def _note_missing_reason(req: TakedownRequest, due_keys: set[str], result: Plan) -> None:

@@ -115,10 +115,13 @@ def plan_undo(
     def touched(r: EffectRow) -> bool:
         return r.state in ACTED or r.key in images or r.attempts > 0
 
-    trackers = sorted({r.target for k in _TRACKER for r in by_kind.get(k, []) if touched(r)})
+    # A correction after an edit (sync/core/changes.py) has the target of what it corrects before
+    # a ":" (`ds_tracker:2026-12-22`): one reversal per tracker, board and partner, and the
+    # image taken before the sync's first write is the one that puts things back.
+    trackers = sorted({_base(r.target) for k in _TRACKER for r in by_kind.get(k, []) if touched(r)})
     for tracker in trackers:
-        status = images.get(effect_key(req.id, EffectKind.TRACKER_STATUS, tracker, gen))
-        removal = images.get(effect_key(req.id, EffectKind.TRACKER_REMOVE, tracker, gen))
+        status = _status_image(images, by_kind, tracker)
+        removal = _first_image(images, by_kind, EffectKind.TRACKER_REMOVE, tracker)
         out.due.append(
             make(
                 EffectKind.UNDO_TRACKER,
@@ -133,14 +136,19 @@ def plan_undo(
         for r in by_kind.get(kind, []):
             if r.state is not EffectState.SKIPPED:  # the connector checks by key at write time
                 out.due.append(make(EffectKind.UNDO_MARK, r.target, {}))
+    by_board: dict[str, list[str]] = {}
     for r in by_kind.get(EffectKind.TRELLO_ARCHIVE, []):
         cards = images.get(r.key, {}).get("cards") or []
-        if isinstance(cards, list) and cards:
-            out.due.append(make(EffectKind.UNDO_TRELLO, r.target, {"cards": ",".join(cards)}))
-    for r in by_kind.get(EffectKind.SIMPLIFI_NOTICE, []):
-        if r.state in ACTED:
-            sent = (r.applied_at or r.updated_at or "")[:10]
-            out.due.append(make(EffectKind.UNDO_RETRACTION, "simplifi", {"notice_date": sent}))
+        if isinstance(cards, list):
+            ids = by_board.setdefault(_base(r.target), [])
+            ids.extend(str(c) for c in cards if str(c) not in ids)
+    for board, ids in by_board.items():
+        if ids:
+            out.due.append(make(EffectKind.UNDO_TRELLO, board, {"cards": ",".join(ids)}))
+    notices = [r for r in by_kind.get(EffectKind.SIMPLIFI_NOTICE, []) if r.state in ACTED]
+    if notices:  # one retraction, whatever the number of notices (a date corrected since)
+        sent = min((r.applied_at or r.updated_at or "")[:10] for r in notices)
+        out.due.append(make(EffectKind.UNDO_RETRACTION, "simplifi", {"notice_date": sent}))
     reversals = list(out.due)
     if fwd and any(touched(r) for r in fwd):
         undone = [describe_undo(e) for e in reversals] or ["nothing needed reversing"]
@@ -158,6 +166,52 @@ def plan_undo(
             )
             out.skips.append((effect, f"undone before it was done ({because})"))
     return out
+
+
+def _base(target: str) -> str:
+    return target.partition(":")[0]
+
+
+def _first_image(
+    images: Mapping[str, Mapping[str, object]],
+    by_kind: Mapping[EffectKind, Sequence[EffectRow]],
+    kind: EffectKind,
+    base: str,
+) -> Mapping[str, object] | None:
+    """The before-image of the first effect of `kind` on `base` (the original before any
+    correction of it): what the target looked like before the sync first wrote there."""
+    rows = [r for r in by_kind.get(kind, []) if _base(r.target) == base and r.key in images]
+    rows.sort(key=lambda r: (r.target != base, r.updated_at))
+    return images[rows[0].key] if rows else None
+
+
+def _status_image(
+    images: Mapping[str, Mapping[str, object]],
+    by_kind: Mapping[EffectKind, Sequence[EffectRow]],
+    base: str,
+) -> Mapping[str, object] | None:
+    """The tracker cells the sync wrote, over the status effect and its corrections: each
+    cell's value before the sync's first write of it, and what the sync wrote there last."""
+    rows = [
+        r
+        for r in by_kind.get(EffectKind.TRACKER_STATUS, [])
+        if _base(r.target) == base and r.key in images
+    ]
+    rows.sort(key=lambda r: (r.target != base, r.updated_at))
+    if not rows:
+        return None
+    previous: dict[str, object] = {}
+    written: dict[str, object] = {}
+    for r in rows:
+        image = images[r.key]
+        before, after = image.get("previous"), image.get("written")
+        if isinstance(before, Mapping):
+            for header, value in before.items():
+                previous.setdefault(str(header), value)
+        if isinstance(after, Mapping):
+            written.update({str(h): v for h, v in after.items()})
+    first = dict(images[rows[0].key])
+    return {**first, "previous": previous, "written": written}
 
 
 def finished(rows: Iterable[EffectRow], gen: int) -> bool:

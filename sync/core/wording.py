@@ -16,7 +16,8 @@ from dataclasses import replace
 from datetime import date
 
 from sync.core import withdrawal
-from sync.core.domain import UNDO_KINDS, Effect, EffectKind
+from sync.core.changes import is_correction
+from sync.core.domain import UNDO_KINDS, Effect, EffectKind, RequestType
 
 # The write-back's param naming the keys it announces as due later (the approval write-back of
 # a cancellation: the effective-date effects), so its message can be composed again.
@@ -24,7 +25,17 @@ LATER = "later"
 
 # How a skipped effect is named (it did not happen, so not in the past tense of _DESCRIPTIONS).
 _SKIP_WORDS: Mapping[EffectKind, str] = {
-    EffectKind.TRELLO_ARCHIVE: "Trello archive on the {target} board (no card)",
+    EffectKind.TRELLO_ARCHIVE: "Trello archive on the {target} board (no card, or done once "
+    "for the client by another request)",
+    # Skipped because a person did it first, or another request for the client did (one
+    # offboarding per client: sync/core/duplicates.py).
+    EffectKind.TRACKER_REMOVE: "removal from the {target} (already removed, by a person or for "
+    "the client's other request)",
+    EffectKind.TRACKER_STATUS: "{target} status (set once for the client by another request)",
+    EffectKind.OFFBOARDING_ADD: "DigMS Offboarding Sheet row (added once for the client by "
+    "another request)",
+    EffectKind.NINJACAT_FLAG: "Ninja Cat flag (set once for the client by another request)",
+    EffectKind.SIMPLIFI_NOTICE: "Simpli.fi notice (sent once for the client by another request)",
 }
 
 _DESCRIPTIONS: Mapping[EffectKind, str] = {
@@ -59,12 +70,7 @@ def _describe(e: Effect) -> str:
         if e.target.startswith(withdrawal.WITHDRAWN):
             return "Salesforce told it was withdrawn after the sync acted"
         return "Salesforce told it was approved again"
-    if e.kind is EffectKind.REMINDER:
-        team = e.params.get("team", "")
-        days = e.params.get("offset_days", "?")
-        unit = "day" if days == "1" else "days"
-        return f"{_TARGET_WORDS.get(team, team)} reminded ({days} {unit} before)"
-    return _DESCRIPTIONS[e.kind].format(target=_TARGET_WORDS.get(e.target, e.target))
+    return describe_kind(str(e.kind), e.target)
 
 
 def describe(e: Effect) -> str:
@@ -82,10 +88,30 @@ def describe_kind(kind: str, target: str) -> str:
         return describe_undo_kind(k, target)
     if k is EffectKind.REMINDER:
         team, _, offset = target.partition(":")
+        offset, _, change = offset.partition(":")
         days = offset.removesuffix("d")
         unit = "day" if days == "1" else "days"
-        return f"{_TARGET_WORDS.get(team, team)} reminded ({days} {unit} before)"
-    return _DESCRIPTIONS[k].format(target=_TARGET_WORDS.get(target, target))
+        words = f"{_TARGET_WORDS.get(team, team)} reminded ({days} {unit} before)"
+        return words + _change_words(change)
+    if k is EffectKind.SALESFORCE_WRITEBACK:
+        return _DESCRIPTIONS[k].format(target=target)
+    base, _, change = target.partition(":")
+    return _DESCRIPTIONS[k].format(target=_TARGET_WORDS.get(base, base)) + _change_words(change)
+
+
+def _change_words(change: str) -> str:
+    """A correction's target ends in what it corrects for (sync/core/changes.py)."""
+    if not change:
+        return ""
+    if is_correction(f"x:{change}"):
+        return f" (again, for the new date {change})"
+    return " (now a pause)" if change == str(RequestType.PAUSE) else f" (a {change} again)"
+
+
+def resolve_words(e: Effect) -> str:
+    """What a person does with a message that may or may not have gone out (every report of
+    it, from the first, names the command)."""
+    return f"Check the mailbox, then run `python -m sync resolve {e.key} --sent` (or `--resend`)."
 
 
 def approval_message(

@@ -19,6 +19,7 @@ from sync.config.model import Config
 from sync.core import adoption as adopt
 from sync.core import generations as lives
 from sync.core import valve
+from sync.core.changes import Acted
 from sync.core.domain import Check, CheckState, Effect, Finding, System, TakedownRequest
 from sync.core.planner import Plan, plan
 from sync.core.rules import PlanRules
@@ -54,6 +55,7 @@ def decide(
     allow_backlog: bool,
     include_adopted: bool,
     generations: Mapping[str, int] | None = None,
+    history: Mapping[str, Acted] | None = None,
 ) -> Decision:
     """Adopted requests aside, plan the rest; say whether the valve lets a real run write."""
     adoption = AdoptionLedger(ledger) if ledger else None
@@ -75,7 +77,7 @@ def decide(
     active, old = (
         (list(part.active), []) if allow else valve.long_past(part.active, states, today, limits)
     )
-    planned = plan(active, states, today, rules)
+    planned = plan(active, states, today, rules, history)
     lives.lift(planned, generations or {})
     planned.findings.extend(adopt.drop_adopted_findings(fetch_findings, rows))
     planned.findings.extend(part.findings)

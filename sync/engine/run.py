@@ -34,12 +34,14 @@ from sync.core.planner import Plan
 from sync.core.rules import PlanRules
 from sync.core.wording import settle_writeback
 from sync.engine import golive
+from sync.engine.acted_runs import named_gone, note_own_archives, remember_acted
 from sync.engine.journal import RunJournal
 from sync.engine.request import RunRequest
 from sync.engine.result import RunResult
 from sync.engine.undo_runs import Undos as _Undos
 from sync.engine.undo_runs import snapshot_writeback_fields as _snapshot_writeback_fields
 from sync.errors import SyncError, UnknownRequestError
+from sync.state.acted import ActedLog
 from sync.state.ledger import Ledger
 from sync.state.runlog import RunLog
 
@@ -88,6 +90,9 @@ def run_once(
         if dry_run
         else Ledger(ledger_path, clock=clock)
     )
+    acted = ActedLog(ledger) if ledger is not None else None
+    if acted is not None and not dry_run:
+        acted.ensure()
     runlog = RunLog.in_state_dir(state_dir)
     rules = PlanRules.from_config(cfg)
     result = RunResult(run_id, today, dry_run, Plan(today=today), started)
@@ -99,7 +104,10 @@ def run_once(
         result.fetch = fetch
         requests = _of_interest(fetch.requests, ledger) if only is None else fetch.requests
         phantoms = _phantoms(fetch.findings, ledger)
-        fetch.findings[:] = [f for f in fetch.findings if f.request_id not in phantoms]
+        history = acted.all() if acted is not None else {}
+        fetch.findings[:] = named_gone(
+            [f for f in fetch.findings if f.request_id not in phantoms], history, ledger
+        )
         undos = _Undos.read(ledger, requests)
         if undo is not None:
             result.refused = undos.ask(requests, only or "", undo, today, run_id, dry_run)
@@ -124,6 +132,7 @@ def run_once(
             allow_backlog=request.allow_backlog,
             include_adopted=request.include_adopted,
             generations=gens,
+            history=history,
         )
         result.plan, result.stop_reason = decision.plan, decision.stop_reason
         result.adopted = decision.adopted
@@ -152,10 +161,14 @@ def run_once(
             for effect, reason in result.plan.skips:
                 ledger.skip(effect, reason, run_id)
                 runlog.effect(run_id, effect, "skipped", error=reason, attempts=0, at=_iso(now()))
+        note_own_archives(result.plan, ledger)
         _apply(result, ledger, runlog, connectors, now, on_effect, stop, rules)
         # Phantoms are looked at too: their stale findings go, and nothing replaces them.
         looked_at = [r.id for r in requests] + sorted(phantoms)
-        undos.finish()
+        undone = undos.finish()
+        assert acted is not None
+        remember_acted(acted, ledger, decision.seen, result.plan, history, gens)
+        acted.forget(undone)
         ledger.replace_findings(looked_at, result.plan.findings)
         for f in result.plan.findings:
             runlog.finding(run_id, f.request_id, f.code, f.message, _iso(now()), f.label)

@@ -185,15 +185,19 @@ class Undos:
             )
             self.planned.append(req.id)
 
-    def finish(self) -> None:
-        """Close each undo whose reversals are all final: the request's next life may start."""
+    def finish(self) -> list[str]:
+        """Close each undo whose reversals are all final: the request's next life may start.
+        Returns the requests whose undo finished now."""
         if self.ledger is None:
-            return
+            return []
+        done: list[str] = []
         for rid in self.planned:
             rec = self.open[rid]
             if undo_plan.finished(self.ledger.rows(rid), rec.generation):
                 self.ledger.finish_undo(rid, rec.generation)
                 log.info("%s: undo of generation %d finished", rid, rec.generation)
+                done.append(rid)
+        return done
 
 
 def snapshot_writeback_fields(

@@ -22,6 +22,8 @@ from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.clock import Clock
 from sync.config.model import Config
 from sync.core.domain import FINAL_STATES, OutcomeStatus
+from sync.core.planner import UNCONFIRMED_SEND
+from sync.core.wording import resolve_words
 from sync.engine.result import RunResult
 from sync.state.ledger import Ledger
 
@@ -73,10 +75,14 @@ def problems_of(result: RunResult) -> dict[str, Problem]:
             OutcomeStatus.UNCONFIRMED,
         ):
             continue
-        code = {
-            OutcomeStatus.FAILED: "failed",
-            OutcomeStatus.UNCONFIRMED: "unconfirmed_send",
-        }.get(o.status, "needs_person")
+        if o.status is OutcomeStatus.UNCONFIRMED:
+            # One problem with the next runs' finding for the same message (same key), so it is
+            # alerted once, and with the command that settles it from the first alert on.
+            key = f"finding:{e.request_id}:{UNCONFIRMED_SEND}"
+            text = f"{e.request.label}: {e.kind} -> {e.target}: {o.message} {resolve_words(e)}"
+            out[key] = Problem(key, UNCONFIRMED_SEND, text)
+            continue
+        code = "failed" if o.status is OutcomeStatus.FAILED else "needs_person"
         out[f"effect:{e.key}"] = Problem(
             f"effect:{e.key}", code, f"{e.request.label}: {e.kind} -> {e.target}: {o.message}"
         )

@@ -228,7 +228,8 @@ def open_sandbox(
 
     With `writable` every change the emulators acknowledge is on disk before the client hears
     of it; without, the state is read (and followed as other processes change it) but never
-    written: `log`, `status`, `check`, `sandbox show` and dry runs open it so.
+    written, and a change asked of it anyway is refused (the mail relay refuses every message):
+    `log`, `status`, `check`, `sandbox show` and dry runs open it so.
 
     A new sandbox is seeded as of `clock`'s today in the config's time zone (`--as-of D`
     seeds it as of D): its `{today+N}` dates are relative to the day its first run plans for.
@@ -281,6 +282,7 @@ def open_sandbox(
         _sweep_temporaries(directory)
     with _running(emulators, directory) as (started, routes):
         started["smtp"].load_script(_smtp_answers(first))  # the relay's scripted replies
+        started["smtp"].read_only = not writable  # a read-only command sends nothing
         users = started["salesforce"].users.values()
         cfg = sandbox_config(base, directory, started["smtp"].port, users)
         yield Sandbox(cfg, routes, started, directory)

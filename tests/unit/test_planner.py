@@ -352,7 +352,8 @@ def test_a_writeback_is_settled_by_the_core_from_the_keys_it_reports_on() -> Non
     want = (
         "Offboarded: removed from the DS tracker (copy kept), Trello cards archived on the "
         "Digital Marketing Graphic Design board. Skipped (nothing to do): Trello archive on the "
-        "Targeted Digital Advertising board (no card)."
+        "Targeted Digital Advertising board (no card, or done once for the client by another "
+        "request)."
     )
     assert settle_writeback(off, frozenset({no_card})).params["sync_message"] == want
     second = replace(off, generation=2, after=tuple(f"{k}@g2" for k in off.after))

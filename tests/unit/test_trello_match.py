@@ -79,3 +79,14 @@ def test_a_card_is_read_from_trellos_json_with_its_custom_field() -> None:
     got = card_from_json(j, "f1")
     assert (got.account_field, got.desc, got.url) == (ACCOUNT, "", "https://trello.com/c/abc")
     assert card_from_json(j, None).account_field == ""
+
+
+def test_a_renamed_accounts_card_matches_by_a_name_the_account_had_before() -> None:
+    cards = CardSet([card("c1", "Smith Motors"), card("c2", "Smith Motors East")])
+    assert ids(cards.match(ACCOUNT, "Smith Auto Group").exact) == []
+    found = cards.match(ACCOUNT, "Smith Auto Group", former=("Smith Motors",))
+    assert ids(found.exact) == ["c1"]
+    assert found.mentions == []  # the former name's exact title is not also a mention
+    # Another account's id still wins over any title, old or new.
+    other = CardSet([card("c3", "Smith Motors", account=EAST)])
+    assert other.match(ACCOUNT, "Smith Auto Group", former=("Smith Motors",)).exact == []

@@ -112,6 +112,7 @@ class SalesforceEmulator(QueryRoutes, RecordWrites, Emulator):
     runtime_state = Emulator.runtime_state | {
         "clock", "tokens", "update_failures", "_locators", "_counter"
     }  # fmt: skip
+    volatile_state = frozenset({"limits"})  # every REST call counts against the daily limit
 
     def __init__(
         self, *, instance: str = DEFAULT_INSTANCE, clock: Callable[[], datetime] | None = None

@@ -49,6 +49,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from connectors.emulators.smtp.protocol import RelayController, Wire
 from connectors.emulators.smtp.script import Answer, Script
+from connectors.emulators.store import READ_ONLY_REFUSAL
 from sync.state.private_files import fsync_dir, open_private, private_dir, write_all
 
 Stage = Literal["mail", "rcpt", "data"]
@@ -111,6 +112,8 @@ class _Handler:
         em = self.emulator
         if em.state.auth is not None and not session.authenticated:
             return "530 5.7.0 Authentication required"
+        if em.read_only:  # a sandbox command that must not send (see connectors.emulators.store)
+            return "554 5.7.1 " + READ_ONLY_REFUSAL
         scripted = _scripted(server, em.script.take("mail"))
         if scripted is not None:
             return scripted
@@ -187,8 +190,10 @@ class SmtpEmulator:
         hostname: str = "127.0.0.1",
         pipelining: bool = True,
         latency: float = 0.0,
+        read_only: bool = False,
     ) -> None:
         self.outbox = outbox
+        self.read_only = read_only
         self.hostname = hostname
         self.host = "127.0.0.1"
         self.port = 0
