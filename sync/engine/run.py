@@ -124,6 +124,7 @@ def run_once(
             allow_backlog=request.allow_backlog,
             include_adopted=request.include_adopted,
             generations=gens,
+            org_id=source.org_id,
         )
         result.plan, result.stop_reason = decision.plan, decision.stop_reason
         result.adopted = decision.adopted

@@ -5,10 +5,11 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import replace
 
-from sync.domain import EffectState
-from sync.identity import Identity, claim_identity, mismatch, org_id_of_session, read_identity
-from sync.witness import NO_RECORD, gaps, stop_reason
-from tests.fixtures.google import make_request
+from connectors.salesforce.connector import org_id_of_session
+from sync.core.domain import EffectState
+from sync.core.witness import NO_RECORD, gaps, stop_reason
+from sync.state.identity import Identity, claim_identity, mismatch, read_identity
+from tests.support.fixtures.google import make_request
 
 A = EffectState.APPLIED
 P = EffectState.PLANNED
@@ -83,8 +84,8 @@ def test_the_first_identity_claimed_stays_and_another_org_is_refused() -> None:
     db = sqlite3.connect(":memory:", isolation_level=None)
     assert read_identity(db) is None  # a ledger from before the table
     here = Identity("00D5g000004Agcy", "Takedown_Request__c")
-    claim_identity(db, here)
-    claim_identity(db, replace(here, org_id="00D000000000001"))
+    claim_identity(db, here, "2026-11-25T15:00:00+00:00")
+    claim_identity(db, replace(here, org_id="00D000000000001"), "2026-11-26T15:00:00+00:00")
     assert read_identity(db) == here
     assert mismatch(read_identity(db), here, "L") == ""
     other = mismatch(read_identity(db), replace(here, org_id="00D000000000001"), "L")

@@ -8,7 +8,7 @@ and stops on a mismatch. A ledger written before this table existed claims the i
 its first run after the upgrade (there is nothing else to compare with).
 
 The org id comes from the login, with no extra call: Salesforce's session ids start with the
-15-character org id (`00D...!...`); see `org_id_of_session`.
+15-character org id (`00D...!...`); see `connectors.salesforce.connector.org_id_of_session`.
 
 Schema step "25a-identity": the one table below, nothing else changes (a store that migrates
 by steps adds it as one step).
@@ -16,10 +16,8 @@ by steps adds it as one step).
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 IDENTITY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger_identity (
@@ -29,14 +27,6 @@ CREATE TABLE IF NOT EXISTS ledger_identity (
     created_at TEXT NOT NULL
 )
 """
-
-_ORG_ID = re.compile(r"^(00D[0-9A-Za-z]{12})(?:[0-9A-Za-z]{3})?!")
-
-
-def org_id_of_session(session_id: str) -> str:
-    """The org id (15 characters) a Salesforce session id starts with; "" if it does not."""
-    m = _ORG_ID.match(session_id or "")
-    return m.group(1) if m else ""
 
 
 @dataclass(frozen=True)
@@ -56,13 +46,13 @@ def read_identity(db: sqlite3.Connection) -> Identity | None:
     return Identity(str(row[0]), str(row[1])) if row else None
 
 
-def claim_identity(db: sqlite3.Connection, identity: Identity) -> None:
-    """Record the identity unless one is recorded (the first claim stays)."""
+def claim_identity(db: sqlite3.Connection, identity: Identity, at: str) -> None:
+    """Record the identity unless one is recorded (the first claim stays); `at` is when."""
     db.execute(IDENTITY_SCHEMA)
     db.execute(
         "INSERT INTO ledger_identity (id, org_id, object, created_at) VALUES (1, ?, ?, ?)"
         " ON CONFLICT(id) DO NOTHING",
-        (identity.org_id, identity.object, datetime.now(UTC).isoformat(timespec="seconds")),
+        (identity.org_id, identity.object, at),
     )
 
 

@@ -17,14 +17,14 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from sync.domain import FINAL_STATES, EffectKind, EffectState, TakedownRequest
-from sync.generations import base_key
-from sync.undo import UNDONE_STATUS
-from sync.withdrawal import WITHDRAWN_STATUS
+from sync.core.domain import FINAL_STATES, EffectKind, EffectState, TakedownRequest
+from sync.core.generations import base_key
+from sync.core.undo import UNDONE_STATUS
+from sync.core.withdrawal import WITHDRAWN_STATUS
 
 SYNCED = ("Synced", "Synced - offboarding scheduled")
 OFFBOARDED = "Offboarded"
-# Every sync status the sync itself writes (sync.planner, sync.withdrawal, sync.undo).
+# Every sync status the sync itself writes (planner, withdrawal, undo: all in sync.core).
 SYNC_STATUSES: frozenset[str] = frozenset({*SYNCED, OFFBOARDED, WITHDRAWN_STATUS, UNDONE_STATUS})
 # What a status proves was final before it was written.
 _ON_APPROVAL_EMAILS = (EffectKind.SIMPLIFI_NOTICE, EffectKind.MANAGER_DIGEST)
