@@ -28,7 +28,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -42,7 +42,9 @@ from sync.config import defaults
 from sync.config.loading import load
 from sync.config.model import Config
 from sync.core.names import name_key
+from sync.errors import ConfigError
 from sync.exitcodes import ExitCode
+from sync.state.faults import classify
 from sync.state.private_files import open_private, private_dir
 
 STATE_DIR = "emulators"  # one <service>.json (and .lock) per emulator
@@ -96,11 +98,30 @@ def seed_data(scenario: Path | None, today: date) -> dict[str, Any]:
 
     bundled = resources.files("connectors.emulators.scenarios").joinpath("agency.json")
     with resources.as_file(bundled) as path:  # package data, wherever the package is installed
-        data = load_scenario(scenario or path, today)
+        data = _load(load_scenario, scenario, path, today)
     sf_user, trello_cred = _credentials()
     data["salesforce"].setdefault("users", []).append(sf_user)
     data["trello"]["credentials"] = [trello_cred]
     return data
+
+
+def _load(
+    load: Callable[[Path, date], dict[str, Any]], scenario: Path | None, bundled: Path, day: date
+) -> dict[str, Any]:
+    """A scenario a person gave that cannot be read or is not one: one line, never a bug's."""
+    if scenario is None:
+        return load(bundled, day)
+    try:
+        return load(scenario, day)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+        raise ConfigError(f"--scenario {scenario}: {exc.strerror}; give a scenario file") from None
+    except OSError as exc:
+        raise classify(exc, ledger=None, what="scenario") or exc from None
+    except (ValueError, UnicodeDecodeError) as exc:  # json.JSONDecodeError is a ValueError
+        raise ConfigError(
+            f"--scenario {scenario}: not a scenario ({exc}); a scenario is a UTF-8 JSON object "
+            "like connectors/emulators/scenarios/agency.json"
+        ) from None
 
 
 def _new_emulators(clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:

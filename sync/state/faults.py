@@ -17,33 +17,26 @@ import os
 import sqlite3
 from pathlib import Path
 
-from sync.errors import SyncError
+from sync.errors import LocalEnvironmentError
 
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 _READ_ONLY = (errno.EROFS,)
 _DENIED = (errno.EACCES, errno.EPERM)
 
 
-class LocalEnvironmentError(SyncError):
-    """The state folder (or another local file the sync needs) cannot be used as it is."""
-
-    def __init__(self, cause: str, path: Path | str, fix: str) -> None:
-        super().__init__(f"{cause}: {path}: {fix}")
-        self.cause = cause
-        self.path = str(path)
-        self.fix = fix
-
-
-def classify(exc: BaseException, *, ledger: Path, what: str = "") -> LocalEnvironmentError | None:
+def classify(
+    exc: BaseException, *, ledger: Path | None, what: str = ""
+) -> LocalEnvironmentError | None:
     """The fault `exc` is, if it is one of the machine's; None for anything else (a bug, a
     service's error). `ledger` names the ledger file (for SQLite's errors, which carry no
     path); `what` names another file an OSError concerns (a scenario, a config)."""
     if isinstance(exc, LocalEnvironmentError):
         return exc
+    path = ledger or Path("ledger.sqlite3 (in the state folder)")
     if isinstance(exc, sqlite3.Error):
-        return _sqlite(exc, ledger)
+        return _sqlite(exc, path)
     if isinstance(exc, OSError) and exc.errno is not None:
-        return _os(exc, Path(exc.filename) if exc.filename else ledger.parent, what)
+        return _os(exc, Path(exc.filename) if exc.filename else path.parent, what)
     return None
 
 
@@ -80,6 +73,10 @@ def _os(exc: OSError, path: Path, what: str) -> LocalEnvironmentError | None:
         return _full(path)
     if exc.errno in _READ_ONLY:
         return _read_only(path)
+    if not exc.filename:
+        # A socket's EPERM (a firewall) or a library's error without a file is not the
+        # state folder's: only a file's own error is named as one.
+        return None
     if exc.errno in _DENIED:
         return _unusable(path, what)
     if exc.errno == errno.ELOOP:

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sync.faults import LocalEnvironmentError, classify
+from sync.errors import LocalEnvironmentError
+from sync.state.faults import classify
 
 
 def test_sqlites_full_disk_names_the_state_folder(tmp_path: Path) -> None:
@@ -71,3 +72,9 @@ def test_a_ledger_locked_by_another_process_names_its_pid(tmp_path: Path) -> Non
 def test_a_bug_stays_a_bug() -> None:
     assert classify(ValueError("oops"), ledger=Path("/l")) is None
     assert classify(sqlite3.OperationalError("no such column: x"), ledger=Path("/l")) is None
+
+
+def test_a_sockets_permission_error_is_not_the_state_folders() -> None:
+    assert classify(PermissionError(errno.EPERM, "Operation not permitted"), ledger=None) is None
+    exc = PermissionError(errno.EACCES, "Permission denied", "/state/run.lock")
+    assert str(classify(exc, ledger=None)).startswith("state folder not writable: /state/run.lock")
