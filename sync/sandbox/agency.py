@@ -11,6 +11,8 @@ everything between runs, so a second run shows idempotency:
     DIR/outbox/*.eml               every message the sync sent
     DIR/sandbox.lock               held while a process seeds or opens the folder
     DIR/metrics.prom               the Prometheus textfile, when the config asks for one
+    DIR/.offboarding-sandbox       the marker: `sandbox reset` deletes only a folder that has it
+                                   (sync.sandbox.marker), and only what the sandbox made there
 
 On first use DIR is seeded from the bundled scenario (or `--scenario FILE`), with dates relative
 to that day. Every change an emulator acknowledges is written through to its file at once,
@@ -44,8 +46,9 @@ from sync.config.model import Config
 from sync.core.names import name_key
 from sync.errors import ConfigError
 from sync.exitcodes import ExitCode
+from sync.sandbox import marker
 from sync.state.faults import classify
-from sync.state.private_files import open_private, private_dir
+from sync.state.private_files import open_private
 
 STATE_DIR = "emulators"  # one <service>.json (and .lock) per emulator
 STATEFUL = ("salesforce", "google", "trello")
@@ -251,8 +254,8 @@ def open_sandbox(
     from connectors.emulators.sheets.server import public_key_of, write_service_account_file
     from connectors.emulators.store import StateStore
 
-    if not directory.is_dir():  # an existing folder's mode is its owner's choice; ours are 0700
-        private_dir(directory)
+    # Refuses a folder that holds anything but a sandbox; marks a new or empty one as ours.
+    marker.claim(directory)
     for name, value in SANDBOX_SECRETS.items():
         os.environ.setdefault(name, value)
     base = load(config_path, sandbox=True) if config_path else packaged_config()

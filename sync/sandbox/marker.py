@@ -8,8 +8,8 @@ seeds itself into an existing folder that holds something else, so `sandbox show
 the wrong folder cannot leave the marker in it either.
 
 A sandbox seeded before the marker existed is recognised by its contents: every entry is one
-the sandbox makes, and it has its emulated services' state. Such a folder gets the marker on
-its next open.
+the sandbox makes, and one of them only a used sandbox has (its emulated services, its key,
+its lock, a ledger or run log in `state/`). Such a folder gets the marker on its next open.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import stat
 from pathlib import Path
 
 from sync.errors import ConfigError
-from sync.private_files import atomic_write
+from sync.state.private_files import private_dir
 
 MARKER = ".offboarding-sandbox"
-# Every entry the sandbox makes at the top of its folder (sync.sandbox's layout).
+# Every entry the sandbox makes at the top of its folder (sync.sandbox.agency's layout).
 ENTRIES = frozenset(
     {
         MARKER,
@@ -37,8 +37,9 @@ ENTRIES = frozenset(
         "metrics.prom",
     }
 )
-_SEEDED = ("emulators", "emulators.json")
-# sync.private_files.atomic_write's temporaries of those entries: `.NAME.PID.THREAD.tmp`.
+# What only a sandbox that was used has: its emulated services, its key, its lock.
+_SEEDED = ("emulators", "emulators.json", "google-service-account.json", "sandbox.lock")
+# sync.state.private_files.atomic_write's temporaries of those entries: `.NAME.PID.THREAD.tmp`.
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.\d+\.\d+\.tmp$")
 _TEXT = (
     "This folder is an offboarding-sync sandbox (python -m sync --sandbox).\n"
@@ -66,7 +67,10 @@ def is_sandbox(directory: Path) -> bool:
     if not directory.is_dir() or directory.is_symlink():
         return False
     names = _entries(directory)
-    return bool(names) and all(_ours(n) for n in names) and any(n in names for n in _SEEDED)
+    seeded = any(n in names for n in _SEEDED) or any(
+        (directory / "state" / n).is_file() for n in ("ledger.sqlite3", "runs.jsonl")
+    )
+    return bool(names) and all(_ours(n) for n in names) and seeded
 
 
 def claim(directory: Path) -> None:
@@ -74,7 +78,7 @@ def claim(directory: Path) -> None:
     Refuses any other folder: it belongs to someone else."""
     if is_sandbox(directory):
         if not (directory / MARKER).exists():
-            atomic_write(directory / MARKER, _TEXT.encode())
+            _write_marker(directory)
         return
     if directory.exists() and (not directory.is_dir() or directory.is_symlink()):
         raise ConfigError(f"{directory} is not a folder; the sandbox needs a folder of its own")
@@ -83,7 +87,17 @@ def claim(directory: Path) -> None:
             f"{directory} is not a sandbox (it has no {MARKER} file and holds other files); "
             "the sandbox seeds only a new or empty folder. Give another --sandbox-dir"
         )
-    atomic_write(directory / MARKER, _TEXT.encode())
+    if not directory.exists():  # an existing folder's mode is its owner's choice; ours are 0700
+        private_dir(directory)
+    _write_marker(directory)
+
+
+def _write_marker(directory: Path) -> None:
+    fd = os.open(directory / MARKER, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.write(fd, _TEXT.encode())
+    finally:
+        os.close(fd)
 
 
 def reset(directory: Path) -> str:

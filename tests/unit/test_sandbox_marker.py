@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sync.errors import ConfigError
-from sync.sandbox_marker import MARKER, claim, is_sandbox, reset
+from sync.sandbox.marker import MARKER, claim, is_sandbox, reset
 
 
 def _sandbox(directory: Path) -> Path:
