@@ -44,7 +44,7 @@ from sync.core.domain import (
     TakedownRequest,
 )
 from sync.core.records import EffectRow, UndoRecord
-from sync.state.private_files import ensure_private_file
+from sync.state.private_files import ensure_private_file, refuse_link
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS effects (
@@ -148,8 +148,10 @@ class Ledger:
     busy_timeout = 30.0
 
     def __init__(self, path: Path, *, clock: Clock = SYSTEM_CLOCK) -> None:
-        # 0600 before SQLite opens it: SQLite gives its journal the database file's mode.
+        # 0600 before SQLite opens it: SQLite gives its journal the database file's mode. SQLite
+        # opens both by name: a link at either is refused first (sync.private_files).
         ensure_private_file(path)
+        refuse_link(path.with_name(path.name + "-journal"))
         self.path = path
         self.clock = clock
         self._db = sqlite3.connect(path, isolation_level=None, timeout=self.busy_timeout)
