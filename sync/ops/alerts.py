@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.clock import Clock
 from sync.config.model import Config
+from sync.config.redaction import redact
 from sync.core.domain import FINAL_STATES, OutcomeStatus
 from sync.engine.result import RunResult
 from sync.state.alert_sends import AlertSends
@@ -118,7 +119,8 @@ def cause_of(text: str) -> str:
 
 
 def _changed(problem: Problem, alerted: str) -> bool:
-    return cause_of(problem.text) != cause_of(alerted)
+    # The ledger keeps the alerted text redacted: compare like with like.
+    return cause_of(redact(problem.text)) != cause_of(alerted)
 
 
 def after_run(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from sync.config.redaction import redact
 from sync.state.ledger import Ledger
 
 ALERT_SENDS_SCHEMA = """
@@ -77,7 +78,11 @@ class AlertSends:
             "INSERT INTO alert_sends (message_id, problems, state, started_at)"
             " VALUES (?, ?, 'sending', ?) ON CONFLICT(message_id) DO UPDATE SET"
             " state = 'sending', problems = excluded.problems, settled_at = NULL",
-            (key, json.dumps(problems, sort_keys=True), self._now()),
+            (
+                key,
+                json.dumps({k: redact(v) for k, v in problems.items()}, sort_keys=True),
+                self._now(),
+            ),
         )
 
     def settle(self, key: str) -> None:
