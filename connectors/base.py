@@ -110,6 +110,12 @@ class RequestSource(Protocol):
         """(used, allocation) of the org's daily API calls after the last answer, if known."""
         ...
 
+    @property
+    def org_id(self) -> str:
+        """The org the poll read (15-character Salesforce org id), "" before a login or when
+        it cannot be told: the ledger's identity is checked against it (sync.identity)."""
+        ...
+
     def fetch(
         self,
         *,

@@ -51,6 +51,18 @@ class FatalError(ConnectorError):
     pass
 
 
+class LocalEnvironmentError(SyncError):
+    """The sync's own machine: the state folder (or another local file it needs) cannot be
+    used as it is (a full disk, read-only, locked, damaged, a planted link). Not a bug and not
+    a service's fault: exit code 5, named with what to do (sync.state.faults)."""
+
+    def __init__(self, cause: str, path: object, fix: str) -> None:
+        super().__init__(f"{cause}: {path}: {fix}")
+        self.cause = cause
+        self.path = str(path)
+        self.fix = fix
+
+
 class UnknownRequestError(SyncError):
     """`--only` names no request (or several): a usage error, nothing is done or recorded."""
 

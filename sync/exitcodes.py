@@ -14,6 +14,10 @@ class ExitCode(IntEnum):
     USAGE = 2  # a usage or configuration error: nothing was done
     FATAL = 3  # the run stopped (a service down, credentials refused, a shutdown asked for)
     LOCKED = 4  # another run holds the lock
+    # The machine the sync runs on failed it: disk full, state folder read-only or not its
+    # own, ledger locked by another process or damaged (sync.state.faults). Not a bug, not a
+    # service: the one line on stderr names the path and what to do.
+    ENVIRONMENT = 5
     INTERRUPTED = 130  # Ctrl-C, as a shell reports a process ended by SIGINT
     PIPE = 141  # stdout's reader went away (`| head`), as for a tool killed by SIGPIPE
 

@@ -106,6 +106,11 @@ class SalesforceConnector:
         self._mapping_checked = False
 
     # ----- RequestSource -----------------------------------------------------------------
+    @property
+    def org_id(self) -> str:
+        """From the session id, which starts with the org id: no extra call."""
+        return org_id_of_session(self._sf.session_id) if self._sf is not None else ""
+
     def fetch(
         self,
         *,
@@ -651,3 +656,13 @@ def _composite_update(
         return sf.restful(COMPOSITE_SOBJECTS, method="PATCH", json=body, timeout=TIMEOUT_SECONDS)
 
     return run
+
+
+_ORG_ID = re.compile(r"^(00D[0-9A-Za-z]{12})(?:[0-9A-Za-z]{3})?!")
+
+
+def org_id_of_session(session_id: str) -> str:
+    """The org id (15 characters) a Salesforce session id starts with; "" if it does not.
+    Every session id Salesforce issues (SOAP login, OAuth, JWT) has the form `ORGID!...`."""
+    m = _ORG_ID.match(session_id or "")
+    return m.group(1) if m else ""

@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 from sync.cli.parser import DEFAULT_CONFIG, build_parser, check_usage
 from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.clock import Clock
-from sync.errors import ConfigError, LockHeldError, SyncError, UnknownRequestError
+from sync.errors import (
+    ConfigError,
+    LocalEnvironmentError,
+    LockHeldError,
+    SyncError,
+    UnknownRequestError,
+)
 from sync.exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -157,6 +163,9 @@ def _main(command: str, args: argparse.Namespace) -> int:
     except LockHeldError as exc:
         print(f"not started: {exc}", file=sys.stderr)
         return ExitCode.LOCKED
+    except LocalEnvironmentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.ENVIRONMENT
     except SyncError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.FATAL
@@ -170,6 +179,12 @@ def _main(command: str, args: argparse.Namespace) -> int:
         print("interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
     except Exception as exc:  # a bug outside a run: one line, exit 3, no traceback
+        from sync.state.faults import classify
+
+        fault = classify(exc, ledger=None)
+        if fault is not None:  # the machine's own fault (a ledger `status` cannot read)
+            print(f"error: {fault}", file=sys.stderr)
+            return ExitCode.ENVIRONMENT
         logging.getLogger("sync.cli").debug("internal error", exc_info=True)
         print(
             f"internal error: {type(exc).__name__}: {exc} (-vv shows the traceback)",

@@ -21,6 +21,7 @@ from sync.config.model import REQUIRED_COLUMNS, Config
 from sync.engine import wiring
 from sync.errors import ConfigError, SyncError
 from sync.exitcodes import ExitCode
+from sync.state.private_files import write_private_file
 
 SHEET_TITLES = {
     "ds_tracker": "DS TDA Client Tracker",
@@ -48,8 +49,8 @@ def init_command(
         raise ConfigError(f"{output} exists; choose another --output or add --force")
     found = discover(cfg, routes, sheets)
     text = render(cfg, found)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    # 0600: it names the org, its users' ids and where the credentials are.
+    write_private_file(output, text.encode("utf-8"))
     for part in found.values():
         for note in part.notes:
             out.write(f"found: {note}\n")

@@ -17,6 +17,8 @@ EXIT_CODES = """exit codes:
   3    the run could not finish: a service failed it, or SIGTERM stopped it early, or the
        safety valve stopped it before any write (a first run against an org, a backlog)
   4    another run holds the lock (nothing was done)
+  5    the machine failed the run, not a bug: disk full, state folder read-only or not the
+       sync's own, ledger locked by another process or damaged (the message says what to do)
   141  the reader of the output went away (e.g. `| head`)"""
 RUN_ONLY = (
     "as_of",

@@ -15,8 +15,10 @@ from sync.config.model import Config
 from sync.core.domain import FINAL_STATES, NOT_IN_SALESFORCE, EffectState
 from sync.core.records import AdoptedRow
 from sync.exitcodes import ExitCode
+from sync.ops import morning
 from sync.ops.render import table, wrap
 from sync.state.adoption import AdoptionLedger
+from sync.state.alert_sends import AlertSends
 from sync.state.ledger import Ledger
 from sync.state.runlog import RunLog
 
@@ -185,6 +187,7 @@ def status_command(cfg: Config, *, out: TextIO) -> int:
             key=lambda rid: labels.get(rid, {}).get("label", rid),
         )
         adopted = AdoptionLedger(ledger).adopted()
+        _unconfirmed_others(ledger, out)
         if not open_ids:
             out.write("No open requests: everything owed has been done.\n")
             _adopted_text(adopted, out)
@@ -225,6 +228,24 @@ def status_command(cfg: Config, *, out: TextIO) -> int:
         return ExitCode.OK
     finally:
         ledger.close()
+
+
+def _unconfirmed_others(ledger: Ledger, out: TextIO) -> None:
+    """Messages outside any request a run stopped while sending: the morning summary (and any
+    daily message) and alerts. Each may or may not have gone out."""
+    lines = [
+        f"{name.replace('_', ' ')}: unconfirmed send: check the mailbox, then "
+        f"`python -m sync resolve {name} --sent` or `--resend`"
+        for name in morning.unconfirmed(ledger)
+    ]
+    lines += [
+        f"alert of {a.started_at[:16].replace('T', ' ')} UTC ({len(a.problems)} problem(s)): "
+        f"unconfirmed send: check the mailbox, then `python -m sync resolve {a.key} --sent` "
+        "or `--resend`"
+        for a in AlertSends(ledger).unconfirmed()
+    ]
+    if lines:
+        out.write("Unconfirmed messages\n" + "\n".join(wrap(x) for x in lines) + "\n\n")
 
 
 def _adopted_text(adopted: Mapping[str, AdoptedRow], out: TextIO) -> None:
@@ -274,13 +295,21 @@ def resolve_command(cfg: Config, key: str, *, sent: bool, out: TextIO) -> int:
         return ExitCode.NOT_FOUND
     ledger = Ledger(path)
     try:
+        how = "recorded as sent" if sent else "will be sent on the next run"
+        if morning.resolve(ledger, key, sent=sent):
+            later = "" if sent else " (if it is still that day; else today's summary covers it)"
+            out.write(f"{key}: {how}{later}.\n")
+            return 0
+        alert = AlertSends(ledger).resolve(ledger, key, sent=sent)
+        if alert is not None:
+            out.write(f"{alert.key}: the alert of {len(alert.problems)} problem(s) {how}.\n")
+            return 0
         settled = ledger.resolve_sending(key, sent=sent)
         if not settled:
             row = ledger.get(key)
             what = f"its state is {row.state}" if row else "no effect key or Message-ID matches"
             out.write(f"{key} is not an unconfirmed send ({what}); nothing changed.\n")
             return ExitCode.NOT_FOUND
-        how = "recorded as sent" if sent else "will be sent on the next run"
         if len(settled) == 1:
             out.write(f"{settled[0]}: {how}.\n")
         else:

@@ -9,13 +9,13 @@ outbox as tables. The sandbox itself (seeding, the emulators, the config pointin
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
 from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.clock import Clock
 from sync.exitcodes import ExitCode
+from sync.sandbox import marker
 from sync.sandbox.agency import open_sandbox, withdraw
 from sync.sandbox.show import show
 
@@ -23,9 +23,7 @@ from sync.sandbox.show import show
 def sandbox_command(args: argparse.Namespace, clock: Clock = SYSTEM_CLOCK) -> int:
     directory = Path(args.sandbox_dir or ".sandbox")
     if args.what == "reset":
-        if directory.exists():
-            shutil.rmtree(directory)
-        print(f"removed {directory}; the next --sandbox run seeds it afresh")
+        print(marker.reset(directory))
         return ExitCode.OK
     if args.what == "withdraw":
         return withdraw(directory, args.request or "", clock)

@@ -7,6 +7,7 @@ values here), and every problem names the file and the key.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -167,6 +168,7 @@ def _check(cfg: Config, path: str) -> None:
     for name in ("cancellation", "pause"):
         if name not in cfg.sheets.tracker_status:
             raise ConfigError(f"missing '{name}'", path=path, key="sheets.tracker_status")
+    _check_date_format(cfg.sheets.date_format, path)
     if not cfg.trello.boards:
         raise ConfigError("name at least one board", path=path, key="trello.boards")
     if any(d <= 0 for d in cfg.reminders.offsets_days):
@@ -203,6 +205,39 @@ def _check(cfg: Config, path: str) -> None:
         raise ConfigError("must be at least 1", path=path, key="retry.max_attempts")
     _check_ops(cfg, path)
     _check_golive(cfg.golive, path)
+
+
+# strftime directives every platform's C library knows (C99 and POSIX); "%%" is a percent sign.
+_DATE_DIRECTIVES = frozenset("aAbBcCdDeFgGhHIjmMnprRStTuUVwWxXyYzZ%")
+
+
+def _check_date_format(fmt: str, path: str) -> None:
+    """A `%` that starts no known directive would be written into every sheet as it stands
+    (or differently on another platform): refused at load, naming where it is."""
+    i = 0
+    while i < len(fmt):
+        if fmt[i] == "%":
+            # glibc's flags (%-d: no padding), common in sheets' US dates; the sync runs on Linux.
+            flag = fmt[i + 1 : i + 2] if fmt[i + 1 : i + 2] in ("-", "_", "0", "^", "#") else ""
+            directive = fmt[i + 1 + len(flag) : i + 2 + len(flag)]
+            if directive not in _DATE_DIRECTIVES or not directive or (flag and directive == "%"):
+                shown = fmt[i : i + 2 + len(flag)]
+                what = f"'{shown}'" if directive else "a '%' at the end"
+                raise ConfigError(
+                    f"{fmt!r}: {what} (position {i + 1}) is no date directive; use strftime "
+                    "directives such as %Y-%m-%d or %m/%d/%Y, and %% for a percent sign",
+                    path=path,
+                    key="sheets.date_format",
+                )
+            i += 2 + len(flag)
+            continue
+        i += 1
+    if not re.search(r"%[-_0^#]?[deFDjxc]", fmt):
+        raise ConfigError(
+            f"{fmt!r} names no day of the month (%d), so two dates would read the same",
+            path=path,
+            key="sheets.date_format",
+        )
 
 
 def _check_ops(cfg: Config, path: str) -> None:

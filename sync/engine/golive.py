@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -18,13 +18,22 @@ from connectors.base import Connector, Verifier
 from sync.config.model import Config
 from sync.core import adoption as adopt
 from sync.core import generations as lives
-from sync.core import valve
+from sync.core import valve, witness
 from sync.core.changes import Acted
-from sync.core.domain import Check, CheckState, Effect, Finding, System, TakedownRequest
+from sync.core.domain import (
+    Check,
+    CheckState,
+    Effect,
+    EffectState,
+    Finding,
+    System,
+    TakedownRequest,
+)
 from sync.core.planner import Plan, plan
 from sync.core.rules import PlanRules
 from sync.errors import SyncError
 from sync.state.adoption import AdoptionLedger
+from sync.state.identity import Identity, claim_identity, mismatch, read_identity
 from sync.state.ledger import Ledger
 
 log = logging.getLogger("sync.golive")
@@ -37,6 +46,8 @@ class Decision:
     stop_reason: str = ""
     # Every request the poll returned, adopted ones included (the ledger remembers them all).
     seen: list[TakedownRequest] = field(default_factory=list)
+    # Which org and config this run is (claimed in a ledger that has no identity yet).
+    identity: Identity = field(default_factory=lambda: Identity("", ""))
 
     @property
     def adopted(self) -> int:
@@ -56,14 +67,21 @@ def decide(
     include_adopted: bool,
     generations: Mapping[str, int] | None = None,
     history: Mapping[str, Acted] | None = None,
+    org_id: str = "",
 ) -> Decision:
-    """Adopted requests aside, plan the rest; say whether the valve lets a real run write."""
+    """Adopted requests aside, plan the rest; say whether the valve lets a real run write.
+
+    Before the valve, and whatever `allow_backlog` says: a ledger of another org or config,
+    or one that does not know what Salesforce shows the sync already did (sync.core.witness),
+    stops the run; acting on would do that work again."""
     adoption = AdoptionLedger(ledger) if ledger else None
     rows = adoption.adopted() if adoption else {}
     g = cfg.golive
     cutover = date.fromisoformat(g.approved_before) if g.approved_before else None
     part = adopt.partition(requests, rows, cutover, include=only if include_adopted else None)
     states = ledger.states(r.id for r in part.active) if ledger else {}
+    identity = Identity(org_id, cfg.salesforce.object)
+    blocked = _ledger_unfit(cfg, ledger, part.active, states, identity, rows.keys())
     # Each request's current life only, in the first life's key form (sync/core/generations.py).
     states = lives.current_view(states, generations or {})
     limits = valve.Limits(
@@ -82,13 +100,32 @@ def decide(
     planned.findings.extend(adopt.drop_adopted_findings(fetch_findings, rows))
     planned.findings.extend(part.findings)
     planned.findings.extend(old)
-    reason = ""
-    if not allow:
+    reason = blocked
+    if not reason and not allow:
         fresh = adoption.is_fresh() if adoption else True
         approved = sum(1 for r in requests if r.approved)
         reason = valve.stop_reason(planned, fresh=fresh, approved_seen=approved, limits=limits)
     seen = [*part.active, *part.adopted, *part.to_adopt]
-    return Decision(planned, part, reason, seen)
+    return Decision(planned, part, reason, seen, identity)
+
+
+def _ledger_unfit(
+    cfg: Config,
+    ledger: Ledger | None,
+    active: Sequence[TakedownRequest],
+    states: Mapping[str, EffectState],
+    identity: Identity,
+    adopted: Collection[str],
+) -> str:
+    """Why this ledger must not drive this run ("" when it may): another deployment's, or
+    missing history that Salesforce's sync statuses witness."""
+    path = str(ledger.path if ledger else cfg.state_path / "ledger.sqlite3")
+    if ledger is not None:
+        other = mismatch(read_identity(ledger._db), identity, path)
+        if other:
+            return other
+    gaps = witness.gaps(active, states, adopted)
+    return witness.stop_reason(gaps, path) if gaps else ""
 
 
 def record(ledger: Ledger, decision: Decision, cfg: Config, started: str) -> None:
@@ -97,6 +134,8 @@ def record(ledger: Ledger, decision: Decision, cfg: Config, started: str) -> Non
     adoption = AdoptionLedger(ledger)
     part = decision.part
     with ledger.transaction():
+        if decision.identity.org_id:
+            claim_identity(ledger._db, decision.identity, started)
         adoption.mark_started(started)
         adoption.adopt(adoption_rows(part.to_adopt), cfg.golive.approved_before)
         for req, status, day in part.changed:

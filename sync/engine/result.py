@@ -43,6 +43,9 @@ class RunResult:
     shadow_report: str = ""
     # `undo` would not run for the request it named (why; nothing was done).
     refused: str = ""
+    # `fatal` is the machine's own fault (disk full, state folder read-only, ledger locked or
+    # damaged: sync.state.faults), not a bug and not a service: exit code 5.
+    environment: bool = False
 
     @property
     def left(self) -> list[Effect]:
@@ -75,6 +78,8 @@ class RunResult:
     def exit_code(self) -> ExitCode:
         if self.refused:
             return ExitCode.USAGE
+        if self.environment:
+            return ExitCode.ENVIRONMENT
         if self.fatal or self.stopped:
             return ExitCode.FATAL
         bad = {OutcomeStatus.FAILED, OutcomeStatus.NEEDS_PERSON, OutcomeStatus.UNCONFIRMED}

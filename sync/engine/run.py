@@ -7,8 +7,10 @@ run applied everything it planned (and never under `--only`, which looks at one 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
+import sqlite3
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -40,8 +42,9 @@ from sync.engine.request import RunRequest
 from sync.engine.result import RunResult
 from sync.engine.undo_runs import Undos as _Undos
 from sync.engine.undo_runs import snapshot_writeback_fields as _snapshot_writeback_fields
-from sync.errors import SyncError, UnknownRequestError
+from sync.errors import LocalEnvironmentError, SyncError, UnknownRequestError
 from sync.state.acted import ActedLog
+from sync.state.faults import classify
 from sync.state.ledger import Ledger
 from sync.state.runlog import RunLog
 
@@ -85,15 +88,28 @@ def run_once(
     run_id = new_run_id(started)
     state_dir = cfg.state_path
     ledger_path = state_dir / "ledger.sqlite3"
-    ledger = (
-        Ledger.open_readonly(ledger_path, clock=clock)
-        if dry_run
-        else Ledger(ledger_path, clock=clock)
-    )
+    runlog = RunLog.in_state_dir(state_dir)
+    ledger: Ledger | None = None
+    try:
+        ledger = (
+            Ledger.open_readonly(ledger_path, clock=clock)
+            if dry_run
+            else Ledger(ledger_path, clock=clock)
+        )
+        if not dry_run:
+            # Now, not at the first line: a run log it cannot write stops the run before it
+            # acts (a link planted there, a read-only folder).
+            runlog.open()
+    except Exception as exc:
+        if ledger is not None:
+            ledger.close()
+        fault = classify(exc, ledger=ledger_path)
+        if fault is None:
+            raise
+        raise fault from None
     acted = ActedLog(ledger) if ledger is not None else None
     if acted is not None and not dry_run:
         acted.ensure()
-    runlog = RunLog.in_state_dir(state_dir)
     rules = PlanRules.from_config(cfg)
     result = RunResult(run_id, today, dry_run, Plan(today=today), started)
     record = not dry_run
@@ -133,6 +149,7 @@ def run_once(
             include_adopted=request.include_adopted,
             generations=gens,
             history=history,
+            org_id=source.org_id,
         )
         result.plan, result.stop_reason = decision.plan, decision.stop_reason
         result.adopted = decision.adopted
@@ -163,6 +180,8 @@ def run_once(
                 runlog.effect(run_id, effect, "skipped", error=reason, attempts=0, at=_iso(now()))
         note_own_archives(result.plan, ledger)
         _apply(result, ledger, runlog, connectors, now, on_effect, stop, rules)
+        if result.stopped and not result.left:
+            result.stopped = False  # the stop came after the last effect: the run finished
         # Phantoms are looked at too: their stale findings go, and nothing replaces them.
         looked_at = [r.id for r in requests] + sorted(phantoms)
         undone = undos.finish()
@@ -176,16 +195,23 @@ def run_once(
     except UnknownRequestError:
         record = False  # a usage error: nothing was done, so nothing is recorded
         raise
+    except LocalEnvironmentError as exc:
+        _machine_fault(result, exc)
     except SyncError as exc:
         result.fatal = str(exc)
         # The summary says it (STOPPED: ...); at -v the log says when.
         log.info("run %s stopped: %s", run_id, exc)
     except Exception as exc:  # a bug is a failed run, logged and alerted as one
-        # Never a clean-looking run line after a crash: the run is failed (exit 3), says why
-        # (the summary's STOPPED line), and the alert goes out like any run that stopped.
-        result.fatal = f"internal error: {type(exc).__name__}: {exc}"
-        log.info("run %s stopped: %s", run_id, result.fatal)
-        log.debug("run %s stopped", run_id, exc_info=True)
+        fault = classify(exc, ledger=ledger_path)
+        if fault is not None:  # the machine's own fault: not a bug, and said so
+            _machine_fault(result, fault)
+        else:
+            # Never a clean-looking run line after a crash: the run is failed (exit 3), says
+            # why (the summary's STOPPED line), and the alert goes out like any run that
+            # stopped.
+            result.fatal = f"internal error: {type(exc).__name__}: {exc}"
+            log.info("run %s stopped: %s", run_id, result.fatal)
+            log.debug("run %s stopped", run_id, exc_info=True)
     finally:
         result.finished_at = now()
         result.retries_made = _retries_made(source, connectors)
@@ -196,11 +222,24 @@ def run_once(
         try:
             if record and not result.refused:  # a refused undo did nothing: no run
                 runlog.run(_run_record(result))
+        except OSError as exc:  # the summary and the alert still say what happened
+            fault = classify(exc, ledger=ledger_path)
+            log.error("could not write the run's line to the run log: %s", fault or exc)
+            if not result.fatal and fault is not None:
+                _machine_fault(result, fault)
         finally:
             runlog.close()
         if ledger is not None:
-            ledger.close()
+            with contextlib.suppress(sqlite3.Error):  # closing cannot lose a committed step
+                ledger.close()
     return result
+
+
+def _machine_fault(result: RunResult, fault: LocalEnvironmentError) -> None:
+    """The run stopped because of the machine it runs on: exit code 5, one line."""
+    result.fatal = str(fault)
+    result.environment = True
+    log.info("run %s stopped: %s", result.run_id, fault)
 
 
 def _retries_made(source: RequestSource, connectors: Mapping[System, Connector]) -> int:
@@ -358,6 +397,11 @@ def _apply_batch(
         log.info("%s stopped: %s", system, exc)  # each effect's line in the summary says why
         return str(exc)
     except Exception as exc:  # a bug must not lose the other systems' work
+        fault = classify(exc, ledger=ledger.path)
+        if fault is not None:
+            # The ledger or the run log cannot record: acting on would act unrecorded. The run
+            # stops here, said in one line (never each effect failed with a traceback).
+            raise fault from None
         message = f"internal error in the {system} connector: {type(exc).__name__}: {exc}"
         log.error("%s\n%s", message, traceback.format_exc())
         return message

@@ -9,22 +9,33 @@ An alert's Message-ID is derived from its problems *and their occurrence* (when 
 alerted before): an alert that could not be sent and is tried again on the next run keeps its
 Message-ID, while a problem that was fixed and came back gets a new one, so no mail system
 drops it as a duplicate of the first.
+
+A problem whose cause changes while it is open (the tracker's header is back but the sheet is
+now shared read-only) is a new problem for alerting: the ops lead's only alert would otherwise
+name the old cause. Causes are compared with their counts and times masked, so "after 3
+attempts" and "after 5 attempts" are one cause.
+
+An alert is recorded "sending" before it goes out and "sent" after (sync.state.alert_sends): a kill
+in between never sends it twice; `status` and `resolve` settle it like any unconfirmed email.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sync.clock import SYSTEM as SYSTEM_CLOCK
 from sync.clock import Clock
 from sync.config.model import Config
+from sync.config.redaction import redact
 from sync.core.domain import FINAL_STATES, OutcomeStatus
 from sync.core.planner import UNCONFIRMED_SEND
 from sync.core.wording import resolve_words
 from sync.engine.result import RunResult
+from sync.state.alert_sends import AlertSends
 from sync.state.ledger import Ledger
 
 log = logging.getLogger("sync.alerts")
@@ -55,6 +66,9 @@ ADVICE: Mapping[str, str] = {
     "needs_person": "The sync will not guess here. Fix what the message says; the next run "
     "tries again.",
     "fatal": "The run could not finish. Fix what the message says; the next run tries again.",
+    "environment": "This is the machine the sync runs on, not a bug and not a service: the "
+    "message names the path and what to do. Nothing more was done after it; once it is fixed "
+    "the next run goes on from there.",
 }
 
 
@@ -90,8 +104,29 @@ def problems_of(result: RunResult) -> dict[str, Problem]:
         key = f"finding:{f.request_id}:{f.code}"
         out[key] = Problem(key, f.code, f"{f.label or f.request_id}: {f.message}")
     if result.fatal:
-        out["run:fatal"] = Problem("run:fatal", "fatal", f"the run stopped: {result.fatal}")
+        code = "environment" if result.environment else "fatal"
+        out["run:fatal"] = Problem("run:fatal", code, f"the run stopped: {result.fatal}")
     return out
+
+
+# Counts, durations and times change from run to run without the cause changing.
+_VOLATILE = re.compile(
+    r"\d{8}T\d{6}Z-[0-9a-f]{4}"  # a run id
+    r"|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|\b\d+(?:\.\d+)?\s*(?:s|ms|seconds?|minutes?|attempts?|retries|tries|times|x)\b"
+    r"|\b\d+ (?:requests?|effects?|emails?)(?:\(s\))?"
+    r"|\b(?:pid|uid) \d+"
+)
+
+
+def cause_of(text: str) -> str:
+    """What a problem's text says is wrong, without what varies from run to run."""
+    return _VOLATILE.sub("#", text)
+
+
+def _changed(problem: Problem, alerted: str) -> bool:
+    # The ledger keeps the alerted text redacted: compare like with like.
+    return cause_of(redact(problem.text)) != cause_of(alerted)
 
 
 def after_run(
@@ -106,28 +141,60 @@ def after_run(
         problems = problems_of(result)
         known = ledger.open_alerts()
         _resolve_gone(ledger, result, problems, known)
-        new = [p for k, p in problems.items() if k not in known]
+        sends = AlertSends(ledger)
+        unconfirmed = sends.unconfirmed()
+        if cfg.email.unconfirmed_policy == "resend":  # sent again below, same Message-ID
+            for alert in unconfirmed:
+                sends.forget(alert.key)
+            unconfirmed = []
+        # A problem carried by an alert a run stopped while sending waits for a person.
+        waiting = {k for a in unconfirmed for k in a.problems}
+        new = [
+            p
+            for k, p in problems.items()
+            if k not in waiting and (k not in known or _changed(p, known[k]))
+        ]
         if not new:
             return []
         send = getattr(email, "send_alert", None)
         if not callable(send):
             log.error("cannot alert the operations lead: no email connector")
             return []
+        digest = occurrence_digest(new, ledger.last_alerted([p.key for p in new]))
+        return _send_once(ledger, sends, f"alert-{digest}", new, result, send)
+    finally:
+        ledger.close()
+
+
+def _send_once(
+    ledger: Ledger,
+    sends: AlertSends,
+    key: str,
+    new: list[Problem],
+    result: RunResult,
+    send: Callable[[str, str, str], object],
+) -> list[str]:
+    """Send the alert `key` unless it went out already; return its problems' keys once
+    recorded as alerted. "sending" is committed before the hand-over, "sent" after."""
+    earlier = sends.get(key)
+    if earlier is None or earlier.state != "sent":
+        sends.sending(key, {p.key: p.text for p in new})
         subject = (
             f"Offboarding sync: {len(new)} new problem(s) need attention (run {result.run_id})"
         )
-        body = _body(new, result)
-        digest = occurrence_digest(new, ledger.last_alerted([p.key for p in new]))
         try:
-            send(f"alert-{digest}", subject, body)
+            send(key, subject, _body(new, result))
         except Exception as exc:  # an alert failing must not fail the run's own result
+            if not getattr(exc, "may_have_been_sent", False):
+                sends.forget(key)  # definitely not sent: the next run tries again
             log.error("could not send the alert to the operations lead: %s", exc)
             return []
+    # Recorded once, together: the alert as sent and each problem as alerted.
+    with ledger.transaction():
         for p in new:
             ledger.alert_sent(p.key, p.text)
-        return [p.key for p in new]
-    finally:
-        ledger.close()
+        sends.settle(key)
+    return [p.key for p in new]
 
 
 def occurrence_digest(problems: list[Problem], last_alerted: Mapping[str, str]) -> str:

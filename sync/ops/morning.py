@@ -15,6 +15,7 @@ another daily message (a shadow-mode report, say) can reuse it with its own key.
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ log = logging.getLogger("sync.morning")
 KEY = "morning_summary"
 COMING_UP_DAYS = 7
 _SENT, _SENDING = "sent", "sending"
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def send_once_per_day(
@@ -60,9 +62,10 @@ def send_once_per_day(
     if state == _SENDING and not resend:
         log.warning(
             "the %s of %s may not have gone out (a run stopped while sending it); it is not "
-            "sent again",
+            "sent again: check the mailbox, then %s",
             key.replace("_", " "),
             day,
+            resolve_hint(name),
         )
         return False
     ledger.set_meta(name, _SENDING)
@@ -76,6 +79,35 @@ def send_once_per_day(
     sent_at = now or ledger.clock.now()
     ledger.set_meta(f"{key}:last_sent_at", sent_at.isoformat(timespec="seconds"))
     return True
+
+
+def unconfirmed(ledger: Ledger, before: date | None = None) -> list[str]:
+    """The daily messages (`KEY:DAY`) a run stopped while sending, oldest first (only the
+    days before `before`, if given): each may or may not have gone out."""
+    out = []
+    for name, value in sorted(ledger.meta_items().items()):
+        key, _, day = name.rpartition(":")
+        if value != _SENDING or not key or not _DAY.fullmatch(day):
+            continue
+        if before is None or date.fromisoformat(day) < before:
+            out.append(name)
+    return out
+
+
+def resolve(ledger: Ledger, name: str, *, sent: bool) -> bool:
+    """A person checked an unconfirmed daily message: it went out, or it is to be sent again
+    (by the first run at or after `send_after`, if it is still that day). False: not one."""
+    if name not in unconfirmed(ledger):
+        return False
+    if sent:
+        ledger.set_meta(name, _SENT)
+    else:
+        ledger.delete_meta(name)
+    return True
+
+
+def resolve_hint(name: str) -> str:
+    return f"`python -m sync resolve {name} --sent` (or `--resend`)"
 
 
 def due_now(cfg: Config, now: datetime) -> bool:
@@ -218,6 +250,12 @@ def build(cfg: Config, ledger: Ledger, *, today: date, since: datetime, now: dat
                 f"{label(row.request_id)}: {what}: may not have gone out; check the mailbox, "
                 f"then `python -m sync resolve {row.key} --sent` (or `--resend`)"
             )
+    for name in unconfirmed(ledger, before=today):
+        key, _, day = name.rpartition(":")
+        person.append(
+            f"the {key.replace('_', ' ')} of {day} may be missing: a run stopped while sending "
+            f"it. Check the mailbox, then {resolve_hint(name)}"
+        )
     run_lines = _runs(runs, tz)
     n_done = sum(len(v) for v in done.values())
     headline = f"{n_done} done, {len(failed)} failed, {len(person)} need a person"

@@ -11,6 +11,8 @@ everything between runs, so a second run shows idempotency:
     DIR/outbox/*.eml               every message the sync sent
     DIR/sandbox.lock               held while a process seeds or opens the folder
     DIR/metrics.prom               the Prometheus textfile, when the config asks for one
+    DIR/.offboarding-sandbox       the marker: `sandbox reset` deletes only a folder that has it
+                                   (sync.sandbox.marker), and only what the sandbox made there
 
 On first use DIR is seeded from the bundled scenario (or `--scenario FILE`), with dates relative
 to that day. Every change an emulator acknowledges is written through to its file at once,
@@ -28,7 +30,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -42,8 +44,11 @@ from sync.config import defaults
 from sync.config.loading import load
 from sync.config.model import Config
 from sync.core.names import name_key
+from sync.errors import ConfigError
 from sync.exitcodes import ExitCode
-from sync.state.private_files import open_private, private_dir
+from sync.sandbox import marker
+from sync.state.faults import classify
+from sync.state.private_files import open_private
 
 STATE_DIR = "emulators"  # one <service>.json (and .lock) per emulator
 STATEFUL = ("salesforce", "google", "trello")
@@ -96,11 +101,30 @@ def seed_data(scenario: Path | None, today: date) -> dict[str, Any]:
 
     bundled = resources.files("connectors.emulators.scenarios").joinpath("agency.json")
     with resources.as_file(bundled) as path:  # package data, wherever the package is installed
-        data = load_scenario(scenario or path, today)
+        data = _load(load_scenario, scenario, path, today)
     sf_user, trello_cred = _credentials()
     data["salesforce"].setdefault("users", []).append(sf_user)
     data["trello"]["credentials"] = [trello_cred]
     return data
+
+
+def _load(
+    load: Callable[[Path, date], dict[str, Any]], scenario: Path | None, bundled: Path, day: date
+) -> dict[str, Any]:
+    """A scenario a person gave that cannot be read or is not one: one line, never a bug's."""
+    if scenario is None:
+        return load(bundled, day)
+    try:
+        return load(scenario, day)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+        raise ConfigError(f"--scenario {scenario}: {exc.strerror}; give a scenario file") from None
+    except OSError as exc:
+        raise classify(exc, ledger=None, what="scenario") or exc from None
+    except (ValueError, UnicodeDecodeError) as exc:  # json.JSONDecodeError is a ValueError
+        raise ConfigError(
+            f"--scenario {scenario}: not a scenario ({exc}); a scenario is a UTF-8 JSON object "
+            "like connectors/emulators/scenarios/agency.json"
+        ) from None
 
 
 def _new_emulators(clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
@@ -237,8 +261,8 @@ def open_sandbox(
     from connectors.emulators.sheets.server import public_key_of, write_service_account_file
     from connectors.emulators.store import StateStore
 
-    if not directory.is_dir():  # an existing folder's mode is its owner's choice; ours are 0700
-        private_dir(directory)
+    # Refuses a folder that holds anything but a sandbox; marks a new or empty one as ours.
+    marker.claim(directory)
     for name, value in SANDBOX_SECRETS.items():
         os.environ.setdefault(name, value)
     base = load(config_path, sandbox=True) if config_path else packaged_config()

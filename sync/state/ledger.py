@@ -23,6 +23,7 @@ schema.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -43,7 +44,7 @@ from sync.core.domain import (
     TakedownRequest,
 )
 from sync.core.records import EffectRow, UndoRecord
-from sync.state.private_files import ensure_private_file
+from sync.state.private_files import ensure_private_file, refuse_link
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS effects (
@@ -141,12 +142,19 @@ _STATE_OF: Mapping[OutcomeStatus, EffectState] = {
 
 
 class Ledger:
+    # How long a step waits for another process's lock on the file before it fails (and the
+    # run stops, naming the holder: sync.state.faults). Every run holds the run lock, so only a
+    # program outside it (a sqlite3 shell, a backup) can hold the ledger this long.
+    busy_timeout = 30.0
+
     def __init__(self, path: Path, *, clock: Clock = SYSTEM_CLOCK) -> None:
-        # 0600 before SQLite opens it: SQLite gives its journal the database file's mode.
+        # 0600 before SQLite opens it: SQLite gives its journal the database file's mode. SQLite
+        # opens both by name: a link at either is refused first (sync.private_files).
         ensure_private_file(path)
+        refuse_link(path.with_name(path.name + "-journal"))
         self.path = path
         self.clock = clock
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=self.busy_timeout)
         # The default rollback journal, not WAL: a read-only open of a WAL database creates
         # -shm/-wal files, and a dry run must leave the state directory untouched.
         self._db.execute("PRAGMA journal_mode=DELETE")
@@ -164,7 +172,7 @@ class Ledger:
         obj = cls.__new__(cls)
         obj.path = path
         obj.clock = clock
-        obj._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        obj._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=cls.busy_timeout)
         return obj
 
     def close(self) -> None:
@@ -193,10 +201,18 @@ class Ledger:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
-        self._db.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        """Undo the open step, if SQLite has not already: on a full disk (and some other
+        errors) it rolls back by itself, and a ROLLBACK then would raise "cannot rollback - no
+        transaction is active" in place of the error that says what happened."""
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
 
     # ----- effects -----------------------------------------------------------------------
     def states(self, request_ids: Iterable[str] | None = None) -> dict[str, EffectState]:
@@ -597,6 +613,9 @@ class Ledger:
             " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
             (name, value),
         )
+
+    def meta_items(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in self._db.execute("SELECT name, value FROM meta")}
 
     def delete_meta(self, name: str) -> None:
         self._db.execute("DELETE FROM meta WHERE name = ?", (name,))

@@ -16,6 +16,7 @@ from typing import IO
 
 from sync.clock import wall_now
 from sync.errors import LockHeldError
+from sync.state.faults import classify
 from sync.state.private_files import open_private
 
 LOCK_NAME = "run.lock"
@@ -28,7 +29,11 @@ class RunLock:
         self.took_over_from: int | None = None
 
     def acquire(self) -> None:
-        fh = os.fdopen(open_private(self.path, os.O_RDWR), "r+", encoding="utf-8")
+        try:
+            fd = open_private(self.path, os.O_RDWR)
+        except OSError as exc:  # a read-only or full state folder: named, not a traceback
+            raise classify(exc, ledger=None) or exc from None
+        fh = os.fdopen(fd, "r+", encoding="utf-8")
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -87,9 +87,25 @@ class RunLog:
     def run(self, record: dict[str, Any]) -> None:
         self._append({"type": "run", **record}, sync=True)
 
+    def open(self) -> None:
+        """Open for appending, on a fresh line: a line a crash tore (no newline at the end)
+        would otherwise swallow this run's first line, and readers skip a torn line."""
+        if self._fd is not None:
+            return
+        fd = open_private(self.path, os.O_RDWR | os.O_APPEND)
+        try:
+            end = os.lseek(fd, 0, os.SEEK_END)
+            if end and os.pread(fd, 1, end - 1) != b"\n":
+                write_all(fd, b"\n")
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
     def _append(self, obj: dict[str, Any], *, sync: bool = False) -> None:
         if self._fd is None:
-            self._fd = open_private(self.path, os.O_WRONLY | os.O_APPEND)
+            self.open()
+        assert self._fd is not None
         # The run log is kept and read by people: an upstream error quoting a credential is
         # hidden by the run's one redactor before the line is written.
         line = json.dumps(redact_value(obj), sort_keys=True, ensure_ascii=False)

@@ -120,6 +120,7 @@ class FakeSource:
     retries: int = 0
     api_calls: int = 0
     usage: tuple[int, int] | None = None
+    org_id: str = ""
 
     def fetch(
         self,
