@@ -44,18 +44,23 @@ def _no_traceback(caplog: pytest.LogCaptureFixture) -> None:
 def test_a_full_disk_mid_run_is_named_and_the_rerun_does_the_rest_once(
     agency: Agency, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """SQLite's own "disk full" (SQLITE_FULL), from a page limit a few pages above the ledger's
-    size after its schema: the run fills it part-way through its writes (asserted below)."""
+    """SQLite's own "disk full" (SQLITE_FULL): once the run's first effect is recorded, the
+    ledger may grow by no more page, so the disk fills part-way through its writes."""
     real_init = Ledger.__init__
+    opened: list[Ledger] = []
 
-    def small_disk(self: Ledger, path: Path, **kw: Any) -> None:
+    def remembered(self: Ledger, path: Path, **kw: Any) -> None:
         real_init(self, path, **kw)
-        (pages,) = self._db.execute("PRAGMA page_count").fetchone()
-        self._db.execute(f"PRAGMA max_page_count = {pages + 6}")
+        opened.append(self)
 
-    monkeypatch.setattr(Ledger, "__init__", small_disk)
+    def fill_the_disk(_effect: Effect, _outcome: Outcome) -> None:
+        for ledger in opened:
+            (pages,) = ledger._db.execute("PRAGMA page_count").fetchone()
+            ledger._db.execute(f"PRAGMA max_page_count = {pages}")
+
+    monkeypatch.setattr(Ledger, "__init__", remembered)
     caplog.set_level(logging.INFO)
-    result = agency.run(SEEDED_ON)
+    result = agency.run(SEEDED_ON, on_effect=fill_the_disk)
     assert agency.http_writes() > 0  # it filled up part-way, after writes landed
     assert result.exit_code == ExitCode.ENVIRONMENT
     state = agency.config.state_path
@@ -63,7 +68,7 @@ def test_a_full_disk_mid_run_is_named_and_the_rerun_does_the_rest_once(
     assert "rollback" not in result.fatal
     assert problems_of(result)["run:fatal"].code == "environment"
     _no_traceback(caplog)
-    monkeypatch.setattr(Ledger, "__init__", real_init)  # space freed
+    monkeypatch.setattr(Ledger, "__init__", real_init)  # space freed: a new ledger connection
     again = agency.run(SEEDED_ON)
     assert again.fatal == ""
     assert again.exit_code in (0, 1)
