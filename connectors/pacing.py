@@ -1,0 +1,214 @@
+"""Keep each service under its published rate limits instead of discovering them by a 429.
+
+A `Pacer` holds, per kind of request ("read", "write", or one kind for a service that counts
+every request alike), a sliding log of when requests were sent and the limits that apply to it
+(Trello: 100 per 10 s per token and 300 per 10 s per key; Sheets: 60 per minute per user and
+300 per project, reads and writes apart). `acquire(kind)` waits until one more request fits in
+every limit's window, so no window of any limit's length ever holds more than its count. The
+log is a sliding window on purpose: it is the strictest reading of "N per interval", so it is
+safe whether the service counts in fixed or rolling windows.
+
+A 429 still happens when something else shares the credential. `refused(kind, retry_after)`
+blocks that kind until the service's Retry-After, or, when it gave none (Google never does), for
+the longest window of that kind's limits: a per-minute quota is only refilled when its minute
+rolls over, so a retry after one second would only be refused again. The connector's retry
+waits `blocked_for(kind)`, and every other request of that kind waits too.
+
+Why hand-written rather than pyrate-limiter or limits: both read the wall clock and sleep
+inside the library (pyrate-limiter also starts a leak thread), while this project's tests
+inject the clock and the sleep; neither models "blocked until the window rolls over after a
+429"; and the whole limiter is a sorted log per kind, a few dozen lines.
+
+One pacer serves one service and credential (`shared`), however many sessions use it: two
+connectors with the same token share one budget. Thread-safe: requests in flight at once
+(bounded by the connector) each take their place in the log under one lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from bisect import bisect_right
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+log = logging.getLogger("connectors.pacing")
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `requests` in any `seconds`-long window (`name` says whose: "per token")."""
+
+    name: str
+    requests: int
+    seconds: float
+
+    def __post_init__(self) -> None:
+        if self.requests < 1 or self.seconds <= 0:
+            raise ValueError(f"a rate limit needs requests >= 1 and seconds > 0: {self}")
+
+
+@dataclass
+class _Kind:
+    limits: tuple[Limit, ...]
+    sent: list[float] = field(default_factory=list)  # send times, ascending
+    blocked_until: float = 0.0
+    # What happened, for the benchmark and the run log.
+    waited: float = 0.0
+    refusals: int = 0
+
+    @property
+    def longest(self) -> float:
+        return max(limit.seconds for limit in self.limits)
+
+
+class Pacer:
+    """Paces one service's requests for one credential; see the module docstring."""
+
+    def __init__(
+        self,
+        service: str,
+        limits: Mapping[str, Sequence[Limit]],
+        *,
+        margin: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """`margin` seconds are added to every window: the service counts a request when it
+        arrives, a little after we sent it, so a margin keeps the two counts apart."""
+        self.service = service
+        self.margin = margin
+        self._kinds = {kind: _Kind(tuple(ls)) for kind, ls in limits.items() if ls}
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+
+    def kinds(self) -> list[str]:
+        return list(self._kinds)
+
+    def acquire(self, kind: str) -> float:
+        """Wait until one more `kind` request fits every limit, take its place; return the
+        seconds waited. A kind with no limits passes at once."""
+        k = self._kinds.get(kind)
+        if k is None:
+            return 0.0
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = self._wait_needed(k, now)
+                if wait <= 0:
+                    k.sent.append(now)
+                    self._forget(k, now)
+                    k.waited += waited
+                    return waited
+            log.debug("%s %s: waiting %.3f s for the rate limit", self.service, kind, wait)
+            self._sleep(wait)
+            waited += wait
+
+    def refused(self, kind: str, retry_after: float | None) -> float:
+        """The service answered 429: block `kind` for Retry-After, else its longest window.
+        Returns the seconds the caller's retry should wait."""
+        k = self._kinds.get(kind)
+        with self._lock:
+            now = self._clock()
+            if k is None:
+                return retry_after or 0.0
+            k.refusals += 1
+            wait = retry_after if retry_after is not None and retry_after > 0 else k.longest
+            k.blocked_until = max(k.blocked_until, now + wait)
+            return k.blocked_until - now
+
+    def blocked_for(self, kind: str) -> float:
+        """Seconds until `kind` may be sent again after a 429 (0 when it is not blocked)."""
+        k = self._kinds.get(kind)
+        if k is None:
+            return 0.0
+        with self._lock:
+            return max(0.0, k.blocked_until - self._clock())
+
+    def stats(self) -> dict[str, dict[str, float]]:
+        """Per kind: seconds spent waiting for the limits, and 429s seen."""
+        with self._lock:
+            return {
+                kind: {"waited_s": round(k.waited, 3), "refusals": k.refusals}
+                for kind, k in self._kinds.items()
+            }
+
+    # ----- internals ---------------------------------------------------------------------
+    def _wait_needed(self, k: _Kind, now: float) -> float:
+        wait = k.blocked_until - now
+        for limit in k.limits:
+            span = limit.seconds + self.margin
+            # Requests sent in (now - span, now]: the window a new request would join.
+            start = bisect_right(k.sent, now - span)
+            inside = len(k.sent) - start
+            if inside >= limit.requests:
+                # The oldest one that must leave the window before this request fits.
+                oldest = k.sent[len(k.sent) - limit.requests]
+                wait = max(wait, oldest + span - now)
+        return wait
+
+    def _forget(self, k: _Kind, now: float) -> None:
+        span = k.longest + self.margin
+        drop = bisect_right(k.sent, now - span)
+        if drop > 256:  # trim in steps: a list slice per request would cost more than it saves
+            del k.sent[:drop]
+
+
+_shared: dict[tuple[str, str], Pacer] = {}
+_shared_lock = threading.Lock()
+
+
+def credential_id(*secrets: str) -> str:
+    """A short, non-reversible name for a credential, so pacers can be shared by it without
+    keeping the secret itself in a registry (or a log line)."""
+    digest = hashlib.sha256("\0".join(secrets).encode("utf-8")).hexdigest()
+    return digest[:12]
+
+
+def shared(service: str, credential: str, make: Callable[[], Pacer]) -> Pacer:
+    """The process's one pacer for this service and credential (made on first use)."""
+    with _shared_lock:
+        pacer = _shared.get((service, credential))
+        if pacer is None:
+            pacer = _shared[(service, credential)] = make()
+        return pacer
+
+
+def forget_shared() -> None:
+    """Tests start each from an empty registry (a pacer remembers the last test's requests)."""
+    with _shared_lock:
+        _shared.clear()
+
+
+def pace_session(
+    session: requests.Session,
+    pacer: Pacer,
+    kind_of: Callable[[requests.PreparedRequest], str | None],
+    *,
+    retry_after: Callable[[requests.Response], float | None],
+) -> None:
+    """Send every request of `session` through `pacer` (the one place a connector paces).
+
+    `kind_of` says which kind a request counts as (None: not paced, e.g. a token refresh on
+    another host); `retry_after` reads the service's Retry-After from a 429."""
+    send = session.send
+
+    def paced(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        kind = kind_of(request)
+        if kind is None:
+            return send(request, **kwargs)
+        pacer.acquire(kind)
+        response = send(request, **kwargs)
+        if response.status_code == 429:
+            wait = pacer.refused(kind, retry_after(response))
+            log.info("%s answered 429; %s requests wait %.1f s", pacer.service, kind, wait)
+        return response
+
+    session.send = paced  # type: ignore[method-assign]
