@@ -34,8 +34,11 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+
+from sync.config.model import PacingConfig
 
 log = logging.getLogger("connectors.pacing")
 
@@ -87,20 +90,25 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
+        # A sleep that returns before its time (a test's or a replay's no-op) must not make
+        # `acquire` spin: the shortfall is counted as if it had passed.
+        self._skew = 0.0
 
     def kinds(self) -> list[str]:
         return list(self._kinds)
 
-    def acquire(self, kind: str) -> float:
+    def acquire(self, kind: str, *, sleep: Callable[[float], None] | None = None) -> float:
         """Wait until one more `kind` request fits every limit, take its place; return the
-        seconds waited. A kind with no limits passes at once."""
+        seconds waited. A kind with no limits passes at once. `sleep` is the caller's (a
+        connector's injected sleep); the pacer's own otherwise."""
         k = self._kinds.get(kind)
         if k is None:
             return 0.0
+        nap = sleep or self._sleep
         waited = 0.0
         while True:
             with self._lock:
-                now = self._clock()
+                now = self._now()
                 wait = self._wait_needed(k, now)
                 if wait <= 0:
                     k.sent.append(now)
@@ -108,7 +116,12 @@ class Pacer:
                     k.waited += waited
                     return waited
             log.debug("%s %s: waiting %.3f s for the rate limit", self.service, kind, wait)
-            self._sleep(wait)
+            before = self._clock()
+            nap(wait)
+            short = wait - (self._clock() - before)
+            if short > 0:
+                with self._lock:
+                    self._skew += short
             waited += wait
 
     def refused(self, kind: str, retry_after: float | None) -> float:
@@ -116,7 +129,7 @@ class Pacer:
         Returns the seconds the caller's retry should wait."""
         k = self._kinds.get(kind)
         with self._lock:
-            now = self._clock()
+            now = self._now()
             if k is None:
                 return retry_after or 0.0
             k.refusals += 1
@@ -130,7 +143,7 @@ class Pacer:
         if k is None:
             return 0.0
         with self._lock:
-            return max(0.0, k.blocked_until - self._clock())
+            return max(0.0, k.blocked_until - self._now())
 
     def stats(self) -> dict[str, dict[str, float]]:
         """Per kind: seconds spent waiting for the limits, and 429s seen."""
@@ -141,6 +154,9 @@ class Pacer:
             }
 
     # ----- internals ---------------------------------------------------------------------
+    def _now(self) -> float:
+        return self._clock() + self._skew
+
     def _wait_needed(self, k: _Kind, now: float) -> float:
         wait = k.blocked_until - now
         for limit in k.limits:
@@ -193,6 +209,7 @@ def pace_session(
     kind_of: Callable[[requests.PreparedRequest], str | None],
     *,
     retry_after: Callable[[requests.Response], float | None],
+    sleep: Callable[[float], None] | None = None,
 ) -> None:
     """Send every request of `session` through `pacer` (the one place a connector paces).
 
@@ -204,7 +221,7 @@ def pace_session(
         kind = kind_of(request)
         if kind is None:
             return send(request, **kwargs)
-        pacer.acquire(kind)
+        pacer.acquire(kind, sleep=sleep)
         response = send(request, **kwargs)
         if response.status_code == 429:
             wait = pacer.refused(kind, retry_after(response))
@@ -212,3 +229,95 @@ def pace_session(
         return response
 
     session.send = paced  # type: ignore[method-assign]
+
+
+# ----- the services' published limits, from [pacing] ----------------------------------------
+TRELLO_HOST = "trello.com"
+SHEETS_HOST = "sheets.googleapis.com"
+
+
+def trello_kind(request: requests.PreparedRequest) -> str | None:
+    """Trello counts every API request alike, per token and per key."""
+    host = urlsplit(request.url or "").hostname or ""
+    return "all" if host == TRELLO_HOST or host.endswith("." + TRELLO_HOST) else None
+
+
+def sheets_kind(request: requests.PreparedRequest) -> str | None:
+    """Google counts reads (any method that only retrieves data) apart from writes; token
+    requests go to another host and are not Sheets calls."""
+    parts = urlsplit(request.url or "")
+    if parts.hostname != SHEETS_HOST:
+        return None
+    reads = request.method in ("GET", "HEAD") or parts.path.endswith("ByDataFilter")
+    return "read" if reads else "write"
+
+
+def trello_pacer(p: PacingConfig, key: str, token: str) -> Pacer | None:
+    """The process's pacer for this Trello key and token (None: pacing is off)."""
+    if not p.enabled:
+        return None
+    window = p.trello_window_seconds
+    limits = {
+        "all": [
+            Limit("per token", p.trello_per_token, window),
+            Limit("per key", p.trello_per_key, window),
+        ]
+    }
+    ident = credential_id(key, token, repr(sorted(limits.items())), str(p.margin_seconds))
+    return shared("trello", ident, lambda: Pacer("trello", limits, margin=p.margin_seconds))
+
+
+def sheets_pacer(p: PacingConfig, account: str) -> Pacer | None:
+    """The process's pacer for this Google user (a service account's email)."""
+    if not p.enabled:
+        return None
+    window = p.sheets_window_seconds
+    limits = {
+        kind: [
+            Limit("per user", per_user, window),
+            Limit("per project", p.sheets_per_project, window),
+        ]
+        for kind, per_user in (
+            ("read", p.sheets_reads_per_user),
+            ("write", p.sheets_writes_per_user),
+        )
+    }
+    ident = credential_id(account, repr(sorted(limits.items())), str(p.margin_seconds))
+    return shared("sheets", ident, lambda: Pacer("sheets", limits, margin=p.margin_seconds))
+
+
+def pace_trello_session(
+    session: requests.Session,
+    p: PacingConfig,
+    key: str,
+    token: str,
+    *,
+    sleep: Callable[[float], None] | None = None,
+) -> Pacer | None:
+    """Pace a session's Trello requests (None and nothing changed when pacing is off)."""
+    pacer = trello_pacer(p, key, token)
+    if pacer is not None:
+        pace_session(session, pacer, trello_kind, retry_after=_retry_after, sleep=sleep)
+    return pacer
+
+
+def pace_sheets_session(
+    session: requests.Session,
+    p: PacingConfig,
+    account: str,
+    *,
+    sleep: Callable[[float], None] | None = None,
+) -> Pacer | None:
+    """Pace a session's Sheets requests (None and nothing changed when pacing is off)."""
+    pacer = sheets_pacer(p, account)
+    if pacer is not None:
+        pace_session(session, pacer, sheets_kind, retry_after=_retry_after, sleep=sleep)
+    return pacer
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sync.allocation import Allocation, may_spend, stop_reason
+from sync.core.allocation import Allocation, may_spend, stop_reason
 
 
 def test_a_run_within_its_share_of_what_is_left_goes_on() -> None:

@@ -39,6 +39,7 @@ from urllib.parse import quote
 import requests
 from trello import TrelloClient
 
+from connectors import pacing
 from connectors.base import Journal
 from connectors.http import cache_environment, mount_routes
 from connectors.retry import RetryPolicy, retry_after_seconds
@@ -150,6 +151,10 @@ class TrelloConnector:
         )
         self._client = TrelloClient(key, http_service=self._session)
         self._retry = retry or RetryPolicy.from_config(cfg.retry)
+        # Under Trello's published limits (100 per 10 s per token): waits instead of a 429.
+        self._pacer = pacing.pace_trello_session(
+            self._session, cfg.pacing, key, token, sleep=self._retry.sleep
+        )
         self._retry_after: float | None = None
         # The current effect's before-image: card ids archived, comment ids added.
         self._image: dict[str, list[str]] = {}
@@ -700,7 +705,10 @@ class TrelloConnector:
                     post_args=dict(body) if body is not None else None,
                 )
             except TRANSLATED as exc:
-                raise translate(exc, what, retry_after=self._retry_after) from None
+                after = self._retry_after
+                if after is None and self._pacer is not None:
+                    after = self._pacer.blocked_for("all") or None  # Trello sends no Retry-After
+                raise translate(exc, what, retry_after=after) from None
 
         return self._retry.call(once, what=what)
 
