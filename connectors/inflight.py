@@ -16,7 +16,7 @@ next run. Closing the iterator cancels what has not started and waits for what h
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
@@ -26,7 +26,7 @@ R = TypeVar("R")
 
 def in_order(
     fn: Callable[[T], R], items: Iterable[T], *, in_flight: int, name: str = "inflight"
-) -> Iterator[tuple[T, R]]:
+) -> Generator[tuple[T, R], None, None]:
     """(item, fn(item)) in the order of `items`, with up to `in_flight` calls running at once.
 
     `in_flight` 1 runs everything on the caller's thread, one after another, as before. An

@@ -1,7 +1,8 @@
 """Keep each service under its published rate limits instead of discovering them by a 429.
 
 A `Pacer` holds, per kind of request ("read", "write", or one kind for a service that counts
-every request alike), a sliding log of when requests were sent and the limits that apply to it
+every request alike), a sliding log of its requests (from the send, then from the answer) and
+the limits that apply to it
 (Trello: 100 per 10 s per token and 300 per 10 s per key; Sheets: 60 per minute per user and
 300 per project, reads and writes apart). `acquire(kind)` waits until one more request fits in
 every limit's window, so no window of any limit's length ever holds more than its count. The
@@ -30,7 +31,7 @@ import hashlib
 import logging
 import threading
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,9 +102,32 @@ class Pacer:
         """Wait until one more `kind` request fits every limit, take its place; return the
         seconds waited. A kind with no limits passes at once. `sleep` is the caller's (a
         connector's injected sleep); the pacer's own otherwise."""
+        return self._take(kind, sleep)[0]
+
+    def take(self, kind: str, *, sleep: Callable[[float], None] | None = None) -> float:
+        """`acquire`, returning the place taken (its time), for `answered`."""
+        return self._take(kind, sleep)[1]
+
+    def answered(self, kind: str, taken: float) -> None:
+        """The answer to the request sent at `taken` arrived: it counts from now on.
+
+        The service counted it on arrival, somewhere between the send and the answer, so
+        counting it from the answer is safe however long a thread waited before its bytes
+        left or the network held them; a window then costs at most one round trip more."""
         k = self._kinds.get(kind)
         if k is None:
-            return 0.0
+            return
+        with self._lock:
+            now = self._now()
+            i = bisect_left(k.sent, taken)
+            if i < len(k.sent) and k.sent[i] == taken:
+                del k.sent[i]
+            insort(k.sent, max(now, taken))
+
+    def _take(self, kind: str, sleep: Callable[[float], None] | None) -> tuple[float, float]:
+        k = self._kinds.get(kind)
+        if k is None:
+            return 0.0, self._now()
         nap = sleep or self._sleep
         waited = 0.0
         while True:
@@ -111,10 +135,10 @@ class Pacer:
                 now = self._now()
                 wait = self._wait_needed(k, now)
                 if wait <= 0:
-                    k.sent.append(now)
+                    insort(k.sent, now)
                     self._forget(k, now)
                     k.waited += waited
-                    return waited
+                    return waited, now
             log.debug("%s %s: waiting %.3f s for the rate limit", self.service, kind, wait)
             before = self._clock()
             nap(wait)
@@ -161,7 +185,8 @@ class Pacer:
         wait = k.blocked_until - now
         for limit in k.limits:
             span = limit.seconds + self.margin
-            # Requests sent in (now - span, now]: the window a new request would join.
+            # Requests counted in (now - span, now]: the window a new request would join (one
+            # in flight counts from its send, then from its answer: `answered`).
             start = bisect_right(k.sent, now - span)
             inside = len(k.sent) - start
             if inside >= limit.requests:
@@ -221,8 +246,11 @@ def pace_session(
         kind = kind_of(request)
         if kind is None:
             return send(request, **kwargs)
-        pacer.acquire(kind, sleep=sleep)
-        response = send(request, **kwargs)
+        taken = pacer.take(kind, sleep=sleep)
+        try:
+            response = send(request, **kwargs)
+        finally:
+            pacer.answered(kind, taken)
         if response.status_code == 429:
             wait = pacer.refused(kind, retry_after(response))
             log.info("%s answered 429; %s requests wait %.1f s", pacer.service, kind, wait)

@@ -105,6 +105,22 @@ def test_threads_in_flight_share_one_log() -> None:
     assert most_in_any_window(sent, 10.0) <= 10
 
 
+def test_a_request_counts_from_its_answer_so_a_slow_send_cannot_overflow_the_window() -> None:
+    """The service counts a request when it arrives, between our send and its answer; a
+    thread held up before its bytes left must not let the next window start early."""
+    clock = SimClock()
+    pacer = Pacer("trello", {"all": [Limit("per token", 2, 10.0)]}, clock=clock,
+                  sleep=clock.sleep)  # fmt: skip
+    first = pacer.take("all")
+    pacer.take("all")
+    clock.now += 3.0  # the first one's answer comes 3 s later (it may have arrived at 2.9)
+    pacer.answered("all", first)
+    pacer.acquire("all")
+    assert clock.slept == [pytest.approx(7.0)]  # the second (sent at 0) leaves the window first
+    pacer.acquire("all")
+    assert clock.now == pytest.approx(1013.0)  # the first counts from its answer: 3 + 10
+
+
 def test_a_429_without_retry_after_waits_for_the_whole_window_not_a_second() -> None:
     clock = SimClock()
     pacer = Pacer("sheets", SHEETS, clock=clock, sleep=clock.sleep)

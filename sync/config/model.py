@@ -204,7 +204,7 @@ class PacingConfig:
     requests may be under way at once, so a round trip does not sit on top of the limit."""
 
     enabled: bool = True
-    margin_seconds: float = 0.2
+    margin_seconds: float = 0.05
     trello_per_token: int = 100
     trello_per_key: int = 300
     trello_window_seconds: float = 10.0

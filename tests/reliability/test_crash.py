@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from connectors.emulators.base import Request as EmuRequest
+from sync.config.model import PacingConfig
 from sync.sandbox.agency import SANDBOX_SECRETS
 from tests.support.fixtures.sandbox import Agency
 from tests.support.reliability import (
@@ -50,6 +51,7 @@ from tests.support.undo import EFFECTIVE, cancellation, undo, withdraw
 pytestmark = pytest.mark.slow  # crash matrices: a kill after every write
 
 FINAL = {"applied", "skipped"}
+IN_FLIGHT = PacingConfig().trello_in_flight  # the sandbox config keeps the default
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +125,10 @@ def test_killed_after_every_write_then_rerun_ends_as_if_never_killed(
         with agency_for(tmp_path / f"k{k}", seeded) as agency:
             with watch_writes(kill_at=k) as writes, pytest.raises(Killed):
                 run(agency)
-            assert len(writes.seen) == k
-            killed_by = writes.seen[-1]
+            # Trello's writes run a few at a time: requests already on the wire when the
+            # process dies may land too (none starts after it), as they would for real.
+            assert k <= len(writes.seen) < k + IN_FLIGHT, writes.seen
+            killed_by = writes.seen[k - 1]
             rerun = run(agency)
             needs = [f for f in rerun.plan.needs_person if f.code == "unconfirmed_send"]
             if killed_by.startswith("SMTP"):
