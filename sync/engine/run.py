@@ -15,9 +15,9 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from connectors.base import Connector, FetchResult, RequestSource
+from connectors.base import Connector, FetchResult, RequestSource, Spender
 from sync.config.model import Config
-from sync.core import generations
+from sync.core import allocation, generations
 from sync.core.domain import (
     FINAL_STATES,
     NOT_IN_SALESFORCE,
@@ -129,6 +129,8 @@ def run_once(
         result.adopted = decision.adopted
         result.plan.findings.extend(notes)
         undos.plan(requests, result.plan, today, rules)
+        if not result.stop_reason:
+            result.stop_reason = _allocation_stop(cfg, source, connectors, result.plan, fetch)
         if dry_run:
             if request.verify:
                 result.checks = golive.verify(result.plan.due, connectors)
@@ -188,6 +190,25 @@ def run_once(
         if ledger is not None:
             ledger.close()
     return result
+
+
+def _allocation_stop(
+    cfg: Config,
+    source: RequestSource,
+    connectors: Mapping[System, Connector],
+    plan: Plan,
+    fetch: FetchResult,
+) -> str:
+    """Before the first write: can the org's daily Salesforce allocation, as the poll's
+    Sforce-Limit-Info left it, afford this run and still keep the share other integrations
+    need? (A dry run shows the answer; a real run stops with it.)"""
+    spender = connectors.get(System.SALESFORCE)
+    if not isinstance(spender, Spender):
+        return ""
+    usage = source.usage or fetch.api_usage
+    figures = allocation.Allocation(*usage) if usage is not None else None
+    needed = spender.calls_needed(plan.due)
+    return allocation.stop_reason(figures, needed, cfg.salesforce.api_reserve_share)
 
 
 def _retries_made(source: RequestSource, connectors: Mapping[System, Connector]) -> int:
