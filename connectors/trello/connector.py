@@ -271,6 +271,11 @@ class TrelloConnector:
             writes.close()
             self._halt.clear()
 
+    def halt(self) -> None:
+        """No write starts from now until the current `apply` ends (connectors.base.Haltable);
+        the ones under way finish."""
+        self._halt.set()
+
     def _write_decided(self, effect: Effect, board: _Board, decision: _Decision) -> _Written:
         """One decided archive's writes (archive, then comment, per card); on a worker thread,
         so everything it touches is its own: its image, its retry count."""
