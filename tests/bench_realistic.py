@@ -255,6 +255,14 @@ def main(argv: list[str] | None = None) -> int:
                     runs[kind] = measure(agency, kind, scale)
             print(f"\n  ours, where the time goes (s): {runs['ours']['breakdown_s']}")
             if args.ours_only:
+                o = runs["ours"]
+                floor = o["floor_real_s"] * o["scale"]
+                print(
+                    f"  ours: wall {o['run_s']:.1f} s, quota floor {floor:.1f} s "
+                    f"({o['run_s'] / floor if floor else float('nan'):.2f}x), "
+                    f"429s {sum(o['answers_429'].values())}, peaks {o['peaks']}, "
+                    f"cpu {o['cpu_s']:.2f} s"
+                )
                 continue
             for text in side_by_side(n, runs["ours"], runs["baseline"]):
                 print(text)

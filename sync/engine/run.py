@@ -294,10 +294,11 @@ def _apply(
     stop: Callable[[], bool],
     rules: PlanRules,
 ) -> None:
-    """Each system's batch in APPLY_ORDER. Trello's archives, when there are emails to send
-    too, run beside them (sync.engine.background): its writes on a worker, its outcomes
-    recorded on this thread in Trello's place in the order, before the emails' run-log lines
-    (held back meanwhile), so the ledger and the run log read as if run one after another."""
+    """Each system's batch in APPLY_ORDER. Trello's archives run beside the spreadsheets and
+    the emails (sync.engine.background): its reads and writes on a worker, started first, its
+    outcomes recorded on this thread in Trello's place in the order, before the emails' run-log
+    lines (held back meanwhile), so the ledger and the run log read as if run one after
+    another."""
     journal = RunJournal(result.run_id, result.today, ledger)
     by_system: dict[System, list[Effect]] = {}
     for e in result.plan.due:
@@ -367,6 +368,14 @@ def _apply(
             result.stopped = True
 
     try:
+        trello = connectors.get(System.TRELLO)
+        if by_system.get(System.TRELLO) and trello is not None and not stop():
+            # Started first, recorded in its turn: its reads, then its writes beside the
+            # spreadsheets' and the emails'.
+            background = Background(trello, by_system[System.TRELLO], journal)
+            beside = (background, trello, by_system[System.TRELLO])
+            journal.guard = background.check
+            background.prime()  # its before-images are on disk before its first write
         for system in APPLY_ORDER:
             if stop():
                 result.stopped = True
@@ -378,12 +387,10 @@ def _apply(
             if not effects:
                 continue
             connector = connectors.get(system)
-            if system is System.TRELLO and connector is not None and by_system.get(System.EMAIL):
-                background = Background(connector, effects, journal)
-                beside = (background, connector, effects)
-                journal.guard = background.check
-                background.prime()  # its before-images are on disk before its first write
-                continue
+            if system is System.TRELLO and beside is not None:
+                if not by_system.get(System.EMAIL):
+                    record_beside(stopped=False)
+                continue  # else recorded once the emails are sent, before their lines
             if system is System.EMAIL and beside is not None:
                 held = _HeldLines(runlog)
                 finished = run_system(system, connector, effects, held, beside[0].service)

@@ -184,7 +184,9 @@ def test_sigkill_of_a_real_process_after_its_first_write(
         out, err = child["p"].communicate(timeout=60)
         assert child["p"].returncode == -signal.SIGKILL, (out, err)
         assert killed == [1]
-        assert agency.http_writes() == 1  # nothing was written after the first write
+        # Nothing was written after the kill but what was already on the wire: Trello's
+        # writes (up to IN_FLIGHT) run beside the spreadsheets' and the emails' (one).
+        assert 1 <= agency.http_writes() <= 1 + IN_FLIGHT + 1
         for name in ("salesforce", "google", "trello"):
             agency.emulators[name].hooks.clear()
 
