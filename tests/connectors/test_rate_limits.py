@@ -27,10 +27,10 @@ from connectors.sheets.connector import SheetsConnector
 from connectors.trello.connector import TrelloConnector
 from sync.config.model import Config
 from sync.core.domain import EffectKind, OutcomeStatus
-from tests.fixtures.common import RecordingJournal
-from tests.fixtures.google import make_effect, make_request
-from tests.fixtures.trello import TRELLO_KEY, TRELLO_TOKEN, trello_seed
-from tests.test_trello import archive, request
+from tests.connectors.test_trello import archive, request
+from tests.support.fixtures.common import RecordingJournal
+from tests.support.fixtures.google import make_effect, make_request
+from tests.support.fixtures.trello import TRELLO_KEY, TRELLO_TOKEN, trello_seed
 
 WRITES_PER_USER = "WriteRequestsPerMinutePerUser"
 PLANNER = "sandbox-planner"

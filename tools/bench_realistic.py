@@ -1,7 +1,7 @@
 """Benchmark, realistic mode (issue 26): what a user waits for under the services' real limits.
 
-    python tests/bench_realistic.py                       # N = 100 and 1000
-    python tests/bench_realistic.py --sizes 100 --baseline-time-scale 0.1
+    python tools/bench_realistic.py                       # N = 100 and 1000
+    python tools/bench_realistic.py --sizes 100 --baseline-time-scale 0.1
 
 The same agency as `tools/bench.py` (N approved requests, 5,000-row trackers, 2,000-card
 boards, every effect due), but the emulators enforce the published limits
@@ -47,7 +47,7 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
 from connectors.emulators.quota import SHEETS_WINDOWS, TRELLO_WINDOWS, QuotaGate  # noqa: E402
-from tests import bench  # noqa: E402
+from tools import bench  # noqa: E402
 
 LATENCY = {"salesforce": 0.15, "google": 0.25, "trello": 0.15}
 CHILD = "REALISTIC_CHILD "

@@ -13,7 +13,7 @@ import threading
 from connectors.emulators.base import Request as EmuRequest
 from sync.core.domain import System
 from sync.state.runlog import RunLog
-from tests.fixtures.sandbox import SEEDED_ON, Agency
+from tests.support.fixtures.sandbox import SEEDED_ON, Agency
 
 ORDER = [System.SHEETS, System.TRELLO, System.EMAIL, System.SALESFORCE]
 SYSTEM_OF = {

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sync.cli.reports import status_command
 from sync.config.model import MetricsConfig
 from sync.ops import metrics
-from tests.fixtures.sandbox import SEEDED_ON, Agency
+from tests.support.fixtures.sandbox import SEEDED_ON, Agency
 
 LIMIT = 15_000
 
