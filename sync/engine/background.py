@@ -30,10 +30,11 @@ from sync.core.domain import Effect, Outcome
 
 @dataclass
 class _Call:
-    fn: Callable[..., None]
+    fn: Callable[..., Any]
     args: tuple[Any, ...]
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+    value: Any = None
 
 
 _END = object()
@@ -50,6 +51,9 @@ class _WorkerJournal:
 
     def sending(self, effects: Sequence[Effect], message_id: str) -> None:
         self._owner.call(self._journal.sending, effects, message_id)
+
+    def delivered_to(self, effect: Effect) -> frozenset[str]:
+        return frozenset(self._owner.call(self._journal.delivered_to, effect))
 
     def before_image(self, effect: Effect, image: Mapping[str, object]) -> None:
         self._owner.call(self._journal.before_image, effect, image)
@@ -77,13 +81,14 @@ class Background:
         self._thread.start()
 
     # ----- the worker's side -----------------------------------------------------------
-    def call(self, fn: Callable[..., None], *args: Any) -> None:
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run `fn(*args)` on the engine's thread and wait for it (re-raising its error)."""
         item = _Call(fn, args)
         self._inbox.put(item)
         item.done.wait()
         if item.error is not None:
             raise item.error
+        return item.value
 
     def _work(self, effects: list[Effect], journal: _WorkerJournal) -> None:
         error: BaseException | None = None
@@ -155,7 +160,7 @@ class Background:
                 return
             if isinstance(item, _Call):
                 try:
-                    item.fn(*item.args)
+                    item.value = item.fn(*item.args)
                 except BaseException as exc:
                     item.error = exc
                 finally:
