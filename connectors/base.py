@@ -69,6 +69,25 @@ class Connector(Protocol):
 
 
 @runtime_checkable
+class Haltable(Protocol):
+    """A connector with writes in flight on threads of its own (Trello): `halt` lets the ones
+    under way finish and starts no new one, from any thread (the run is dying)."""
+
+    def halt(self) -> None: ...
+
+
+@runtime_checkable
+class Spender(Protocol):
+    """A connector whose calls count against a daily allocation (Salesforce): it says how
+    many calls applying these effects would take, so a run can stop before acting when the
+    allocation cannot afford them (sync.core.allocation)."""
+
+    def calls_needed(self, effects: Sequence[Effect]) -> int:
+        """Calls `apply` would make for these effects (0 for effects of other systems)."""
+        ...
+
+
+@runtime_checkable
 class Verifier(Protocol):
     """A connector that can tell, read-only, whether a target already shows each effect (dry
     runs and shadow mode). Optional: a connector without it is reported as "not checked"."""

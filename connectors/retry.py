@@ -14,6 +14,7 @@ their first attempt, never a wait, and the error says the budget was spent.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +53,15 @@ class RetryPolicy:
     retries: int = 0  # retries made under this policy so far (all calls)
     run_budget_seconds: float = 120.0  # waiting, all calls of one run together
     waited: float = 0.0  # seconds waited under this policy so far (all calls)
+    # The same count for the calling thread alone: calls in flight at once (Trello's writes)
+    # each say how many retries they took.
+    _here: threading.local = field(default_factory=threading.local, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def retries_here(self) -> int:
+        """Retries made so far by calls on this thread."""
+        return int(getattr(self._here, "count", 0))
 
     @classmethod
     def from_config(cls, cfg: RetryConfig) -> RetryPolicy:
@@ -77,8 +87,10 @@ class RetryPolicy:
         budget = _Budget(self, wait)
 
         def before_sleep(state: RetryCallState) -> None:
-            self.retries += 1
-            self.waited += state.upcoming_sleep
+            with self._lock:
+                self.retries += 1
+                self.waited += state.upcoming_sleep
+            self._here.count = self.retries_here + 1
             exc = state.outcome.exception() if state.outcome else None
             log.info(
                 "retrying %s after %s (attempt %d)",

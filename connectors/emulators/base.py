@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Literal, Protocol
 from urllib.parse import parse_qs, urlsplit
 
+from connectors.emulators.quota import QuotaGate
+
 # "echo": a 400 in the service's shape whose message quotes the request's URL and credentials
 # (an upstream error that echoes a header or a query string: what redaction must catch).
 FaultKind = Literal["429", "500", "503", "drop", "delay", "expired", "echo"]
@@ -137,7 +139,7 @@ class Emulator:
     # sessions): kept when the sandbox reloads the data from disk (`store.restore`).
     runtime_state: ClassVar[frozenset[str]] = frozenset(
         {"lock", "calls", "faults", "hooks", "_random", "_server", "_thread", "base_url"}
-        | {"persistence"}
+        | {"persistence", "quota"}
     )
 
     # Top-level keys of `snapshot()` that a read changes too (an API usage counter): a
@@ -163,6 +165,7 @@ class Emulator:
         self._thread: threading.Thread | None = None
         self.base_url = ""
         self.persistence: Persistence | None = None  # None: memory only (tests)
+        self.quota: QuotaGate | None = None  # None: no rate limits, no latency (the default)
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self, port: int = 0) -> str:
@@ -286,6 +289,19 @@ class Emulator:
     def expire_sessions(self) -> None:
         """Invalidate every issued token (the 'expired' fault); default: nothing to expire."""
 
+    def enforce(self, gate: QuotaGate | None) -> None:
+        """Enforce the service's published rate limits and add its round trip (None: off)."""
+        self.quota = gate
+
+    def quota_keys(self, req: Request) -> dict[str, str]:
+        """The windows this request counts against, each with its key (the token, the
+        user); default: none (the latency alone applies)."""
+        return {}
+
+    def quota_refusal(self, window: str, req: Request) -> Response:
+        """The answer to a request over `window`, in the service's own shape."""
+        return self.error(429, "Too many requests", "RATE_LIMITED")
+
     # ----- internals -------------------------------------------------------------------
     def _serve_http(self, h: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(h.path)
@@ -321,7 +337,15 @@ class Emulator:
             h.close_connection = True
 
     def dispatch(self, req: Request) -> Response | None:
-        """Handle one request: faults and hooks first, then the route. None = drop."""
+        """Handle one request: the rate limits, faults and hooks first, then the route.
+        None = drop."""
+        gate = self.quota
+        if gate is not None:
+            refused = gate.admit(self.quota_keys(req))
+            if refused is not None:
+                self._record(req, 429, "quota")
+                return self.quota_refusal(refused, req)
+            gate.delay()  # the round trip, outside the lock: requests in flight overlap
         fault = self._take_fault(req)
         if fault is not None:
             if fault.kind == "delay":

@@ -418,6 +418,20 @@ class SalesforceConnector:
             }
         return out
 
+    def calls_needed(self, effects: Sequence[Effect]) -> int:
+        """sObject Collections calls `apply` would make for these effects, packed as `_batches`
+        packs them; a write-back's account is counted whether or not it ends up written (its
+        status is settled only once the effects it reports on are final)."""
+        calls, in_call = 0, 0
+        for effect in effects:
+            if effect.kind not in (EffectKind.SALESFORCE_WRITEBACK, EffectKind.UNDO_WRITEBACK):
+                continue
+            records = 2 if effect.request.account_id else 1
+            if calls == 0 or in_call + records > COLLECTION_LIMIT:
+                calls, in_call = calls + 1, 0
+            in_call += records
+        return calls
+
     def _batches(
         self, effects: Sequence[Effect]
     ) -> list[tuple[list[Effect], dict[tuple[str, str], dict[str, str]]]]:

@@ -59,6 +59,7 @@ from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
+from connectors import pacing
 from connectors.base import Journal
 from connectors.certificates import refused_certificate
 from connectors.http import build_session, cache_environment, mount_routes
@@ -129,6 +130,10 @@ class SheetsConnector:
         if routes:
             mount_routes(self._session, routes)
         cache_environment(self._session)
+        # Under Google's per-minute quotas (60 reads, 60 writes per user): waits, not 429s.
+        self._pacer = pacing.pace_sheets_session(
+            self._session, cfg.pacing, self.client_email or "adc", sleep=self._retry.sleep
+        )
         self._http = HTTPClient(credentials, session=self._session)
         self._http.set_timeout(TIMEOUT_SECONDS)
 
@@ -392,6 +397,15 @@ class SheetsConnector:
         )
         return parse_book((answer or {}).get("updatedSpreadsheet") or {})
 
+    def _quota_wait(self, response: requests.Response) -> float:
+        """Google's 429 has no Retry-After and its per-minute quota is refilled only when the
+        minute rolls over: wait for the window (the pacer knows how much of it is left), not
+        the one second a backoff would start with."""
+        kind = pacing.sheets_kind(response.request) if response.request is not None else None
+        if self._pacer is not None and kind is not None:
+            return self._pacer.blocked_for(kind)
+        return self._cfg.pacing.sheets_window_seconds
+
     def _guard(self, sid: str, fn: Callable[[], T]) -> T:
         """Call the API; translate every failure into the sync's error tree.
 
@@ -407,11 +421,11 @@ class SheetsConnector:
             status = exc.response.status_code
             text = f"{status} {exc.error.get('status', '')}: {exc.error.get('message', '')}"
             if status == 429 or status >= 500:
+                after = retry_after_seconds(exc.response.headers.get("Retry-After"))
+                if status == 429 and after is None:
+                    after = self._quota_wait(exc.response)
                 raise RetriableError(
-                    SERVICE,
-                    f"spreadsheet {sid}: {text}",
-                    status=status,
-                    retry_after=retry_after_seconds(exc.response.headers.get("Retry-After")),
+                    SERVICE, f"spreadsheet {sid}: {text}", status=status, retry_after=after
                 ) from None
             if status in (403, 404):
                 text += f" (is spreadsheet {sid} shared with {self.client_email}?)"

@@ -31,6 +31,7 @@ pass that state between modules instead of keeping it in one object.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,8 +40,10 @@ from urllib.parse import quote
 import requests
 from trello import TrelloClient
 
+from connectors import pacing
 from connectors.base import Journal
 from connectors.http import cache_environment, mount_routes
+from connectors.inflight import in_order
 from connectors.retry import RetryPolicy, retry_after_seconds
 from connectors.trello.errors import SERVICE, TRANSLATED, again, error_text, translate
 from connectors.trello.match import Card, CardSet, card_from_json
@@ -101,6 +104,12 @@ class _Board:
     claimed_by: dict[str, str] = field(default_factory=dict)  # card id -> the effect archiving it
 
 
+# A 401 while archiving: every later effect fails with the same message (nothing can work).
+_UNAUTHORIZED = "unauthorized"
+# What one effect's writes came to: status (or _UNAUTHORIZED), message, before-image, retries.
+_Written = tuple[Any, str, dict[str, list[str]], int]
+
+
 @dataclass
 class _ToArchive:
     """An archive decided before any write: these cards (and what to say of the others)."""
@@ -150,7 +159,13 @@ class TrelloConnector:
         )
         self._client = TrelloClient(key, http_service=self._session)
         self._retry = retry or RetryPolicy.from_config(cfg.retry)
-        self._retry_after: float | None = None
+        # Under Trello's published limits (100 per 10 s per token): waits instead of a 429.
+        self._pacer = pacing.pace_trello_session(
+            self._session, cfg.pacing, key, token, sleep=self._retry.sleep
+        )
+        self._answer = threading.local()  # the last answer's Retry-After, per thread
+        # Set when `apply` ends early (a stop, a crash): writes in flight finish, none starts.
+        self._halt = threading.Event()
         # The current effect's before-image: card ids archived, comment ids added.
         self._image: dict[str, list[str]] = {}
 
@@ -209,57 +224,106 @@ class TrelloConnector:
         )
         fatal = ""
         done: dict[str, OutcomeStatus] = {}
-        for effect in effects:
-            if fatal:
-                yield Outcome(effect.key, OutcomeStatus.FAILED, fatal)
-                continue
-            decision = decisions.get(effect.key, _Decision())
-            before = self._retry.retries - decision.retries
-            self._image = dict(decision.image)
-            try:
-                if effect.kind is EffectKind.UNDO_TRELLO:
-                    status, message = self._reopen(effect)
-                elif decision.error is not None:
-                    raise decision.error
-                elif decision.archive is not None:
-                    board = boards[board_of(effect)]
-                    status, message = self._archive_cards(effect, board, decision.archive)
+        # The archives' writes run a few at a time (a round trip each); their outcomes come
+        # back here in the effects' order, so what is recorded, and when, is as before.
+        writes = in_order(
+            lambda e: self._write_decided(e, boards[board_of(e)], decisions[e.key]),
+            [e for e in archives if _writes(decisions[e.key])],
+            in_flight=self._cfg.pacing.trello_in_flight,
+            name="trello-write",
+        )
+        try:
+            for effect in effects:
+                if fatal:
+                    yield Outcome(effect.key, OutcomeStatus.FAILED, fatal)
+                    continue
+                decision = decisions.get(effect.key, _Decision())
+                if _writes(decision):
+                    _written, (status, message, image, retries) = next(writes)
+                    if status is _UNAUTHORIZED:
+                        fatal = message
+                        status = OutcomeStatus.FAILED
+                    retries += decision.retries
                 else:
-                    assert decision.outcome is not None
-                    status, message = decision.outcome
-                    unfinished = sorted(
-                        k for k in decision.waits_for if done.get(k) not in _FINAL_HERE
+                    status, message, image, retries = self._apply_one(effect, decision, done)
+                    if status is _UNAUTHORIZED:
+                        fatal = message
+                        status = OutcomeStatus.FAILED
+                done[effect.key] = status
+                log.info(
+                    "%s: %s",
+                    effect.key,
+                    message,
+                    extra={"effect": effect.key, "status": str(status), "run_id": journal.run_id},
+                )
+                yield Outcome(
+                    effect.key,
+                    status,
+                    message,
+                    attempts=1 + retries,
+                    retries=retries,
+                    before=image,
+                )
+        finally:
+            # Ended early (a stop between effects, a crash): a write already on the wire may
+            # land, as one would when a process dies; none starts after this.
+            self._halt.set()
+            writes.close()
+            self._halt.clear()
+
+    def halt(self) -> None:
+        """No write starts from now until the current `apply` ends (connectors.base.Haltable);
+        the ones under way finish."""
+        self._halt.set()
+
+    def _write_decided(self, effect: Effect, board: _Board, decision: _Decision) -> _Written:
+        """One decided archive's writes (archive, then comment, per card); on a worker thread,
+        so everything it touches is its own: its image, its retry count."""
+        assert decision.archive is not None
+        image = dict(decision.image)
+        before = self._retry.retries_here
+        status: Any
+        try:
+            status, message = self._archive_cards(effect, board, decision.archive, image)
+        except FatalError as exc:
+            status, message = OutcomeStatus.FAILED, str(exc)
+            if exc.status == 401:
+                status, message = _UNAUTHORIZED, self._fatal(exc)
+        except ConnectorError as exc:
+            status, message = OutcomeStatus.FAILED, str(exc)
+        return status, message, image, self._retry.retries_here - before
+
+    def _apply_one(
+        self, effect: Effect, decision: _Decision, done: Mapping[str, OutcomeStatus]
+    ) -> _Written:
+        """An effect whose outcome needs no archive write of this batch (on this thread)."""
+        before = self._retry.retries - decision.retries
+        self._image = dict(decision.image)
+        status: Any
+        try:
+            if effect.kind is EffectKind.UNDO_TRELLO:
+                status, message = self._reopen(effect)
+            elif decision.error is not None:
+                raise decision.error
+            else:
+                assert decision.outcome is not None
+                status, message = decision.outcome
+                unfinished = sorted(k for k in decision.waits_for if done.get(k) not in _FINAL_HERE)
+                if unfinished:
+                    status, message = (
+                        OutcomeStatus.FAILED,
+                        (
+                            f"its card(s) were being archived for {', '.join(unfinished)} in "
+                            "this run, which did not finish; the next run tries again"
+                        ),
                     )
-                    if unfinished:
-                        status, message = (
-                            OutcomeStatus.FAILED,
-                            (
-                                f"its card(s) were being archived for {', '.join(unfinished)} in "
-                                "this run, which did not finish; the next run tries again"
-                            ),
-                        )
-            except FatalError as exc:
-                status, message = OutcomeStatus.FAILED, str(exc)
-                if exc.status == 401:
-                    fatal = message = self._fatal(exc)
-            except ConnectorError as exc:
-                status, message = OutcomeStatus.FAILED, str(exc)
-            done[effect.key] = status
-            retries = self._retry.retries - before
-            log.info(
-                "%s: %s",
-                effect.key,
-                message,
-                extra={"effect": effect.key, "status": str(status), "run_id": journal.run_id},
-            )
-            yield Outcome(
-                effect.key,
-                status,
-                message,
-                attempts=1 + retries,
-                retries=retries,
-                before=dict(self._image),
-            )
+        except FatalError as exc:
+            status, message = OutcomeStatus.FAILED, str(exc)
+            if exc.status == 401:
+                status, message = _UNAUTHORIZED, self._fatal(exc)
+        except ConnectorError as exc:
+            status, message = OutcomeStatus.FAILED, str(exc)
+        return status, message, dict(self._image), self._retry.retries - before
 
     def _decide_all(
         self, archives: Sequence[Effect], boards: dict[str, _Board]
@@ -442,14 +506,14 @@ class TrelloConnector:
         return OutcomeStatus.SKIPPED, f"no card for {client} on board {board.name}"
 
     def _archive_cards(
-        self, effect: Effect, board: _Board, todo: _ToArchive
+        self, effect: Effect, board: _Board, todo: _ToArchive, image: dict[str, list[str]]
     ) -> tuple[OutcomeStatus, str]:
         """Archive, then comment. The card ids are on disk already (`apply`'s before-images),
         so `undo` reopens exactly these, even after a crash."""
         cards, note = todo.cards, todo.note
         done: list[Card] = []
         text = _comment(effect)
-        self._image["cards"] = [c.id for c in cards]
+        image["cards"] = [c.id for c in cards]
         for card in cards:
             try:
                 self._write_archive(card)
@@ -461,7 +525,7 @@ class TrelloConnector:
             done.append(card)
             log.info("archived card %s on board %s", card.id, board.name)
             try:
-                self._comment_on(card.id, text)
+                self._comment_on(card.id, text, image)
             except ConnectorError as exc:
                 raise again(
                     exc,
@@ -531,7 +595,10 @@ class TrelloConnector:
             f"already archived on board {board.name}: {', '.join(c.show() for c in cards)}{note}"
         )
 
-    def _comment_on(self, card_id: str, text: str) -> None:
+    def _comment_on(
+        self, card_id: str, text: str, image: dict[str, list[str]] | None = None
+    ) -> None:
+        """Comment; the comment's id goes to `image` (the current effect's, by default)."""
         action = self._fetch(
             API_PATH["comment"].format(card=card_id),
             method="POST",
@@ -539,7 +606,9 @@ class TrelloConnector:
             what=f"comment on card {card_id}",
         )
         if isinstance(action, dict) and action.get("id"):
-            self._image.setdefault("comments", []).append(str(action["id"]))
+            (self._image if image is None else image).setdefault("comments", []).append(
+                str(action["id"])
+            )
 
     # ----- undo ------------------------------------------------------------------------
     def _reopen(self, effect: Effect) -> tuple[OutcomeStatus, str]:
@@ -708,7 +777,9 @@ class TrelloConnector:
         """One py-trello call under the retry policy, its errors translated for the engine."""
 
         def once() -> Any:
-            self._retry_after = None
+            if self._halt.is_set():
+                raise FatalError(SERVICE, f"{what}: not started, the run is stopping")
+            self._answer.retry_after = None
             try:
                 return self._client.fetch_json(
                     path,
@@ -717,12 +788,20 @@ class TrelloConnector:
                     post_args=dict(body) if body is not None else None,
                 )
             except TRANSLATED as exc:
-                raise translate(exc, what, retry_after=self._retry_after) from None
+                after = getattr(self._answer, "retry_after", None)
+                if after is None and self._pacer is not None:
+                    after = self._pacer.blocked_for("all") or None  # Trello sends no Retry-After
+                raise translate(exc, what, retry_after=after) from None
 
         return self._retry.call(once, what=what)
 
     def _remember_retry_after(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        self._retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        self._answer.retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+
+
+def _writes(decision: _Decision) -> bool:
+    """The decision archives cards in this batch (its writes run in flight, in order)."""
+    return decision.archive is not None and decision.error is None
 
 
 def board_of(effect: Effect) -> str:

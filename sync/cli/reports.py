@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from sync.config.model import Config
+from sync.core.allocation import Allocation, may_spend
 from sync.core.domain import FINAL_STATES, NOT_IN_SALESFORCE, EffectState
 from sync.core.records import AdoptedRow
 from sync.exitcodes import ExitCode
@@ -188,6 +189,7 @@ def status_command(cfg: Config, *, out: TextIO) -> int:
         )
         adopted = AdoptionLedger(ledger).adopted()
         _unconfirmed_others(ledger, out)
+        _allocation_text(cfg, out)
         if not open_ids:
             out.write("No open requests: everything owed has been done.\n")
             _adopted_text(adopted, out)
@@ -246,6 +248,27 @@ def _unconfirmed_others(ledger: Ledger, out: TextIO) -> None:
     ]
     if lines:
         out.write("Unconfirmed messages\n" + "\n".join(wrap(x) for x in lines) + "\n\n")
+
+
+def _allocation_text(cfg: Config, out: TextIO) -> None:
+    """The org's daily Salesforce allocation as the last run that heard it saw it: what is
+    left, and what the next run may spend of it (salesforce.api_reserve_share)."""
+    runs = [r for r in RunLog.in_state_dir(cfg.state_path).runs() if r.get("salesforce_api_usage")]
+    if not runs:
+        return
+    last = runs[-1]
+    usage = last["salesforce_api_usage"]
+    figures = Allocation(int(usage["used"]), int(usage["limit"]))
+    reserve = cfg.salesforce.api_reserve_share
+    out.write(
+        wrap(
+            f"Salesforce API allocation: {figures.used:,} of {figures.limit:,} daily calls used, "
+            f"{figures.left:,} left (as of the run at {last.get('started_at', '?')}); a run may "
+            f"use {may_spend(figures, reserve):,} of them, keeping {reserve:.0%} for the org's "
+            "other integrations."
+        )
+        + "\n"
+    )
 
 
 def _adopted_text(adopted: Mapping[str, AdoptedRow], out: TextIO) -> None:

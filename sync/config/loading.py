@@ -19,6 +19,7 @@ from sync.config.model import (
     ApprovalChain,
     Config,
     GoLiveConfig,
+    PacingConfig,
     SheetConfig,
     cleartext_login,
 )
@@ -203,6 +204,14 @@ def _check(cfg: Config, path: str) -> None:
         )
     if cfg.retry.max_attempts < 1:
         raise ConfigError("must be at least 1", path=path, key="retry.max_attempts")
+    if not 0 <= cfg.salesforce.api_reserve_share < 1:
+        raise ConfigError(
+            "expected a share from 0 up to (not including) 1, found "
+            f"{cfg.salesforce.api_reserve_share}",
+            path=path,
+            key="salesforce.api_reserve_share",
+        )
+    _check_pacing(cfg.pacing, path)
     _check_ops(cfg, path)
     _check_golive(cfg.golive, path)
 
@@ -238,6 +247,24 @@ def _check_date_format(fmt: str, path: str) -> None:
             path=path,
             key="sheets.date_format",
         )
+
+
+def _check_pacing(p: PacingConfig, path: str) -> None:
+    for name in (
+        "trello_per_token",
+        "trello_per_key",
+        "trello_in_flight",
+        "sheets_reads_per_user",
+        "sheets_writes_per_user",
+        "sheets_per_project",
+    ):
+        if getattr(p, name) < 1:
+            raise ConfigError("must be at least 1", path=path, key=f"pacing.{name}")
+    for name in ("trello_window_seconds", "sheets_window_seconds"):
+        if getattr(p, name) <= 0:
+            raise ConfigError("must be more than 0 seconds", path=path, key=f"pacing.{name}")
+    if p.margin_seconds < 0:
+        raise ConfigError("must not be negative", path=path, key="pacing.margin_seconds")
 
 
 def _check_ops(cfg: Config, path: str) -> None:

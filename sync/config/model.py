@@ -99,6 +99,9 @@ class SalesforceConfig:
     lookback_minutes: int = 15
     full_reconcile_hours: int = 24
     api_budget_share: float = 0.8
+    # Before acting, a run that would spend more than what is left today less this share
+    # stops with the figures: the allocation is shared with the org's other integrations.
+    api_reserve_share: float = 0.2
     request_link: str = "https://{instance}/lightning/r/{object}/{id}/view"
 
 
@@ -191,6 +194,28 @@ class RetryConfig:
 
 
 @dataclass(frozen=True)
+class PacingConfig:
+    """The services' published rate limits, which the sync keeps under (connectors.pacing).
+
+    Defaults are the published figures: Trello 100 requests per 10 s per token and 300 per
+    key; Google Sheets 60 reads and 60 writes per minute per user, 300 of each per project.
+    Lower them when other tools share the credential. `margin_seconds` widens every window
+    (the service counts a request when it arrives); `trello_in_flight` is how many Trello
+    requests may be under way at once, so a round trip does not sit on top of the limit."""
+
+    enabled: bool = True
+    margin_seconds: float = 0.05
+    trello_per_token: int = 100
+    trello_per_key: int = 300
+    trello_window_seconds: float = 10.0
+    trello_in_flight: int = 4
+    sheets_reads_per_user: int = 60
+    sheets_writes_per_user: int = 60
+    sheets_per_project: int = 300
+    sheets_window_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
 class AlertsConfig:
     enabled: bool = True
 
@@ -263,6 +288,7 @@ class Config:
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     retry: RetryConfig = field(default_factory=RetryConfig)
+    pacing: PacingConfig = field(default_factory=PacingConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     heartbeat: HeartbeatConfig = field(default_factory=HeartbeatConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)

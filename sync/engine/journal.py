@@ -8,7 +8,7 @@ the ledger for a checkpoint of the batch the engine opened; the connector never 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -25,8 +25,12 @@ class RunJournal:
     today: date
     ledger: Ledger | None
     messages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> its message's
+    # Raises when a system running beside this one died with the process (a kill on its
+    # thread): from then on this thread records nothing either, as a dead process would not.
+    guard: Callable[[], None] = lambda: None
 
     def sending(self, effects: Sequence[Effect], message_id: str) -> None:
+        self.guard()
         if self.ledger is not None:
             self.ledger.mark_sending(effects, message_id, self.run_id)
         keys = tuple(e.key for e in effects)

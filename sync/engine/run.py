@@ -14,12 +14,13 @@ import sqlite3
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from connectors.base import Connector, FetchResult, RequestSource
+from connectors.base import Connector, FetchResult, RequestSource, Spender
 from sync.config.model import Config
-from sync.core import generations
+from sync.core import allocation, generations
 from sync.core.domain import (
     FINAL_STATES,
     NOT_IN_SALESFORCE,
@@ -37,6 +38,7 @@ from sync.core.rules import PlanRules
 from sync.core.wording import settle_writeback
 from sync.engine import golive
 from sync.engine.acted_runs import named_gone, note_own_archives, remember_acted
+from sync.engine.background import Background, Replayed
 from sync.engine.journal import RunJournal
 from sync.engine.request import RunRequest
 from sync.engine.result import RunResult
@@ -155,6 +157,8 @@ def run_once(
         result.adopted = decision.adopted
         result.plan.findings.extend(notes)
         undos.plan(requests, result.plan, today, rules)
+        if not result.stop_reason:
+            result.stop_reason = _allocation_stop(cfg, source, connectors, result.plan, fetch)
         if dry_run:
             if request.verify:
                 result.checks = golive.verify(result.plan.due, connectors)
@@ -242,6 +246,25 @@ def _machine_fault(result: RunResult, fault: LocalEnvironmentError) -> None:
     log.info("run %s stopped: %s", result.run_id, fault)
 
 
+def _allocation_stop(
+    cfg: Config,
+    source: RequestSource,
+    connectors: Mapping[System, Connector],
+    plan: Plan,
+    fetch: FetchResult,
+) -> str:
+    """Before the first write: can the org's daily Salesforce allocation, as the poll's
+    Sforce-Limit-Info left it, afford this run and still keep the share other integrations
+    need? (A dry run shows the answer; a real run stops with it.)"""
+    spender = connectors.get(System.SALESFORCE)
+    if not isinstance(spender, Spender):
+        return ""
+    usage = source.usage or fetch.api_usage
+    figures = allocation.Allocation(*usage) if usage is not None else None
+    needed = spender.calls_needed(plan.due)
+    return allocation.stop_reason(figures, needed, cfg.salesforce.api_reserve_share)
+
+
 def _retries_made(source: RequestSource, connectors: Mapping[System, Connector]) -> int:
     """The connectors count from zero for each run (wiring builds them per run); one object
     may serve as source and connector (Salesforce), so each is counted once."""
@@ -323,42 +346,142 @@ def _apply(
     stop: Callable[[], bool],
     rules: PlanRules,
 ) -> None:
+    """Each system's batch in APPLY_ORDER. Trello's archives run beside the spreadsheets and
+    the emails (sync.engine.background): its reads and writes on a worker, started first, its
+    outcomes recorded on this thread in Trello's place in the order, before the emails' run-log
+    lines (held back meanwhile), so the ledger and the run log read as if run one after
+    another."""
     journal = RunJournal(result.run_id, result.today, ledger)
     by_system: dict[System, list[Effect]] = {}
     for e in result.plan.due:
         by_system.setdefault(e.system, []).append(e)
-    for system in APPLY_ORDER:
-        if stop():
-            result.stopped = True
-            return
-        effects = by_system.get(system, [])
-        if system is System.SALESFORCE:
-            effects = _ready_writebacks(effects, ledger, result, runlog, now, rules)
-        if not effects:
-            continue
+    beside: tuple[Background, Connector, list[Effect]] | None = None
+
+    def run_system(
+        system: System,
+        connector: Connector | None,
+        effects: list[Effect],
+        log_to: RunLog | _HeldLines,
+        between: Callable[[], None] = lambda: None,
+        stopping: Callable[[], bool] = stop,
+        owed_if_missing: bool = False,
+    ) -> bool:
+        """One system's batch; False when a stop was asked for (the rest stays owed)."""
         pending = {e.key: e for e in effects}
-        connector = connectors.get(system)
-        # Effects a connector checks by key at write time are committed once per batch: after a
-        # crash mid-batch the next run finds them already done in the target. Email cannot be
-        # checked, so each message is committed on its own ("sending", then "applied").
+        # Effects a connector checks by key at write time are committed once per batch: after
+        # a crash mid-batch the next run finds them already done in the target. Email cannot
+        # be checked, so each message is committed on its own ("sending", then "applied").
         batch: AbstractContextManager[None] = (
             nullcontext() if system is System.EMAIL else ledger.transaction()
         )
         with batch:
             message = _apply_batch(
-                result, ledger, runlog, connector, system, pending, journal, now, on_effect, stop
+                result,
+                ledger,
+                log_to,
+                connector,
+                system,
+                pending,
+                journal,
+                now,
+                on_effect,
+                stopping,
+                between,
             )
-            if message is None:
-                return
+            if message is None or (owed_if_missing and message == _no_outcome(system)):
+                return message is not None
             for effect in pending.values():
                 failed = Outcome(effect.key, OutcomeStatus.FAILED, message)
-                _record(result, ledger, runlog, effect, failed, now)
+                _record(result, ledger, log_to, effect, failed, now)
+        return True
+
+    def record_beside(*, stopped: bool) -> None:
+        """Trello's outcomes, where its turn is; on a stop, what it finished (the rest owed)."""
+        nonlocal beside
+        if beside is None:
+            return
+        background, connector, effects = beside
+        beside = None
+        journal.guard = background.check  # still: a kill on its thread stops this one too
+        if stopped:
+            background.stop()
+        # Everything it finished is recorded (it happened); on a stop, what it did not
+        # reach stays owed for the next run, as for any system a stop interrupts.
+        run_system(
+            System.TRELLO,
+            Replayed(background, connector),
+            effects,
+            runlog,
+            stopping=lambda: False,
+            owed_if_missing=stopped,
+        )
+        journal.guard = lambda: None
+        if stopped:
+            result.stopped = True
+
+    try:
+        trello = connectors.get(System.TRELLO)
+        if by_system.get(System.TRELLO) and trello is not None and not stop():
+            # Started first, recorded in its turn: its reads, then its writes beside the
+            # spreadsheets' and the emails'.
+            background = Background(trello, by_system[System.TRELLO], journal)
+            beside = (background, trello, by_system[System.TRELLO])
+            journal.guard = background.check
+            background.prime()  # its before-images are on disk before its first write
+        for system in APPLY_ORDER:
+            if stop():
+                result.stopped = True
+                record_beside(stopped=True)
+                return
+            effects = by_system.get(system, [])
+            if system is System.SALESFORCE:
+                effects = _ready_writebacks(effects, ledger, result, runlog, now, rules)
+            if not effects:
+                continue
+            connector = connectors.get(system)
+            if system is System.TRELLO and beside is not None:
+                if not by_system.get(System.EMAIL):
+                    record_beside(stopped=False)
+                continue  # else recorded once the emails are sent, before their lines
+            if system is System.EMAIL and beside is not None:
+                held = _HeldLines(runlog)
+                finished = run_system(system, connector, effects, held, beside[0].service)
+                record_beside(stopped=not finished)
+                held.release()
+                if not finished:
+                    result.stopped = True
+                    return
+                continue
+            if not run_system(system, connector, effects, runlog):
+                result.stopped = True
+                return
+        record_beside(stopped=False)
+    finally:
+        if beside is not None:  # the run is dying: no write starts, the ones under way end
+            beside[0].abort()
+
+
+@dataclass
+class _HeldLines:
+    """Run-log lines of one system held back while the system before it in the order is
+    still running beside it; written, in order, once that one's lines are."""
+
+    runlog: RunLog
+    lines: list[tuple[tuple[Any, ...], dict[str, Any]]] = field(default_factory=list)
+
+    def effect(self, *args: Any, **kwargs: Any) -> None:
+        self.lines.append((args, kwargs))
+
+    def release(self) -> None:
+        for args, kwargs in self.lines:
+            self.runlog.effect(*args, **kwargs)
+        self.lines.clear()
 
 
 def _apply_batch(
     result: RunResult,
     ledger: Ledger,
-    runlog: RunLog,
+    runlog: RunLog | _HeldLines,
     connector: Connector | None,
     system: System,
     pending: dict[str, Effect],
@@ -366,6 +489,7 @@ def _apply_batch(
     now: Callable[[], datetime],
     on_effect: Callable[[Effect, Outcome], None] | None,
     stop: Callable[[], bool],
+    between: Callable[[], None] = lambda: None,
 ) -> str | None:
     """Run one connector's batch; return why the effects it left without an outcome failed, or
     None when a shutdown was asked for (they stay owed)."""
@@ -379,6 +503,7 @@ def _apply_batch(
             if effect is None:
                 log.warning("%s returned an outcome for an unknown key %s", system, outcome.key)
                 continue
+            journal.guard()
             # One message is one outcome: every effect it carried is recorded in one step.
             group = [effect] + [
                 pending.pop(k) for k in journal.messages.get(outcome.key, ()) if k in pending
@@ -389,6 +514,7 @@ def _apply_batch(
             if on_effect is not None:
                 for e in group:
                     on_effect(e, result.outcomes[e.key])
+            between()  # the journal calls of a system running beside this one
             if stop():
                 # Abandon the rest cleanly: they stay planned, the next run does them.
                 result.stopped = True
@@ -405,13 +531,17 @@ def _apply_batch(
         message = f"internal error in the {system} connector: {type(exc).__name__}: {exc}"
         log.error("%s\n%s", message, traceback.format_exc())
         return message
+    return _no_outcome(system)
+
+
+def _no_outcome(system: System) -> str:
     return f"the {system} connector returned no outcome for this effect"
 
 
 def _record(
     result: RunResult,
     ledger: Ledger,
-    runlog: RunLog,
+    runlog: RunLog | _HeldLines,
     effect: Effect,
     outcome: Outcome,
     now: Callable[[], datetime],

@@ -143,4 +143,9 @@ def _registry(
             usage["used"],
         )
         gauge("salesforce_api_limit", "The org's daily API request allocation.", usage["limit"])
+        gauge(
+            "salesforce_api_left",
+            "The org's daily API requests left, as Salesforce reported it after the last run.",
+            max(0, usage["limit"] - usage["used"]),
+        )
     return reg

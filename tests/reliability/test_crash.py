@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from connectors.emulators.base import Request as EmuRequest
+from sync.config.model import PacingConfig
 from sync.sandbox.agency import SANDBOX_SECRETS
 from tests.support.fixtures.sandbox import Agency
 from tests.support.reliability import (
@@ -50,6 +51,7 @@ from tests.support.undo import EFFECTIVE, cancellation, undo, withdraw
 pytestmark = pytest.mark.slow  # crash matrices: a kill after every write
 
 FINAL = {"applied", "skipped"}
+IN_FLIGHT = PacingConfig().trello_in_flight  # the sandbox config keeps the default
 
 
 @pytest.fixture(scope="module")
@@ -123,11 +125,15 @@ def test_killed_after_every_write_then_rerun_ends_as_if_never_killed(
         with agency_for(tmp_path / f"k{k}", seeded) as agency:
             with watch_writes(kill_at=k) as writes, pytest.raises(Killed):
                 run(agency)
-            assert len(writes.seen) == k
-            killed_by = writes.seen[-1]
+            # Trello's writes run a few at a time, beside the emails: requests already on the
+            # wire when the process dies may land too (none starts after it), as they would
+            # for real; a message among them was sent but never confirmed.
+            assert k <= len(writes.seen) <= k + IN_FLIGHT, writes.seen
+            killed_by = writes.seen[k - 1]
+            on_the_wire = writes.seen[k - 1 :]
             rerun = run(agency)
             needs = [f for f in rerun.plan.needs_person if f.code == "unconfirmed_send"]
-            if killed_by.startswith("SMTP"):
+            if any(w.startswith("SMTP") for w in on_the_wire):
                 # The message went out but the sync never heard so: reported, never resent.
                 assert needs, f"kill after write {k} ({killed_by}) was not reported"
                 text = "\n".join(f.message for f in needs)
@@ -141,7 +147,7 @@ def test_killed_after_every_write_then_rerun_ends_as_if_never_killed(
                 assert rerun.exit_code == 0, (k, killed_by, rerun.outcomes)
             assert run(agency).outcomes == {}
             _assert_same_as_baseline(agency, baseline, k)
-    assert unconfirmed_cases == 5
+    assert unconfirmed_cases >= 5  # every message was the killing write once
 
 
 def test_sigkill_of_a_real_process_after_its_first_write(
@@ -178,7 +184,9 @@ def test_sigkill_of_a_real_process_after_its_first_write(
         out, err = child["p"].communicate(timeout=60)
         assert child["p"].returncode == -signal.SIGKILL, (out, err)
         assert killed == [1]
-        assert agency.http_writes() == 1  # nothing was written after the first write
+        # Nothing was written after the kill but what was already on the wire: Trello's
+        # writes (up to IN_FLIGHT) run beside the spreadsheets' and the emails' (one).
+        assert 1 <= agency.http_writes() <= 1 + IN_FLIGHT + 1
         for name in ("salesforce", "google", "trello"):
             agency.emulators[name].hooks.clear()
 
@@ -219,10 +227,11 @@ def test_undo_killed_after_every_write_then_rerun_ends_as_if_never_killed(
             carried_out_then_withdrawn(agency)
             with watch_writes(kill_at=k) as seen, pytest.raises(Killed):
                 undo(agency, EFFECTIVE)
-            killed_by = seen.seen[-1]
+            assert k <= len(seen.seen) <= k + IN_FLIGHT, seen.seen  # in flight, as above
+            killed_by = seen.seen[k - 1]
             rerun = undo(agency, EFFECTIVE)
             needs = [f for f in rerun.plan.findings if f.code == "unconfirmed_send"]
-            if killed_by.startswith("SMTP"):
+            if any(w.startswith("SMTP") for w in seen.seen[k - 1 :]):
                 assert needs, (k, killed_by)
                 _settle_unconfirmed(agency, "\n".join(f.message for f in needs))
                 assert run(agency, EFFECTIVE).exit_code == 0  # the write-back it held back

@@ -188,13 +188,16 @@ _QUOTA_TEXT = (
 )
 
 
-def _quota_details(resp: Response, *, write: bool) -> None:
-    """A 429 as Google words it: the read or write per-minute quota, with ErrorInfo and Help."""
+def _quota_details(resp: Response, *, write: bool, scope: str = "user") -> None:
+    """A 429 as Google words it: the read or write per-minute quota, per user or per project,
+    with ErrorInfo and Help (the shape of the 429s in gspread's recorded cassettes)."""
     kind = "Write" if write else "Read"
+    per = "per user" if scope == "user" else ""
+    limit = f"{kind} requests per minute {per}".rstrip()
+    whose = "User" if scope == "user" else "Project"
     resp.body["error"]["message"] = (
-        f"Quota exceeded for quota metric '{kind} requests' and limit '{kind} requests per "
-        "minute per user' of service 'sheets.googleapis.com' for consumer "
-        "'project_number:000000000000'."
+        f"Quota exceeded for quota metric '{kind} requests' and limit '{limit}' of service "
+        "'sheets.googleapis.com' for consumer 'project_number:000000000000'."
     )
     resp.body["error"]["details"] = [
         {
@@ -204,11 +207,11 @@ def _quota_details(resp: Response, *, write: bool) -> None:
             "metadata": {
                 "quota_location": "global",
                 "quota_metric": f"sheets.googleapis.com/{kind.lower()}_requests",
-                "quota_limit": f"{kind}RequestsPerMinutePerUser",
-                "quota_limit_value": "60",
+                "quota_limit": f"{kind}RequestsPerMinutePer{whose}",
+                "quota_limit_value": "60" if scope == "user" else "300",
                 "consumer": "projects/000000000000",
                 "service": "sheets.googleapis.com",
-                "quota_unit": "1/min/{project}/{user}",
+                "quota_unit": "1/min/{project}/{user}" if scope == "user" else "1/min/{project}",
             },
         },
         {
@@ -397,10 +400,38 @@ class GoogleEmulator(Emulator):
         with self.lock:
             self._lost.append((method, re.compile(path), status))
 
+    def quota_keys(self, req: Request) -> dict[str, str]:
+        """A Sheets call counts as a read or a write, per user (the access token's service
+        account) and per project (the emulator has one); token calls are not Sheets calls."""
+        if not req.path.startswith("/v4/spreadsheets"):
+            return {}
+        kind = "Read" if _is_read(req) else "Write"
+        header = req.header("Authorization")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        info = self.tokens.get(token)
+        user = info.client_email if info is not None else token
+        return {
+            f"{kind}RequestsPerMinutePerUser": user,
+            f"{kind}RequestsPerMinutePerProject": "project",
+        }
+
+    def quota_refusal(self, window: str, req: Request) -> Response:
+        """429 RESOURCE_EXHAUSTED naming the quota, and no Retry-After: Google sends none."""
+        resp = self.error(429, _QUOTA_TEXT)
+        _quota_details(
+            resp, write=window.startswith("Write"), scope="user" if "User" in window else "project"
+        )
+        return resp
+
     def dispatch(self, req: Request) -> Response | None:
         resp = super().dispatch(req)
-        if resp is not None and resp.status == 429 and isinstance(resp.body, dict):
-            _quota_details(resp, write=req.method != "GET")
+        if (
+            resp is not None
+            and resp.status == 429
+            and isinstance(resp.body, dict)
+            and "details" not in resp.body["error"]
+        ):
+            _quota_details(resp, write=not _is_read(req))
         with self.lock:
             for i, (method, pattern, status) in enumerate(self._lost):
                 if resp is not None and method == req.method and pattern.search(req.path):
@@ -991,3 +1022,9 @@ def _clear(region: Region) -> None:
         row = s.rows[r]
         for c in range(region.c0, min(region.cols_end(), len(row))):
             row[c] = ""
+
+
+def _is_read(req: Request) -> bool:
+    """Google's usage limits count "any method that retrieves data" as a read: every GET, and
+    the POSTs that only read (getByDataFilter, values:batchGetByDataFilter)."""
+    return req.method == "GET" or req.path.endswith("ByDataFilter")

@@ -388,15 +388,21 @@ class TrelloEmulator(Emulator):
             )
         return Response(status=status, body=message, content_type="text/plain; charset=utf-8")
 
+    def quota_keys(self, req: Request) -> dict[str, str]:
+        """Trello counts every request against its token and its API key (quota.py)."""
+        key, token = _key_and_token(req)
+        keys = {"API_KEY_LIMIT_EXCEEDED": key} if key else {}
+        if token:
+            keys["API_TOKEN_LIMIT_EXCEEDED"] = token
+        return keys
+
+    def quota_refusal(self, window: str, req: Request) -> Response:
+        """The body Trello's rate-limit guide shows; which limit was hit is in `error`."""
+        return json_response({"error": window, "message": "Rate limit exceeded"}, 429)
+
     def _route(self, req: Request) -> Response:
         """Every call is authenticated first, as Trello does."""
-        key = req.arg("key")
-        token = req.arg("token")
-        auth = req.header("Authorization")
-        if auth.startswith("OAuth "):
-            params = {k: unquote(v) for k, v in _OAUTH_PARAM.findall(auth)}
-            key = key or params.get("oauth_consumer_key")
-            token = token or params.get("oauth_token")
+        key, token = _key_and_token(req)
         creds = [c for c in self._credentials if c.get("key") == key] if key else []
         if not creds:
             return self.error(401, "invalid key")
@@ -861,3 +867,15 @@ def _not_found(ident: str, message: str) -> EmulatorError:
 def _looks_like_id(value: str) -> bool:
     """A 24-hex-digit id or an 8-character short link."""
     return bool(re.fullmatch(r"[0-9a-fA-F]{24}|[0-9A-Za-z]{8}", value))
+
+
+def _key_and_token(req: Request) -> tuple[str | None, str | None]:
+    """The API key and token, from the query or the `Authorization: OAuth ...` header."""
+    key = req.arg("key")
+    token = req.arg("token")
+    auth = req.header("Authorization")
+    if auth.startswith("OAuth "):
+        params = {k: unquote(v) for k, v in _OAUTH_PARAM.findall(auth)}
+        key = key or params.get("oauth_consumer_key")
+        token = token or params.get("oauth_token")
+    return key, token
