@@ -189,11 +189,11 @@ def status_command(cfg: Config, *, out: TextIO) -> int:
         )
         adopted = AdoptionLedger(ledger).adopted()
         _unconfirmed_others(ledger, out)
-        _allocation_text(cfg, out)
         if not open_ids:
             out.write("No open requests: everything owed has been done.\n")
             _adopted_text(adopted, out)
             _undone(ledger, labels, out)
+            _allocation_text(cfg, out)
             return ExitCode.OK
         out.write(f"{len(open_ids)} open request(s)\n")
         for rid in open_ids:
@@ -227,6 +227,7 @@ def status_command(cfg: Config, *, out: TextIO) -> int:
                 out.write(wrap(f"needs a person: {f.message}") + "\n")
         _adopted_text(adopted, out)
         _undone(ledger, labels, out)
+        _allocation_text(cfg, out)
         return ExitCode.OK
     finally:
         ledger.close()
@@ -260,8 +261,11 @@ def _allocation_text(cfg: Config, out: TextIO) -> None:
     usage = last["salesforce_api_usage"]
     figures = Allocation(int(usage["used"]), int(usage["limit"]))
     reserve = cfg.salesforce.api_reserve_share
+    # Last, after the requests: a fact about the org, not a request (the page's Open requests
+    # section states the same as everything before it).
     out.write(
-        wrap(
+        "\n"
+        + wrap(
             f"Salesforce API allocation: {figures.used:,} of {figures.limit:,} daily calls used, "
             f"{figures.left:,} left (as of the run at {last.get('started_at', '?')}); a run may "
             f"use {may_spend(figures, reserve):,} of them, keeping {reserve:.0%} for the org's "

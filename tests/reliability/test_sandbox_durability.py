@@ -61,21 +61,26 @@ SYNC_LOG_TAB = "Sync Log"  # one row per finished run: it counts runs, not effec
 
 # The real CLI, with a kill switch on the files it publishes in the sandbox folder.
 WRAPPER = r"""
-import atexit, os, runpy, signal, sys, time
+import atexit, os, runpy, signal, sys, threading, time
 box = os.path.realpath(os.environ["KILL_BOX"]) + os.sep
 at, when = int(os.environ.get("KILL_AT", "0")), os.environ.get("KILL_WHEN", "after")
 seen, times = [0], []
 real_replace, real_link = os.replace, os.link
 
+counting = threading.Lock()  # writes publish from more than one thread (Trello's overlap)
+
 def publish(real, src, dst, **kw):
     inside = os.path.realpath(os.fspath(dst)).startswith(box)
+    mine = 0
     if inside:
-        seen[0] += 1
-        times.append(time.time())
-        if seen[0] == at and when == "before":
+        with counting:
+            seen[0] += 1
+            mine = seen[0]
+            times.append(time.time())
+        if mine == at and when == "before":
             os.kill(os.getpid(), signal.SIGKILL)
     result = real(src, dst, **kw)
-    if inside and seen[0] == at and when == "after":
+    if inside and mine == at and when == "after":
         os.kill(os.getpid(), signal.SIGKILL)
     return result
 
