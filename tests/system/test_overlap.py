@@ -9,6 +9,7 @@ email would come after it). The run log still reads system by system, in the app
 from __future__ import annotations
 
 import threading
+import time
 
 from connectors.emulators.base import Request as EmuRequest
 from sync.core.domain import System
@@ -43,7 +44,9 @@ def hold_the_first_archive_until_an_email_arrived(agency: Agency) -> list[bool]:
             if len(smtp.messages) > before:
                 emailed.set()
                 break
-            emailed.wait(0.05)
+            # A plain sleep, not a timed Event.wait: under libfaketime (CI's calendar-moved
+            # lane) a timed wait on the faked monotonic clock blocks for the whole shift.
+            time.sleep(0.05)
         seen.append(emailed.is_set())
 
     agency.emulators["trello"].on_request(hold, method="PUT", path=r"^/1/cards/", times=1)
